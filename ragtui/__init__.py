@@ -1,0 +1,1 @@
+"""ragtui: an offline terminal chat over your own documents."""

@@ -1,0 +1,64 @@
+"""Command line: global flags, subcommands, and the app when no command is given.
+
+Each group of subcommands lives in `ragtui.commands.<group>` and exposes
+`register(subparsers)`; a command's handler is `func(settings, args) -> int`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .config import Settings, load_settings
+from .errors import RagtuiError
+
+COMMAND_GROUPS = ("ragtui.commands.sessions", "ragtui.commands.rag")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ragtui",
+        description="Chat with your own documents, offline. With no command, opens the app.",
+    )
+    parser.add_argument("--store", help="auto (default), redis, local, memory, or a redis:// URL")
+    parser.add_argument("--redis-url", dest="redis_url", help="Redis URL (redis://, rediss://, unix://)")
+    parser.add_argument("--user", help="whose sessions (default: the OS user)")
+    parser.add_argument("--ttl", type=int, help="idle seconds before a session expires (0 = never)")
+    parser.add_argument("--data-dir", dest="data_dir", help="where the index and local store live")
+    parser.add_argument("--model", help="GGUF file path or name of a model in models/")
+    parser.add_argument("--admin", action="store_true", help="open the app on the admin panel")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    import importlib
+
+    for module_name in COMMAND_GROUPS:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return load_settings(vars(args))
+
+
+def make_app(settings: Settings, *, admin: bool = False):
+    """The real app with its real collaborators (tests build theirs with fakes)."""
+    from .tui.app import build_app
+
+    return build_app(settings, admin=admin)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+        if args.command is None:
+            make_app(settings, admin=args.admin).run()
+            return 0
+        return int(args.func(settings, args) or 0)
+    except BrokenPipeError:  # `ragtui ... | head` closed the pipe: not an error
+        return 0
+    except (RagtuiError, OSError) as exc:
+        print(f"ragtui: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ragtui: interrupted", file=sys.stderr)
+        return 130

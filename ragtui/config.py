@@ -1,0 +1,107 @@
+"""Settings: defaults < TOML config file < RAGTUI_* environment < command-line flags."""
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import paths
+from .errors import RagtuiError
+
+
+class ConfigError(RagtuiError):
+    """A setting that cannot be used; the message says which and why."""
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (containers): fall back to a stable name
+        return "user"
+
+
+@dataclass
+class Settings:
+    store: str = "auto"  # auto | redis | local | memory, or a redis:// rediss:// unix:// URL
+    redis_url: str | None = None
+    user: str = field(default_factory=_default_user)
+    ttl: int = 3600  # seconds of idle time before a session expires; 0 = never
+    max_messages: int = 1000
+    namespace: str = "ragtui"
+    data_dir: Path = field(default_factory=paths.data_dir)
+    model: str | None = None  # GGUF path or name; None = the default SmolLM2
+    n_ctx: int | None = None  # None = sized to the model, within memory
+    threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    max_tokens: int = 512
+    top_k: int = 5
+    search_mode: str = "hybrid"  # hybrid | vector | fts
+    theme: str = "textual-dark"
+
+    @property
+    def resolved_redis_url(self) -> str:
+        return (
+            self.redis_url
+            or os.environ.get("REDIS_URL")
+            or "redis://localhost:6379/0"
+        )
+
+
+_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _FIELDS[name].type
+    if value is None:
+        return None
+    try:
+        if "Path" in str(kind):
+            return Path(str(value)).expanduser()
+        if "int" in str(kind):
+            return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name!r}: expected a whole number, got {value!r}") from None
+    return str(value)
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    unknown = sorted(set(raw) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")
+    return raw
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    found = {}
+    for name in _FIELDS:
+        key = f"RAGTUI_{name.upper()}"
+        if key in env:
+            found[name] = env[key]
+    return found
+
+
+def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Merge every layer; flags whose value is None were not given and don't override."""
+    env = os.environ if env is None else env
+    merged: dict[str, Any] = {}
+    merged.update(_from_file(paths.config_file()))
+    merged.update(_from_env(env))
+    merged.update({k: v for k, v in (flags or {}).items() if v is not None and k in _FIELDS})
+    settings = Settings(**{k: _coerce(k, v) for k, v in merged.items()})
+    if settings.ttl < 0:
+        raise ConfigError("setting 'ttl': must be 0 (never expire) or a positive number of seconds")
+    return settings
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """Settings as plain data, for `ragtui doctor --json` and the README."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(settings).items()}

@@ -1,0 +1,82 @@
+"""What the session store hands out: plain, immutable values."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import RagtuiError
+
+
+class StoreError(RagtuiError):
+    """The store could not do what was asked; the message says what and why."""
+
+
+class StoreUnavailable(StoreError):
+    """No backend can be reached (Redis down and no local fallback allowed)."""
+
+
+class SessionNotFound(StoreError):
+    """The session never existed, was deleted, or expired."""
+
+
+class CorruptSession(StoreError):
+    """A session's keys hold data ragtui did not write (wrong type, unparseable)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    role: str  # "user" | "assistant" | "system"
+    content: str
+    timestamp: float  # Unix seconds
+    sources: tuple[dict[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "role": self.role,
+            "content": self.content,
+            "timestamp": self.timestamp,
+            "sources": list(self.sources),
+        }
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    user_id: str
+    title: str
+    created_at: float
+    last_activity: float
+    message_count: int
+    ttl: int | None  # seconds left; None = never expires (pinned, or ttl 0)
+    pinned: bool = False
+    model: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "title": self.title,
+            "created_at": self.created_at,
+            "last_activity": self.last_activity,
+            "message_count": self.message_count,
+            "ttl": self.ttl,
+            "pinned": self.pinned,
+            "model": self.model,
+        }
+
+
+@dataclass
+class StoreStats:
+    backend: str  # "redis" | "local" | "memory"
+    health: str  # "ok" | "degraded — saving locally" | ...
+    sessions: int
+    messages: int
+    memory_bytes: int | None
+    latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)  # op -> {p50, p99, n}
+    server: dict[str, Any] = field(default_factory=dict)  # redis_version, connected_clients, ...
+    location: str = ""  # URL or journal path
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
