@@ -1,0 +1,40 @@
+"""Fixtures shared by every test directory: a real redis-server and store factories."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import redis
+
+from tests.redis_server import RedisServer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """One real redis-server for the whole test session, on a free port."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The shared server, emptied before each test so tests don't see each other's keys."""
+    if redis_server.process.poll() is not None:  # a test killed it: bring it back
+        redis_server.start()
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path, monkeypatch):
+    """Each test gets its own data and config dirs: nothing touches the user's real ones."""
+    monkeypatch.setenv("RAGTUI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RAGTUI_CONFIG", str(tmp_path / "config.toml"))
+    for name in ("RAGTUI_STORE", "RAGTUI_REDIS_URL", "REDIS_URL", "RAGTUI_USER", "RAGTUI_TTL"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path / "data"
