@@ -41,14 +41,6 @@ class Settings:
     search_mode: str = "hybrid"  # hybrid | vector | fts
     theme: str = "textual-dark"
 
-    @property
-    def resolved_redis_url(self) -> str:
-        return (
-            self.redis_url
-            or os.environ.get("REDIS_URL")
-            or "redis://localhost:6379/0"
-        )
-
 
 _FIELDS = {f.name: f for f in fields(Settings)}
 

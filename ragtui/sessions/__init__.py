@@ -1,4 +1,6 @@
 """The session store: one implementation over any redis-py-compatible client."""
+from .factory import open_store, open_store_from_settings
+from .failover import FailoverStore
 from .models import (
     CorruptSession,
     Message,
@@ -8,8 +10,13 @@ from .models import (
     StoreStats,
     StoreUnavailable,
 )
+from .store import SessionStore
 
 __all__ = [
+    "FailoverStore",
+    "SessionStore",
+    "open_store",
+    "open_store_from_settings",
     "CorruptSession",
     "Message",
     "Session",

@@ -1,0 +1,248 @@
+"""`ragtui ingest`, `ragtui search`, `ragtui ask`, `ragtui models`: the RAG engine from a shell.
+
+Answers stream to stdout as they are generated; progress and timings go to stderr, so
+stdout can be piped. Document and model text is untrusted: control characters are
+removed before it reaches the terminal.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..errors import RagtuiError
+
+_TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(text: str) -> str:
+    """Text a terminal will only display: no escape sequences, no carriage returns."""
+    return _TERMINAL_CONTROLS.sub("", text)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("ingest", help="index files and folders (incremental)")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (recursively)")
+    p.add_argument("--rebuild", action="store_true", help="drop the index and start over")
+    p.add_argument("--python-docs", action="store_true", help="also index the Python language reference")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_ingest)
+
+    p = subparsers.add_parser("search", help="search the index (no model needed)")
+    p.add_argument("queries", nargs="+", metavar="QUERY", help="one or more queries")
+    p.add_argument("-k", type=int, dest="k", help="results per query (default: setting top_k, 5)")
+    p.add_argument("--mode", choices=("hybrid", "vector", "fts"), help="default: hybrid")
+    p.add_argument("--json", action="store_true", help="one JSON line per query")
+    p.set_defaults(func=cmd_search)
+
+    p = subparsers.add_parser("ask", help="ask a question; the answer streams, then its sources")
+    p.add_argument("question", nargs="+", metavar="QUESTION")
+    p.add_argument("--session", help="continue this session (default: start a new one)")
+    p.add_argument("--user", default=argparse.SUPPRESS, help="whose session (same as the global --user)")
+    p.add_argument("--no-history", action="store_true", help="ignore the conversation so far")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming")
+    p.set_defaults(func=cmd_ask)
+
+    p = subparsers.add_parser("models", help="list the GGUF models ragtui can use")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+
+# -- ingest ---------------------------------------------------------------------------
+
+
+class ProgressBar:
+    """One line on stderr, redrawn in place on a terminal; a line every few seconds otherwise."""
+
+    def __init__(self, label: str, stream=sys.stderr, width: int = 24):
+        self.label, self.stream, self.width = label, stream, width
+        self.interactive = stream.isatty()
+        self._last_draw = 0.0
+
+    def update(self, progress) -> None:
+        now = time.monotonic()
+        finished = progress.files_done == progress.files_total
+        if not finished and now - self._last_draw < (0.1 if self.interactive else 5.0):
+            return
+        self._last_draw = now
+        filled = int(self.width * progress.files_done / max(progress.files_total, 1))
+        line = (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
+                f"{progress.files_done}/{progress.files_total} files  {progress.chunks} chunks  "
+                f"{progress.chunks_per_s:.0f} chunks/s")
+        self.stream.write(("\r" + line + "\x1b[K") if self.interactive else line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.interactive and self._last_draw:
+            self.stream.write("\n")
+
+
+def cmd_ingest(settings, args) -> int:
+    if not args.paths and not args.python_docs and not args.rebuild:
+        raise RagtuiError("nothing to ingest: give one or more PATHs, or --python-docs")
+    from ..rag.embed import shared_embedder
+    from ..rag.ingest import Ingester
+    from ..rag.retriever import open_index
+
+    index = open_index(settings.data_dir)
+    bar = ProgressBar("indexing")
+    try:
+        report = Ingester(index, lambda: shared_embedder(settings.threads)).ingest(
+            args.paths, python_docs=args.python_docs, rebuild=args.rebuild, progress=bar.update,
+        )
+    finally:
+        bar.close()
+    for path, reason in report.skipped:
+        print(f"skipped {safe(path)}: {reason}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({**report.to_dict(), "documents": index.document_count(),
+                          "total_chunks": index.chunk_count()}))
+    else:
+        print(report.summary())
+        print(f"index: {index.document_count()} documents, {index.chunk_count()} chunks in {index.directory}")
+    return 0
+
+
+# -- search ---------------------------------------------------------------------------
+
+
+def cmd_search(settings, args) -> int:
+    from ..rag.embed import shared_embedder
+    from ..rag.retriever import Retriever, open_index
+
+    index = open_index(settings.data_dir)
+    if index.chunk_count() == 0:
+        raise RagtuiError("the index is empty: add documents with `ragtui ingest PATH` first")
+    retriever = Retriever(index, shared_embedder(settings.threads))  # loaded once for all queries
+    k = args.k or settings.top_k
+    mode = args.mode or settings.search_mode
+    for query in args.queries:
+        hits = retriever.search(query, k=k, mode=mode)
+        if args.json:
+            print(json.dumps({"query": query, "results": [h.to_dict() for h in hits]}), flush=True)
+            continue
+        print(f"{safe(query)}  ({mode}, {len(hits)} results)")
+        for rank, hit in enumerate(hits, start=1):
+            snippet = " ".join(safe(hit.text).split())[:160]
+            print(f"  {rank}. {hit.score:.4f}  {safe(hit.title)} — {safe(hit.source)} ({hit.location})")
+            print(f"     {snippet}")
+        print(flush=True)
+    return 0
+
+
+# -- ask ------------------------------------------------------------------------------
+
+
+def cmd_ask(settings, args) -> int:
+    from ..rag.chat import ChatService
+    from ..sessions import SessionNotFound, open_store_from_settings
+
+    question = " ".join(args.question).strip()
+    if not question:
+        raise RagtuiError("the question is empty")
+    store = open_store_from_settings(settings)
+    try:
+        if args.session:
+            if store.get_session(args.session) is None:
+                raise SessionNotFound(
+                    f"session {args.session} not found (expired or deleted); "
+                    "`ragtui sessions list` shows yours, or leave out --session to start a new one"
+                )
+            session_id = args.session
+        else:
+            session_id = store.create_session(settings.user)
+        service = ChatService(store, settings)
+        service.load(progress=_stderr_progress())
+        if args.json:
+            answer = service.ask(session_id, question, use_history=not args.no_history)
+            print(json.dumps(answer.to_dict()))
+            return 0
+        answer = _ask_streaming(service, session_id, question, use_history=not args.no_history)
+    finally:
+        store.close()
+    _print_sources(answer)
+    if not args.session:
+        print(f"\nsession {session_id} — continue it with: ragtui ask --session {session_id} QUESTION")
+    print(
+        f"{answer.completion_tokens} tokens, {answer.tokens_per_s:.1f} tokens/s, first token after "
+        f"{answer.ttft_ms:.0f} ms (retrieval {answer.retrieval_ms:.0f} ms); prompt {answer.prompt_tokens} "
+        f"tokens, {answer.evaluated_prompt_tokens} evaluated, {answer.history_turns} turns of history",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _stderr_progress():
+    interactive = sys.stderr.isatty()
+
+    def say(message: str) -> None:
+        if interactive:
+            sys.stderr.write("\r" + message + "\x1b[K")
+            if message.startswith("ready"):
+                sys.stderr.write("\n")
+        else:
+            sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+
+    return say
+
+
+def _ask_streaming(service, session_id: str, question: str, *, use_history: bool):
+    """Ctrl-C stops the answer, not the program: what was generated is still saved."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def write(piece: str) -> None:
+        sys.stdout.write(safe(piece))
+        sys.stdout.flush()
+
+    try:
+        answer = service.ask(session_id, question, on_token=write, should_stop=stop.is_set, use_history=use_history)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if answer.stopped:
+        sys.stdout.write(" [stopped]")
+    sys.stdout.write("\n")
+    return answer
+
+
+def _print_sources(answer) -> None:
+    if not answer.sources:
+        return
+    cited = [c for c in answer.sources if c.cited]
+    shown = cited or answer.sources
+    print("\nSources:")
+    for c in shown:
+        print(f"  [{c.n}] {safe(c.title)} — {safe(c.source)} ({c.location})")
+    if cited and len(cited) < len(answer.sources):
+        print(f"  (and {len(answer.sources) - len(cited)} more passages the answer did not cite)")
+
+
+# -- models ---------------------------------------------------------------------------
+
+
+def cmd_models(settings, args) -> int:
+    from ..rag.models import available_models, model_folders, resolve_model
+
+    models = available_models(settings.data_dir)
+    try:
+        selected = resolve_model(settings.model, settings.data_dir).path
+    except RagtuiError:
+        selected = None
+    if args.json:
+        print(json.dumps([{**m.to_dict(), "selected": m.path == selected} for m in models]))
+        return 0
+    for m in models:
+        mark = "*" if m.path == selected else " "
+        print(f"{mark} {m.name:<40} {m.size / 2**20:>7.0f} MiB  {m.origin}\n    {m.path}")
+    if selected is not None and all(m.path != selected for m in models):
+        print(f"* {selected} (--model)")
+    print("\n* = used by default. Add a model: put a .gguf file in one of", file=sys.stderr)
+    for _, folder in model_folders(settings.data_dir):
+        print(f"    {folder}", file=sys.stderr)
+    return 0

@@ -1,0 +1,234 @@
+"""`ragtui sessions …`, `ragtui stats`, `ragtui doctor`: the session store from a shell."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from ..config import Settings, describe
+from ..sessions import SessionNotFound, open_store_from_settings
+from ..sessions.export import FORMATS, export_session
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    sessions = subparsers.add_parser("sessions", help="list, show, export, delete, extend, rename, pin sessions")
+    actions = sessions.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    p = actions.add_parser("list", help="this user's sessions, most recent first")
+    p.add_argument("--all", action="store_true", help="every user's sessions (admin)")
+    p.add_argument("--search", metavar="TEXT", help="only sessions whose title or messages contain TEXT")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = actions.add_parser("show", help="a session's messages")
+    p.add_argument("session_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = actions.add_parser("export", help="a session as Markdown or JSON")
+    p.add_argument("session_id")
+    p.add_argument("--format", choices=FORMATS, default="md")
+    p.add_argument("-o", "--output", help="file to write (default: standard output)")
+    p.set_defaults(func=cmd_export)
+
+    p = actions.add_parser("delete", help="delete a session and its messages")
+    p.add_argument("session_id")
+    p.set_defaults(func=cmd_delete)
+
+    p = actions.add_parser("extend", help="restart a session's idle countdown")
+    p.add_argument("session_id")
+    p.add_argument("--ttl", dest="extend_ttl", type=int, help="seconds (default: the configured TTL)")
+    p.set_defaults(func=cmd_extend)
+
+    p = actions.add_parser("rename", help="give a session a new title")
+    p.add_argument("session_id")
+    p.add_argument("title")
+    p.set_defaults(func=cmd_rename)
+
+    p = actions.add_parser("pin", help="keep a session forever (--off to let it expire again)")
+    p.add_argument("session_id")
+    p.add_argument("--off", action="store_true")
+    p.set_defaults(func=cmd_pin)
+
+    p = subparsers.add_parser("stats", help="the session store as an operator sees it")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
+
+    p = subparsers.add_parser("doctor", help="check Redis, the data dir, the model and the index")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_doctor)
+
+
+def _ago(ts: float) -> str:
+    seconds = max(0, int(time.time() - ts))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def format_ttl(ttl: int | None) -> str:
+    if ttl is None:
+        return "∞"
+    return f"{ttl // 3600}:{ttl % 3600 // 60:02d}:{ttl % 60:02d}" if ttl >= 3600 else f"{ttl // 60}:{ttl % 60:02d}"
+
+
+def _printable(text: str) -> str:
+    """Titles and messages are other people's text: keep escape sequences off the terminal."""
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else "�" for ch in text)
+
+
+def _say_backend(store) -> None:
+    if getattr(store, "fallback_reason", None) or store.backend == "memory":
+        print(f"ragtui: sessions: {store.describe()}", file=sys.stderr)
+
+
+def cmd_list(settings: Settings, args) -> int:
+    store = open_store_from_settings(settings)
+    _say_backend(store)
+    if args.search:
+        sessions = store.search_sessions(settings.user, args.search, limit=args.limit)
+    else:
+        sessions = store.get_all_active_sessions(None if args.all else settings.user, args.limit, args.offset)
+    if args.json:
+        print(json.dumps([s.to_dict() for s in sessions], ensure_ascii=False))
+        return 0
+    if not sessions:
+        print("no sessions")
+        return 0
+    for s in sessions:
+        mark = "📌" if s.pinned else "  "
+        owner = f"{_printable(s.user_id)}  " if args.all else ""
+        print(f"{mark} {s.id}  {owner}{s.message_count:>4} msgs  {_ago(s.last_activity):>8}  "
+              f"ttl {format_ttl(s.ttl):>8}  {_printable(s.title) or '(untitled)'}")
+    return 0
+
+
+def _session_or_fail(store, sid: str):
+    session = store.get_session(sid)
+    if session is None:
+        raise SessionNotFound(f"no session {sid} (it may have expired; see `ragtui sessions list`)")
+    return session
+
+
+def cmd_show(settings: Settings, args) -> int:
+    store = open_store_from_settings(settings)
+    session = _session_or_fail(store, args.session_id)
+    messages = store.get_conversation_history(args.session_id)
+    if args.json:
+        print(json.dumps({"session": session.to_dict(), "messages": [m.to_dict() for m in messages]},
+                         ensure_ascii=False))
+        return 0
+    print(f"{_printable(session.title) or '(untitled)'} — {session.message_count} messages, "
+          f"ttl {format_ttl(session.ttl)}")
+    for m in messages:
+        print(f"\n{m.role}:\n{_printable(m.content)}")
+        for i, src in enumerate(m.sources, 1):
+            print(f"  [{src.get('n', i)}] {_printable(str(src.get('source', '?')))} {src.get('location', '')}")
+    return 0
+
+
+def cmd_export(settings: Settings, args) -> int:
+    store = open_store_from_settings(settings)
+    session = _session_or_fail(store, args.session_id)
+    text = export_session(session, store.get_conversation_history(args.session_id), args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"exported {session.message_count} messages to {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_delete(settings: Settings, args) -> int:
+    store = open_store_from_settings(settings)
+    if not store.clear_session(args.session_id):
+        raise SessionNotFound(f"no session {args.session_id}")
+    print(f"deleted {args.session_id}")
+    return 0
+
+
+def cmd_extend(settings: Settings, args) -> int:
+    store = open_store_from_settings(settings)
+    left = store.extend_session(args.session_id, args.extend_ttl)
+    print(f"{args.session_id}: expires in {format_ttl(left)}" if left else f"{args.session_id}: never expires")
+    return 0
+
+
+def cmd_rename(settings: Settings, args) -> int:
+    store = open_store_from_settings(settings)
+    store.rename_session(args.session_id, args.title)
+    print(f"renamed {args.session_id}")
+    return 0
+
+
+def cmd_pin(settings: Settings, args) -> int:
+    store = open_store_from_settings(settings)
+    (store.unpin_session if args.off else store.pin_session)(args.session_id)
+    print(f"{'unpinned' if args.off else 'pinned'} {args.session_id}")
+    return 0
+
+
+def cmd_stats(settings: Settings, args) -> int:
+    store = open_store_from_settings(settings)
+    stats = store.get_session_stats()
+    if args.json:
+        print(json.dumps(stats.to_dict(), ensure_ascii=False, default=str))
+        return 0
+    print(f"backend   {store.describe()}")
+    print(f"health    {stats.health}")
+    print(f"sessions  {stats.sessions}")
+    print(f"messages  {stats.messages}")
+    if stats.memory_bytes is not None:
+        print(f"memory    {stats.memory_bytes / 1e6:.1f} MB")
+    for key, value in stats.server.items():
+        print(f"{key:<9} {value}")
+    return 0
+
+
+def _check_data_dir(settings: Settings) -> tuple[str, bool, str]:
+    path = settings.data_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".ragtui-write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return ("data dir", False, f"{path}: {exc.strerror}")
+    mode = oct(os.stat(path).st_mode & 0o777)
+    return ("data dir", True, f"{path} (writable, mode {mode})")
+
+
+def _check_store(settings: Settings) -> tuple[str, bool, str]:
+    try:
+        store = open_store_from_settings(settings)
+        started = time.perf_counter()
+        store.ping()
+        ms = (time.perf_counter() - started) * 1000
+    except Exception as exc:  # doctor reports every failure instead of stopping at the first
+        return ("session store", False, str(exc))
+    ok = store.backend != "memory" and not getattr(store, "fallback_reason", None)
+    return ("session store", ok, f"{store.describe()} (ping {ms:.1f} ms)")
+
+
+def cmd_doctor(settings: Settings, args) -> int:
+    checks = [_check_store(settings), _check_data_dir(settings)]
+    try:
+        from ..rag import health
+    except ImportError:
+        health = None
+    if health is not None:
+        checks += health.checks(settings)
+    if args.json:
+        print(json.dumps({"settings": describe(settings),
+                          "checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in checks]},
+                         ensure_ascii=False))
+    else:
+        for name, ok, detail in checks:
+            print(f"{'✓' if ok else '✗'} {name:<14} {detail}")
+    return 0 if all(ok for _, ok, _ in checks) else 1

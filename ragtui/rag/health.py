@@ -1,0 +1,42 @@
+"""What `ragtui doctor` reports about the RAG side: model file, embedder, index."""
+from __future__ import annotations
+
+from .. import paths
+from ..errors import RagtuiError
+
+
+def checks(settings) -> list[tuple[str, bool, str]]:
+    return [_model(settings), _embedder(), _index(settings)]
+
+
+def _model(settings) -> tuple[str, bool, str]:
+    from .models import check_gguf, resolve_model
+
+    try:
+        model = resolve_model(settings.model, settings.data_dir)
+        check_gguf(model.path)
+    except RagtuiError as exc:
+        return ("model", False, str(exc))
+    return ("model", True, f"{model.name} ({model.size / 2**20:.0f} MiB, {model.origin}) {model.path}")
+
+
+def _embedder() -> tuple[str, bool, str]:
+    from .embed import embedder_dir
+
+    try:
+        return ("embedder", True, f"all-MiniLM-L6-v2 at {embedder_dir()}")
+    except RagtuiError as exc:
+        return ("embedder", False, str(exc))
+
+
+def _index(settings) -> tuple[str, bool, str]:
+    directory = paths.index_dir(settings.data_dir)
+    if not directory.exists():
+        return ("index", True, f"none yet at {directory}: built on the first `ragtui ask` or app start")
+    try:
+        from .retriever import open_index
+
+        index = open_index(settings.data_dir)
+        return ("index", True, f"{index.document_count()} documents, {index.chunk_count()} chunks at {directory}")
+    except Exception as exc:  # a damaged index must be reported, not crash the doctor
+        return ("index", False, f"cannot open {directory} ({exc}); rebuild it with `ragtui ingest --rebuild PATH`")

@@ -1,0 +1,175 @@
+"""The document index: passages with vectors in LanceDB, searched by vector, full text, or both.
+
+Two tables under the data dir's index folder:
+  chunks  one row per passage: where it comes from, its text, its vector
+  files   one row per indexed document: its content hash, so unchanged files are skipped
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from ..errors import RagtuiError
+from .documents import Chunk
+from .embed import DIMENSIONS
+
+CHUNKS = "chunks"
+FILES = "files"
+SEARCH_MODES = ("hybrid", "vector", "fts")
+ANN_INDEX_MIN_ROWS = 20_000  # below this an exhaustive scan is faster than any ANN index
+FETCH_FACTOR = 4  # candidates fetched per result from each side of a hybrid search
+
+
+class IndexError_(RagtuiError):
+    pass
+
+
+@dataclass(frozen=True)
+class Hit:
+    source: str
+    title: str
+    location: str
+    text: str
+    score: float  # higher is better: cosine (vector), BM25 (fts), RRF relevance (hybrid)
+    similarity: float  # cosine between query and passage, whatever the mode
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "title": self.title, "location": self.location,
+                "score": round(self.score, 4), "text": self.text}
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _schema():
+    import pyarrow as pa
+
+    chunks = pa.schema([
+        pa.field("source", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("location", pa.string()),
+        pa.field("text", pa.string()),
+        pa.field("content", pa.string()),  # title + text: what is embedded and full-text indexed
+        pa.field("vector", pa.list_(pa.float32(), DIMENSIONS)),
+    ])
+    files = pa.schema([
+        pa.field("source", pa.string()),
+        pa.field("hash", pa.string()),
+        pa.field("chunks", pa.int32()),
+        pa.field("indexed_at", pa.float64()),
+    ])
+    return chunks, files
+
+
+class Index:
+    def __init__(self, directory: Path):
+        import lancedb
+
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._db = lancedb.connect(str(directory))
+        self._chunks = self._files = None
+        self._open()
+
+    def _open(self) -> None:
+        chunks_schema, files_schema = _schema()
+        names = set(self._db.table_names())
+        self._chunks = (self._db.open_table(CHUNKS) if CHUNKS in names
+                        else self._db.create_table(CHUNKS, schema=chunks_schema))
+        self._files = (self._db.open_table(FILES) if FILES in names
+                       else self._db.create_table(FILES, schema=files_schema))
+
+    def reset(self) -> None:
+        for name in (CHUNKS, FILES):
+            if name in self._db.table_names():
+                self._db.drop_table(name)
+        self._open()
+
+    # -- what is indexed ------------------------------------------------------------
+
+    def chunk_count(self) -> int:
+        return self._chunks.count_rows()
+
+    def document_count(self) -> int:
+        return self._files.count_rows()
+
+    def file_hashes(self) -> dict[str, str]:
+        table = self._files.to_arrow().select(["source", "hash"])
+        return dict(zip(table["source"].to_pylist(), table["hash"].to_pylist()))
+
+    # -- changes --------------------------------------------------------------------
+
+    def remove(self, sources: Iterable[str]) -> None:
+        sources = list(sources)
+        for start in range(0, len(sources), 500):
+            where = f"source IN ({', '.join(_quote(s) for s in sources[start:start + 500])})"
+            self._chunks.delete(where)
+            self._files.delete(where)
+
+    def add(self, chunks: Sequence[Chunk], vectors, documents: dict[str, tuple[str, int]]) -> None:
+        """Write passages, then their documents' hashes: a crash in between only means the
+        documents are indexed again next time (their old passages are removed first)."""
+        import pyarrow as pa
+
+        chunks_schema, files_schema = _schema()
+        if chunks:
+            flat = pa.array(vectors.reshape(-1), type=pa.float32())
+            self._chunks.add(pa.Table.from_arrays([
+                pa.array([c.source for c in chunks]),
+                pa.array([c.title for c in chunks]),
+                pa.array([c.location for c in chunks]),
+                pa.array([c.text for c in chunks]),
+                pa.array([c.searchable_text for c in chunks]),
+                pa.FixedSizeListArray.from_arrays(flat, DIMENSIONS),
+            ], schema=chunks_schema))
+        if documents:
+            now = time.time()
+            self._files.add(pa.Table.from_pylist(
+                [{"source": s, "hash": h, "chunks": n, "indexed_at": now} for s, (h, n) in documents.items()],
+                schema=files_schema,
+            ))
+
+    def refresh_search_indexes(self) -> None:
+        """Full-text index over everything, and an ANN index once exhaustive search is slow."""
+        self._chunks.create_fts_index("content", use_tantivy=False, replace=True)
+        rows = self._chunks.count_rows()
+        if rows >= ANN_INDEX_MIN_ROWS:
+            self._chunks.create_index(
+                metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ",
+                num_partitions=max(1, rows // 4096), replace=True,
+            )
+        self._chunks.optimize()
+        self._files.optimize()
+
+    # -- search ---------------------------------------------------------------------
+
+    def search(self, text: str, vector, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        if mode not in SEARCH_MODES:
+            raise IndexError_(f"unknown search mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
+        if self._chunks.count_rows() == 0:
+            return []
+        columns = ["source", "title", "location", "text", "vector"]
+        if mode == "vector":
+            query = self._chunks.search(vector, vector_column_name="vector").distance_type("cosine")
+            rows = query.select(columns).limit(k).to_list()
+            return [self._hit(r, vector, 1.0 - r["_distance"]) for r in rows]
+        if mode == "fts":
+            rows = (self._chunks.search(text, query_type="fts", fts_columns="content")
+                    .select(columns).limit(k).to_list())
+            return [self._hit(r, vector, r["_score"]) for r in rows]
+        from lancedb.rerankers import RRFReranker
+
+        rows = (
+            self._chunks.search(query_type="hybrid", vector_column_name="vector", fts_columns="content")
+            .vector(vector).text(text).distance_type("cosine")
+            .rerank(RRFReranker()).select(columns).limit(k).to_list()
+        )
+        return [self._hit(r, vector, r["_relevance_score"]) for r in rows]
+
+    @staticmethod
+    def _hit(row: dict, query_vector, score: float) -> Hit:
+        similarity = float(sum(a * b for a, b in zip(row["vector"], query_vector)))
+        return Hit(row["source"], row["title"], row["location"], row["text"], float(score), similarity)

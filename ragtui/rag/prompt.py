@@ -1,0 +1,167 @@
+"""The chat prompt: instructions, numbered passages, and as much history as fits.
+
+Layout, oldest first, so that a session's prompt only ever grows at its end and llama.cpp
+can reuse its KV cache from one turn to the next:
+
+    system   fixed instructions (never changes)
+    user     passages of turn 1 + question 1      ← rendered exactly as when it was asked
+    assistant answer 1
+    ...
+    user     passages of turn n + question n      ← the only new tokens on turn n
+
+History is cut in whole turns from the oldest end, under an explicit token budget:
+n_ctx − max_tokens (room for the answer) − the new turn. When even the new turn alone
+does not fit, its lowest-ranked passages go first, then the tail of the last one.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
+
+from ..errors import RagtuiError
+
+SYSTEM_PROMPT = (
+    "You are a helpful assistant that answers questions using only the numbered passages "
+    "provided with each question. Cite the passages you use as [1], [2] right after the "
+    "sentence that uses them. If the passages do not contain the answer, say that the "
+    "documents do not cover it; do not invent facts."
+)
+
+NOTHING_FOUND = (
+    "I found nothing relevant to that in the indexed documents, so I can't answer it from "
+    "them. Try other words, or add documents with `ragtui ingest PATH`."
+)
+
+Render = Callable[[list[dict]], str]  # chat messages -> prompt text (the model's template)
+CountTokens = Callable[[str], int]
+
+
+class PromptTooLong(RagtuiError):
+    """Even the question alone does not fit in the model's context."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    n: int
+    source: str
+    title: str
+    location: str
+    text: str
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A question, the passages it was given, and its answer: history is kept in these."""
+
+    question: str
+    passages: tuple[Passage, ...]
+    answer: str
+
+
+@dataclass(frozen=True)
+class BuiltPrompt:
+    messages: list[dict]
+    text: str
+    tokens: int
+    passages: tuple[Passage, ...]  # those that made it in (numbering unchanged)
+    history_turns: int  # how many past turns were kept
+
+
+def user_message(question: str, passages: Sequence[Passage]) -> str:
+    """Passages are quoted as data, each under its number and source."""
+    if not passages:
+        return f"No passages were found.\n\nQuestion: {question}"
+    blocks = [f"[{p.n}] {p.title} ({_short_source(p.source)}, {p.location})\n{p.text.strip()}" for p in passages]
+    return "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
+
+
+def _short_source(source: str) -> str:
+    return source.rsplit("/", 1)[-1]
+
+
+def turn_messages(turn: Turn) -> list[dict]:
+    return [
+        {"role": "user", "content": user_message(turn.question, turn.passages)},
+        {"role": "assistant", "content": turn.answer},
+    ]
+
+
+def build_prompt(
+    question: str,
+    passages: Sequence[Passage],
+    history: Sequence[Turn],
+    *,
+    render: Render,
+    count_tokens: CountTokens,
+    budget: int,
+) -> BuiltPrompt:
+    """The prompt for a new question, never longer than `budget` tokens."""
+    system = [{"role": "system", "content": SYSTEM_PROMPT}]
+
+    def assemble(turns: Sequence[Turn], kept: Sequence[Passage]) -> tuple[list[dict], str, int]:
+        messages = list(system)
+        for turn in turns:
+            messages += turn_messages(turn)
+        messages.append({"role": "user", "content": user_message(question, kept)})
+        text = render(messages)
+        return messages, text, count_tokens(text)
+
+    kept = _fit_passages(question, list(passages), assemble, budget)
+    messages, text, tokens = assemble([], kept)
+    # Each past turn's cost, measured once by rendering it; messages are delimited by
+    # special tokens, so costs add up. The exact total is checked below all the same.
+    costs = [assemble([turn], kept)[2] - tokens for turn in history]
+    start, total = len(history), tokens
+    while start > 0 and total + costs[start - 1] <= budget:
+        start -= 1
+        total += costs[start]
+    while start < len(history):
+        messages, text, tokens = assemble(history[start:], kept)
+        if tokens <= budget:
+            break
+        start += 1
+    else:
+        messages, text, tokens = assemble([], kept)
+    return BuiltPrompt(messages, text, tokens, tuple(kept), len(history) - start)
+
+
+def _fit_passages(question, passages, assemble, budget) -> list[Passage]:
+    while True:
+        _, _, tokens = assemble([], passages)
+        if tokens <= budget:
+            return passages
+        if not passages:
+            raise PromptTooLong(
+                f"the question is too long for the model's context ({tokens} tokens, "
+                f"{budget} available); shorten it or use a model with a larger context"
+            )
+        if len(passages) > 1:
+            passages = passages[:-1]
+            continue
+        only = passages[0]
+        shorter = only.text[: len(only.text) * 2 // 3]
+        passages = [replace(only, text=shorter)] if len(shorter) > 40 else []
+
+
+_REFERRING = re.compile(
+    r"\b(it|its|that|this|those|these|they|them|their|he|she|him|her|more|else|above|"
+    r"previous|earlier|same|why|how so|example)\b",
+    re.IGNORECASE,
+)
+
+
+def retrieval_query(question: str, history: Sequence[Turn], *, recent: int = 1) -> str:
+    """The question, plus the last question(s) when it leans on them ("tell me more about that").
+
+    A short question or one with a referring word has too little of its own to search
+    with; the previous question says what "that" is.
+    """
+    if not history:
+        return question
+    words = re.findall(r"\w+", question)
+    if len(words) > 6 and not _REFERRING.search(question):
+        return question
+    earlier = " ".join(t.question for t in history[-recent:])
+    return f"{earlier} {question}"

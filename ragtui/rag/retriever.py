@@ -1,0 +1,21 @@
+"""Search the index with text: embed the query once, then vector, full-text or hybrid search."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import paths
+from .index import Hit, Index
+
+
+def open_index(data_dir: Path) -> Index:
+    return Index(paths.index_dir(data_dir))
+
+
+class Retriever:
+    def __init__(self, index: Index, embedder):
+        self.index = index
+        self.embedder = embedder
+
+    def search(self, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        """Best first; each hit also carries its cosine similarity to the query."""
+        return self.index.search(query, self.embedder.embed_query(query), k=k, mode=mode)

@@ -1,0 +1,40 @@
+"""A session as a document: Markdown for people, JSON for programs."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from .models import Message, Session
+
+FORMATS = ("md", "json")
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def to_json(session: Session, messages: list[Message]) -> str:
+    return json.dumps(
+        {"session": session.to_dict(), "messages": [m.to_dict() for m in messages]},
+        ensure_ascii=False,
+        indent=2,
+    )
+
+
+def to_markdown(session: Session, messages: list[Message]) -> str:
+    lines = [f"# {session.title or 'Untitled chat'}", ""]
+    lines.append(f"Session `{session.id}` of {session.user_id}, started {_when(session.created_at)}.")
+    for m in messages:
+        lines += ["", f"## {m.role.capitalize()} — {_when(m.timestamp)}", "", m.content]
+        if m.sources:
+            lines += ["", "Sources:"]
+            for i, s in enumerate(m.sources, 1):
+                where = f", {s['location']}" if s.get("location") else ""
+                lines.append(f"- [{s.get('n', i)}] {s.get('source', '?')}{where}")
+    return "\n".join(lines) + "\n"
+
+
+def export_session(session: Session, messages: list[Message], fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"export format must be one of {', '.join(FORMATS)}")
+    return to_json(session, messages) if fmt == "json" else to_markdown(session, messages)

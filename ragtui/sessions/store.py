@@ -1,0 +1,595 @@
+"""SessionStore: sessions and their messages over any redis-py-compatible client.
+
+Every change is a *record* (a small dict with absolute times) applied by `_apply_<op>`.
+Redis runs records directly; the local backend also appends them to a journal, and
+replays the journal on start — the same code path, so the two cannot drift apart.
+
+Key layout (hash tags keep one session's keys in one Redis Cluster slot):
+
+    {ns}:session:{<sid>}            HASH  user_id, title, created_at, last_activity, pinned, model
+    {ns}:session:{<sid>}:messages   LIST  JSON messages, oldest first, trimmed to max_messages
+    {ns}:user:{<uid>}:sessions      ZSET  sid -> last activity (ms): one user's listing
+    {ns}:sessions                   ZSET  sid -> last activity (ms): the admin listing
+    {ns}:expiry                     ZSET  sid -> expiry deadline (ms, +inf when it never expires)
+
+The two hash/list keys carry the TTL; the sorted sets are indexes, pruned when a listing
+meets a session whose hash is gone (or, for the global ones, whose deadline passed).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import secrets
+import time
+from collections import defaultdict, deque
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
+
+import redis
+
+from .models import CorruptSession, Message, Session, SessionNotFound, StoreStats
+
+log = logging.getLogger(__name__)
+
+TITLE_LENGTH = 60
+ROLES = ("user", "assistant", "system")
+LISTING_BATCH = 100
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(16)  # 128 bits: unguessable, URL- and key-safe
+
+
+def new_message_id(now: float) -> str:
+    # time-ordered and unique across writers; replay uses it to never push a message twice
+    return f"{int(now * 1000):011x}-{secrets.token_hex(4)}"
+
+
+def title_from(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1] + "…"
+
+
+def _ms(seconds: float) -> int:
+    return int(seconds * 1000)
+
+
+class LatencyLog:
+    """The last 1,000 durations of each operation, for p50/p99 in the stats pane."""
+
+    def __init__(self) -> None:
+        self._samples: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=1000))
+
+    @contextmanager
+    def measure(self, op: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._samples[op].append((time.perf_counter() - start) * 1000)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        out = {}
+        for op, samples in list(self._samples.items()):
+            ordered = sorted(samples)
+            if ordered:
+                out[op] = {
+                    "p50": ordered[len(ordered) // 2],
+                    "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+                    "n": len(ordered),
+                }
+        return out
+
+    def recent(self, op: str) -> list[float]:
+        return list(self._samples.get(op, ()))
+
+
+class SessionStore:
+    """Sessions of many users; see the module docstring for the keys it writes."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        backend: str,
+        ttl: int | None = 3600,
+        max_messages: int = 1000,
+        namespace: str = "ragtui",
+        location: str = "",
+        journal=None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.backend = backend
+        self.default_ttl = ttl or 0
+        self.max_messages = max_messages
+        self.namespace = namespace
+        self.location = location
+        self.journal = journal
+        self.clock = clock
+        self.latency = LatencyLog()
+        self.fallback_reason: str | None = None  # set when auto mode fell back to this store
+        self._owners: dict[str, str] = {}  # sid -> user_id: add_message needs it for the index
+        self._pinned: set[str] = set()
+        self._all = f"{namespace}:sessions"
+        self._expiry = f"{namespace}:expiry"
+        if journal is not None:
+            journal.attach(apply=self._apply, reset=self._reset_state, snapshot=self._snapshot_records)
+
+    # ----------------------------------------------------------------- keys
+    def _meta(self, sid: str) -> str:
+        return f"{self.namespace}:session:{{{sid}}}"
+
+    def _messages(self, sid: str) -> str:
+        return f"{self.namespace}:session:{{{sid}}}:messages"
+
+    def _user_index(self, user_id: str) -> str:
+        return f"{self.namespace}:user:{{{user_id}}}:sessions"
+
+    # ------------------------------------------------------------ plumbing
+    @property
+    def health(self) -> str:
+        return "ok"
+
+    def describe(self) -> str:
+        if self.backend == "redis":
+            return f"Redis ✓ {self.location}"
+        if self.backend == "local":
+            why = f"{self.fallback_reason} — " if self.fallback_reason else ""
+            return f"local — {why}saved on this machine ({self.location})"
+        return "memory — nothing is kept: this chat is lost on exit"
+
+    def _deadline(self, now: float, ttl: int | None = None) -> float | None:
+        seconds = self.default_ttl if ttl is None else ttl
+        return now + seconds if seconds else None
+
+    def _commit(self, record: dict[str, Any]) -> Any:
+        """Apply one change; on the local backend, also make it durable before returning."""
+        if self.journal is None:
+            return self._apply(record)
+        with self.journal.transaction():
+            result = self._apply(record)
+            self.journal.append(record)
+            return result
+
+    @contextmanager
+    def _reading(self, op: str) -> Iterator[None]:
+        with self.latency.measure(op):
+            if self.journal is not None:
+                self.journal.catch_up()  # see what other processes wrote
+            yield
+
+    def _apply(self, record: dict[str, Any]) -> Any:
+        return getattr(self, f"_apply_{record['op']}")(record)
+
+    def _owner(self, sid: str, *, fresh: bool = False) -> str:
+        owner = None if fresh else self._owners.get(sid)
+        if owner is None:
+            try:
+                owner, pinned = self.client.hmget(self._meta(sid), ["user_id", "pinned"])
+            except redis.ResponseError as exc:
+                raise CorruptSession(f"session {sid}: {exc}") from None
+            if owner is None:
+                raise SessionNotFound(f"session {sid} does not exist or has expired")
+            self._remember(sid, owner, pinned == "1")
+        return owner
+
+    def _remember(self, sid: str, owner: str, pinned: bool) -> None:
+        self._owners[sid] = owner
+        (self._pinned.add if pinned else self._pinned.discard)(sid)
+
+    def _set_expiry(self, pipe, sid: str, deadline: float | None) -> None:
+        for key in (self._meta(sid), self._messages(sid)):
+            if deadline is None:
+                pipe.persist(key)
+            else:
+                pipe.pexpireat(key, _ms(deadline))
+        pipe.zadd(self._expiry, {sid: _ms(deadline) if deadline is not None else math.inf})
+
+    # ------------------------------------------------------------- records
+    def _apply_create(self, r: dict[str, Any]) -> str:
+        sid, now = r["sid"], r["at"]
+        fields = {"user_id": r["user"], "created_at": now, "last_activity": now, "pinned": 0, "model": ""}
+        if r.get("title"):
+            fields["title"] = r["title"]
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(self._meta(sid), mapping=fields)
+        if r["deadline"] is not None:
+            pipe.pexpireat(self._meta(sid), _ms(r["deadline"]))
+        pipe.zadd(self._user_index(r["user"]), {sid: _ms(now)})
+        pipe.zadd(self._all, {sid: _ms(now)})
+        pipe.zadd(self._expiry, {sid: _ms(r["deadline"]) if r["deadline"] is not None else math.inf})
+        pipe.execute()
+        self._remember(sid, r["user"], False)
+        return sid
+
+    def _apply_add(self, r: dict[str, Any]) -> Message:
+        sid, msg = r["sid"], r["msg"]
+        owner = self._owner(sid)
+        meta, messages = self._meta(sid), self._messages(sid)
+        pinned = sid in self._pinned
+        deadline = None if pinned else r["deadline"]
+        now = msg["timestamp"]
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(meta, "last_activity", now)  # 1 = the field was new: the session was gone
+        pipe.rpush(messages, json.dumps(msg, ensure_ascii=False))
+        pipe.ltrim(messages, -self.max_messages, -1)
+        if msg["role"] == "user":
+            pipe.hsetnx(meta, "title", title_from(msg["content"]))
+        self._set_expiry(pipe, sid, deadline)
+        pipe.zadd(self._user_index(owner), {sid: _ms(now)})
+        pipe.zadd(self._all, {sid: _ms(now)})
+        pipe.hget(meta, "pinned")
+        try:
+            results = pipe.execute()
+        except redis.ResponseError as exc:
+            raise CorruptSession(f"session {sid}: {exc}") from None
+        if results[0] == 1:
+            self._forget(sid, owner)
+            raise SessionNotFound(f"session {sid} does not exist or has expired")
+        if (results[-1] == "1") != pinned:  # pinned or unpinned elsewhere since we looked
+            self._remember(sid, owner, results[-1] == "1")
+            fix = self.client.pipeline(transaction=True)
+            self._set_expiry(fix, sid, None if results[-1] == "1" else r["deadline"])
+            fix.execute()
+        return _message_from(msg)
+
+    def _apply_rename(self, r: dict[str, Any]) -> None:
+        self._owner(r["sid"], fresh=True)
+        self.client.hset(self._meta(r["sid"]), "title", r["title"])
+
+    def _apply_pin(self, r: dict[str, Any]) -> None:
+        sid = r["sid"]
+        owner = self._owner(sid, fresh=True)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(self._meta(sid), "pinned", 1 if r["pinned"] else 0)
+        self._set_expiry(pipe, sid, None if r["pinned"] else r["deadline"])
+        pipe.execute()
+        self._remember(sid, owner, r["pinned"])
+
+    def _apply_extend(self, r: dict[str, Any]) -> None:
+        sid = r["sid"]
+        self._owner(sid, fresh=True)
+        if sid in self._pinned:
+            return
+        pipe = self.client.pipeline(transaction=True)
+        self._set_expiry(pipe, sid, r["deadline"])
+        pipe.execute()
+
+    def _apply_clear(self, r: dict[str, Any]) -> bool:
+        sid = r["sid"]
+        try:
+            owner = self._owner(sid, fresh=True)
+        except SessionNotFound:
+            return False
+        except CorruptSession:
+            owner = None  # still clear it: deleting is how an operator repairs it
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(self._meta(sid), self._messages(sid))
+        if owner is not None:
+            pipe.zrem(self._user_index(owner), sid)
+        pipe.zrem(self._all, sid)
+        pipe.zrem(self._expiry, sid)
+        deleted = pipe.execute()[0]
+        self._owners.pop(sid, None)
+        self._pinned.discard(sid)
+        return deleted > 0
+
+    def _apply_restore(self, r: dict[str, Any]) -> None:
+        """A whole session at once: what journal compaction writes."""
+        sid, meta = r["sid"], r["meta"]
+        if r["deadline"] is not None and r["deadline"] <= self.clock():
+            return
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(self._meta(sid), self._messages(sid))
+        pipe.hset(self._meta(sid), mapping=meta)
+        if r["messages"]:
+            pipe.rpush(self._messages(sid), *r["messages"])
+        self._set_expiry(pipe, sid, r["deadline"])
+        activity = _ms(float(meta["last_activity"]))
+        pipe.zadd(self._user_index(meta["user_id"]), {sid: activity})
+        pipe.zadd(self._all, {sid: activity})
+        pipe.execute()
+        self._remember(sid, meta["user_id"], meta.get("pinned") == "1")
+
+    def _reset_state(self) -> None:
+        self.client.flushdb()
+        self._owners.clear()
+        self._pinned.clear()
+
+    def _snapshot_records(self) -> Iterator[dict[str, Any]]:
+        """Every live session as one `restore` record: the compacted journal."""
+        self._prune_expired()
+        now = self.clock()
+        for sid in self.client.zrange(self._all, 0, -1):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hgetall(self._meta(sid))
+            pipe.lrange(self._messages(sid), 0, -1)
+            pipe.pttl(self._meta(sid))
+            meta, messages, pttl = pipe.execute()
+            if meta and "user_id" in meta:
+                deadline = None if pttl < 0 else now + pttl / 1000
+                yield {"op": "restore", "sid": sid, "meta": meta, "messages": messages, "deadline": deadline}
+
+    def _forget(self, sid: str, owner: str | None) -> None:
+        """Remove what a write to a vanished session left behind."""
+        pipe = self.client.pipeline(transaction=True)
+        pipe.delete(self._meta(sid), self._messages(sid))
+        if owner is not None:
+            pipe.zrem(self._user_index(owner), sid)
+        pipe.zrem(self._all, sid)
+        pipe.zrem(self._expiry, sid)
+        pipe.execute()
+        self._owners.pop(sid, None)
+        self._pinned.discard(sid)
+
+    # --------------------------------------------------------------- writes
+    def create_session(self, user_id: str, title: str | None = None, *, session_id: str | None = None) -> str:
+        with self.latency.measure("create_session"):
+            now = self.clock()
+            record = {
+                "op": "create",
+                "sid": session_id or new_session_id(),
+                "user": str(user_id),
+                "title": title_from(title) if title else None,
+                "at": now,
+                "deadline": self._deadline(now),
+            }
+            return self._commit(record)
+
+    def add_message(
+        self,
+        session_id: str,
+        role: str,
+        content: str,
+        sources: Iterable[dict[str, Any]] = (),
+        *,
+        message_id: str | None = None,
+        timestamp: float | None = None,
+    ) -> Message:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        with self.latency.measure("add_message"):
+            now = self.clock() if timestamp is None else timestamp
+            msg = {
+                "id": message_id or new_message_id(now),
+                "role": role,
+                "content": str(content),
+                "timestamp": now,
+                "sources": [dict(s) for s in sources],
+            }
+            record = {
+                "op": "add",
+                "sid": session_id,
+                "msg": msg,
+                "deadline": self._deadline(self.clock()),
+            }
+            return self._commit(record)
+
+    def rename_session(self, session_id: str, title: str) -> None:
+        with self.latency.measure("rename_session"):
+            self._commit({"op": "rename", "sid": session_id, "title": title_from(title) or "untitled"})
+
+    def pin_session(self, session_id: str) -> None:
+        with self.latency.measure("pin_session"):
+            self._commit({"op": "pin", "sid": session_id, "pinned": True, "deadline": None})
+
+    def unpin_session(self, session_id: str) -> None:
+        with self.latency.measure("pin_session"):
+            deadline = self._deadline(self.clock())
+            self._commit({"op": "pin", "sid": session_id, "pinned": False, "deadline": deadline})
+
+    def extend_session(self, session_id: str, ttl: int | None = None) -> int | None:
+        """Restart the idle countdown (at `ttl` seconds, default the store's); seconds left."""
+        with self.latency.measure("extend_session"):
+            self._commit({"op": "extend", "sid": session_id, "deadline": self._deadline(self.clock(), ttl)})
+        return self.ttl(session_id)
+
+    def clear_session(self, session_id: str) -> bool:
+        with self.latency.measure("clear_session"):
+            return self._commit({"op": "clear", "sid": session_id})
+
+    # ---------------------------------------------------------------- reads
+    def get_session(self, session_id: str) -> Session | None:
+        with self._reading("get_session"):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hgetall(self._meta(session_id))
+            pipe.llen(self._messages(session_id))
+            pipe.pttl(self._meta(session_id))
+            try:
+                meta, count, pttl = pipe.execute()
+            except redis.ResponseError as exc:
+                raise CorruptSession(f"session {session_id}: {exc}") from None
+            if not meta:
+                return None
+            return self._session_from(session_id, meta, count, pttl)
+
+    def _session_from(self, sid: str, meta: dict[str, str], count: int, pttl: int) -> Session:
+        try:
+            session = Session(
+                id=sid,
+                user_id=meta["user_id"],
+                title=meta.get("title", ""),
+                created_at=float(meta["created_at"]),
+                last_activity=float(meta["last_activity"]),
+                message_count=int(count),
+                ttl=None if pttl < 0 else math.ceil(pttl / 1000),
+                pinned=meta.get("pinned") == "1",
+                model=meta.get("model", ""),
+            )
+        except (KeyError, ValueError) as exc:
+            raise CorruptSession(f"session {sid}: metadata ragtui did not write ({exc!r})") from None
+        self._remember(sid, session.user_id, session.pinned)
+        return session
+
+    def ttl(self, session_id: str) -> int | None:
+        """Seconds until the session expires; None when it never does."""
+        with self._reading("ttl"):
+            pttl = self.client.pttl(self._meta(session_id))
+        if pttl == -2:
+            raise SessionNotFound(f"session {session_id} does not exist or has expired")
+        return None if pttl == -1 else math.ceil(pttl / 1000)
+
+    def get_messages(self, session_id: str, start: int = 0, end: int = -1) -> list[Message]:
+        with self._reading("get_messages"):
+            try:
+                raw = self.client.lrange(self._messages(session_id), start, end)
+            except redis.ResponseError as exc:
+                raise CorruptSession(f"session {session_id}: {exc}") from None
+            return [_parse_message(session_id, item) for item in raw]
+
+    def get_conversation_history(self, session_id: str) -> list[Message]:
+        return self.get_messages(session_id, 0, -1)
+
+    def get_last_n_messages(self, session_id: str, n: int) -> list[Message]:
+        return self.get_messages(session_id, -n, -1) if n > 0 else []
+
+    def format_history_as_context(self, session_id: str, n: int = 10) -> str:
+        return "\n".join(f"{m.role.capitalize()}: {m.content}" for m in self.get_last_n_messages(session_id, n))
+
+    def _page(self, index: str, offset: int, limit: int) -> list[Session]:
+        """Sessions from a listing index, newest activity first, pruning the dead ones."""
+        found: list[Session] = []
+        position = offset
+        while len(found) < limit:
+            sids = self.client.zrevrange(index, position, position + max(limit - len(found), 1) - 1)
+            if not sids:
+                break
+            pipe = self.client.pipeline(transaction=False)
+            for sid in sids:
+                pipe.hgetall(self._meta(sid))
+                pipe.llen(self._messages(sid))
+                pipe.pttl(self._meta(sid))
+            results = pipe.execute(raise_on_error=False)
+            dead = []
+            for i, sid in enumerate(sids):
+                meta, count, pttl = results[3 * i : 3 * i + 3]
+                if any(isinstance(x, Exception) for x in (meta, count, pttl)):
+                    log.warning("skipping session %s: its keys hold foreign data", sid)
+                    position += 1
+                    continue
+                if not meta:
+                    dead.append(sid)
+                    continue
+                try:
+                    found.append(self._session_from(sid, meta, count, pttl))
+                except CorruptSession as exc:
+                    log.warning("skipping %s", exc)
+                position += 1
+            if dead:  # expired: drop them from the indexes so no listing shows them again
+                pipe = self.client.pipeline(transaction=False)
+                pipe.zrem(index, *dead)
+                pipe.zrem(self._all, *dead)
+                pipe.zrem(self._expiry, *dead)
+                pipe.execute()
+        return found
+
+    def get_all_active_sessions(self, user_id: str | None = None, limit: int = 50, offset: int = 0) -> list[Session]:
+        """One user's sessions (or everyone's, for the admin), most recent activity first."""
+        with self._reading("list_sessions"):
+            index = self._all if user_id is None else self._user_index(user_id)
+            return self._page(index, offset, limit)
+
+    def search_sessions(self, user_id: str, text: str, limit: int = 50) -> list[Session]:
+        """This user's sessions whose title or any message contains `text` (case-insensitive)."""
+        needle = text.casefold().strip()
+        matches: list[Session] = []
+        offset = 0
+        while len(matches) < limit:
+            batch = self.get_all_active_sessions(user_id, limit=LISTING_BATCH, offset=offset)
+            if not batch:
+                break
+            offset += len(batch)
+            untitled = [s for s in batch if needle not in s.title.casefold()]
+            pipe = self.client.pipeline(transaction=False)
+            for s in untitled:
+                pipe.lrange(self._messages(s.id), 0, -1)
+            contents = dict(zip((s.id for s in untitled), pipe.execute(raise_on_error=False)))
+            for s in batch:
+                raw = contents.get(s.id)
+                if raw is None or (not isinstance(raw, Exception) and _any_message_contains(s.id, raw, needle)):
+                    matches.append(s)
+        return matches[:limit]
+
+    def _prune_expired(self) -> None:
+        """Drop sessions whose deadline passed from the global indexes (user ones prune on read)."""
+        now = _ms(self.clock())
+        expired = self.client.zrangebyscore(self._expiry, "-inf", now, start=0, num=1000)
+        if expired:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zrem(self._all, *expired)
+            pipe.zrem(self._expiry, *expired)
+            pipe.execute()
+
+    def count_sessions(self) -> int:
+        with self._reading("count_sessions"):
+            self._prune_expired()
+            return self.client.zcard(self._all)
+
+    def get_session_stats(self) -> StoreStats:
+        sessions = self.count_sessions()
+        with self._reading("stats"):
+            messages = 0
+            for start in range(0, sessions, 1000):
+                sids = self.client.zrange(self._all, start, start + 999)
+                pipe = self.client.pipeline(transaction=False)
+                for sid in sids:
+                    pipe.llen(self._messages(sid))
+                messages += sum(n for n in pipe.execute(raise_on_error=False) if isinstance(n, int))
+            server = self._server_info()
+        return StoreStats(
+            backend=self.backend,
+            health=self.health,
+            sessions=sessions,
+            messages=messages,
+            memory_bytes=server.pop("used_memory", None),
+            latency_ms=self.latency.summary(),
+            server=server,
+            location=self.location,
+        )
+
+    def _server_info(self) -> dict[str, Any]:
+        try:
+            info = self.client.info()
+        except redis.ResponseError:
+            return {}
+        keep = ("redis_version", "used_memory", "used_memory_human", "used_memory_peak_human",
+                "maxmemory_human", "connected_clients", "uptime_in_seconds", "aof_enabled")
+        return {k: info[k] for k in keep if k in info}
+
+    def ping(self) -> bool:
+        return bool(self.client.ping())
+
+    def close(self) -> None:
+        if self.journal is not None:
+            self.journal.close()
+        self.client.close()
+
+
+def _message_from(data: dict[str, Any]) -> Message:
+    return Message(
+        id=str(data["id"]),
+        role=str(data["role"]),
+        content=str(data["content"]),
+        timestamp=float(data["timestamp"]),
+        sources=tuple(data.get("sources") or ()),
+    )
+
+
+def _parse_message(sid: str, raw: str) -> Message:
+    try:
+        return _message_from(json.loads(raw))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CorruptSession(f"session {sid}: a message is not ragtui's JSON ({exc!r})") from None
+
+
+def _any_message_contains(sid: str, raw_messages: list[str], needle: str) -> bool:
+    for raw in raw_messages:
+        if needle in raw.casefold():  # cheap filter on the JSON text, then check the content itself
+            try:
+                if needle in _parse_message(sid, raw).content.casefold():
+                    return True
+            except CorruptSession:
+                continue
+    return False

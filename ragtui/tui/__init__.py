@@ -1,0 +1,1 @@
+"""The Textual app. Nothing heavy (torch, lancedb, llama_cpp) is imported from here."""

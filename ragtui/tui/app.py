@@ -1,0 +1,92 @@
+"""The Textual app: collaborators are injected; `build_app` makes the real ones.
+
+Opening the store may wait on a Redis timeout and the chat service pulls in torch and
+llama.cpp, so `build_app` hands the app a `connect` function that a worker calls after
+the first frame is on screen.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from textual.app import App
+from textual.binding import Binding
+
+from .palette import ActionsProvider
+from .screens.main import MainScreen
+
+Connect = Callable[[], tuple[Any, Any]]
+
+
+class RagTuiApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "ragtui"
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+    BINDINGS = [
+        Binding("f1", "help", "Help", show=False),
+    ]
+
+    def __init__(
+        self,
+        settings: Any,
+        store: Any = None,
+        chat_service: Any = None,
+        *,
+        connect: Connect | None = None,
+        admin: bool = False,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Give either `store` (and `chat_service`, None = no model) or `connect`."""
+        if store is None and connect is None:
+            raise ValueError("RagTuiApp needs a store or a connect function")
+        super().__init__()
+        self.settings = settings
+        self.store = store
+        self.chat_service = chat_service
+        self.connect = connect
+        self.open_admin = admin
+        self.clock = clock  # wall time, for "5m ago"
+        self.monotonic = monotonic  # for the TTL countdown
+        self.sub_title = store.describe() if store is not None else "opening the session store…"
+
+    def get_default_screen(self) -> MainScreen:
+        return MainScreen()
+
+    def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        if self.open_admin:
+            self.action_admin()
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_admin(self) -> None:
+        from .screens.admin import AdminScreen
+
+        if not isinstance(self.screen, AdminScreen):
+            self.push_screen(AdminScreen())
+
+    def on_unmount(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.cancel_generation()  # a generating thread would otherwise hold up exit
+        if self.store is not None:
+            self.store.close()
+
+
+def build_app(settings: Any, admin: bool = False) -> RagTuiApp:
+    """The real app: the store and chat service are opened in a worker."""
+
+    def connect() -> tuple[Any, Any]:
+        from ..rag.chat import ChatService
+        from ..sessions import open_store_from_settings
+
+        store = open_store_from_settings(settings)
+        return store, ChatService(store, settings)
+
+    return RagTuiApp(settings, connect=connect, admin=admin)

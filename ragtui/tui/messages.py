@@ -1,0 +1,135 @@
+"""Results of background workers, posted back to the UI thread.
+
+Widgets' own events are nested in their classes (`ChatPane.PromptSubmitted`); these are
+facts learned by a worker: the store opened, the model loaded, a token arrived.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class StoreOpened(Message):
+    """The session store and chat service exist (the model may still be loading)."""
+
+    store: Any
+    service: Any
+
+
+@dataclass
+class StoreFailed(Message):
+    error: str
+
+
+@dataclass
+class ModelProgress(Message):
+    step: str
+
+
+@dataclass
+class ModelReady(Message):
+    model_info: dict
+    index_info: dict
+
+
+@dataclass
+class ModelFailed(Message):
+    error: str
+
+
+@dataclass
+class AnswerStarted(Message):
+    """The question was handed to the model in this session (maybe a new one)."""
+
+    session_id: str
+    question: str
+
+
+@dataclass
+class AnswerToken(Message):
+    text: str
+
+
+@dataclass
+class AnswerFinished(Message):
+    answer: Any  # ragtui.rag.chat.Answer
+    question: str
+
+
+@dataclass
+class AnswerFailed(Message):
+    error: str
+    session_expired: bool = False
+
+
+@dataclass
+class SessionsListed(Message):
+    """This user's sessions, most recent first, matching `query` ("" = all)."""
+
+    sessions: list
+    query: str
+
+
+@dataclass
+class SessionLoaded(Message):
+    """A session to show in the chat: its newest messages and how many there are."""
+
+    session: Any
+    messages: list
+    total: int
+
+
+@dataclass
+class MessagesArrived(Message):
+    """Messages another instance added to the open session since we last looked."""
+
+    session_id: str
+    messages: list
+    total: int
+
+
+@dataclass
+class TtlSynced(Message):
+    """The server's view of the open session's time to live (None = never expires)."""
+
+    session_id: str
+    ttl: int | None
+    expired: bool = False
+
+
+@dataclass
+class StatsRefreshed(Message):
+    stats: Any  # ragtui.sessions.StoreStats
+
+
+@dataclass
+class StoreActionDone(Message):
+    """A store action finished; `note` tells the user what happened."""
+
+    note: str
+    severity: str = "information"
+
+
+@dataclass
+class AdminSessionsListed(Message):
+    sessions: list
+    stats: Any
+
+
+@dataclass
+class EarlierLoaded(Message):
+    """Older messages of the open session, for the top of the transcript."""
+
+    session_id: str
+    messages: list
+    hidden_before: int
+
+
+@dataclass
+class SessionExpired(Message):
+    """The open session is gone; a new one was started for the question in flight."""
+
+    old_session_id: str

@@ -1,0 +1,575 @@
+"""The main screen: session browser, chat and stats, wired together here.
+
+Panes only display and announce; this screen owns the conversation state and runs
+every store and model call in a thread worker, hearing back through messages.
+"""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import asdict
+from typing import Any
+
+from textual import on, work
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from .. import messages as msg
+from ..widgets.chat_messages import AssistantMessage, UserMessage
+from ..widgets.chat_pane import ChatPane
+from ..widgets.session_browser import SessionBrowser
+from ..widgets.stats_pane import StatsPane
+from ..widgets.ttl_countdown import TtlCountdown
+from .dialogs import ConfirmDialog, ExportFormatDialog, TextPrompt
+from .sources import SourcesScreen
+
+POLL_SECONDS = 0.5  # live updates from other instances show within a second
+STATS_EVERY = 4  # polls between stats refreshes (stats scan every session)
+PAGE = 40  # messages mounted at a time: a 1,000-message session opens at once
+TAIL = 50  # newest messages compared when another instance changed the session
+NARROW_STATS = 110  # below this width the stats pane starts hidden
+NARROW_BROWSER = 70
+
+
+class MainScreen(Screen):
+    BINDINGS = [
+        Binding("f1", "app.help", "Help"),
+        Binding("f2", "toggle_browser", "Sessions"),
+        Binding("f3", "toggle_stats", "Stats"),
+        Binding("f4", "app.admin", "Admin"),
+        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("ctrl+r", "regenerate", "Regenerate"),
+        Binding("ctrl+o", "sources", "Sources"),
+        Binding("ctrl+t", "extend_ttl", "Extend TTL"),
+        Binding("f5", "copy_answer", "Copy answer"),
+        Binding("ctrl+f", "find_sessions", "Find session"),
+        Binding("escape", "stop", "Stop", priority=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.session_id: str | None = None
+        self.generating = False
+        self.model_ready = False
+        self._stop = threading.Event()
+        self._queue: deque[tuple[str, UserMessage | None]] = deque()
+        self._answer: AssistantMessage | None = None
+        self._last_question: str | None = None
+        self._last_answer: Any = None
+        self._shown_from = 0  # index of the oldest message on screen
+        self._last_known_id: str | None = None  # newest message on screen
+        self._own_unconfirmed: list[tuple[str, str]] = []  # (role, content) we showed ourselves
+        self._polls = 0
+        self._poll_worker = None
+        self._user_toggled: set[str] = set()
+
+    # ------------------------------------------------------------------ layout
+    def compose(self):
+        yield Header(icon="◆")
+        with Horizontal(id="body"):
+            yield SessionBrowser(id="browser", clock=self.app.clock)
+            with Vertical(id="centre"):
+                with Horizontal(id="status-bar"):
+                    yield Static("", id="session-title", markup=False)
+                    yield Static("connecting to the store…", id="model-status", markup=False)
+                    yield TtlCountdown(id="ttl", clock=self.app.monotonic)
+                yield ChatPane(id="chat")
+            yield StatsPane(id="stats")
+        yield Footer()
+
+    @property
+    def store(self):
+        return self.app.store
+
+    @property
+    def service(self):
+        return self.app.chat_service
+
+    @property
+    def chat(self) -> ChatPane:
+        return self.query_one(ChatPane)
+
+    @property
+    def browser(self) -> SessionBrowser:
+        return self.query_one(SessionBrowser)
+
+    @property
+    def stats(self) -> StatsPane:
+        return self.query_one(StatsPane)
+
+    @property
+    def countdown(self) -> TtlCountdown:
+        return self.query_one(TtlCountdown)
+
+    def on_mount(self) -> None:
+        self.chat.prompt.focus()
+        self._fit_panes(self.app.size.width)
+        if self.store is None:
+            self._connect()
+        else:
+            self.post_message(msg.StoreOpened(self.store, self.service))
+
+    def on_resize(self, event) -> None:
+        self._fit_panes(event.size.width)
+
+    def _fit_panes(self, width: int) -> None:
+        """Hide side panes on narrow terminals, unless the user chose otherwise."""
+        if "stats" not in self._user_toggled:
+            self.stats.display = width >= NARROW_STATS
+        if "browser" not in self._user_toggled:
+            self.browser.display = width >= NARROW_BROWSER
+
+    def _set_status(self, text: str) -> None:
+        self.query_one("#model-status", Static).update(text)
+
+    # ------------------------------------------------------- store and model
+    @work(thread=True, exclusive=True, group="connect")
+    def _connect(self) -> None:
+        try:
+            store, service = self.app.connect()
+        except Exception as exc:  # any failure here must reach the user, not a traceback
+            self.post_message(msg.StoreFailed(str(exc)))
+            return
+        self.post_message(msg.StoreOpened(store, service))
+
+    @on(msg.StoreOpened)
+    def _store_opened(self, event: msg.StoreOpened) -> None:
+        self.app.store, self.app.chat_service = event.store, event.service
+        self.app.sub_title = event.store.describe()
+        if event.store.backend == "memory":
+            self.app.notify(
+                "Sessions are kept in memory only: this chat is lost when you quit. "
+                "Use --store local or redis to keep it.",
+                title="Nothing is kept",
+                severity="warning",
+                timeout=15,
+            )
+        self.set_interval(POLL_SECONDS, self._poll)
+        self._poll()
+        if event.service is None:
+            self._set_status("no model")
+            return
+        self._set_status("loading the model…")
+        self._load_model()
+
+    @on(msg.StoreFailed)
+    async def _store_failed(self, event: msg.StoreFailed) -> None:
+        self.app.sub_title = "no session store"
+        self._set_status("no store")
+        await self.chat.add_notice(f"Cannot open the session store: {event.error}", severity="error")
+
+    @work(thread=True, exclusive=True, group="model")
+    def _load_model(self) -> None:
+        try:
+            self.service.load(progress=lambda step: self.post_message(msg.ModelProgress(step)))
+        except Exception as exc:  # shown in the chat; the app stays usable for browsing
+            self.post_message(msg.ModelFailed(str(exc)))
+            return
+        self.post_message(msg.ModelReady(dict(self.service.model_info), dict(self.service.index_info)))
+
+    @on(msg.ModelProgress)
+    def _model_progress(self, event: msg.ModelProgress) -> None:
+        self._set_status(f"⏳ {event.step}")
+        self.stats.show_model_status(event.step)
+
+    @on(msg.ModelReady)
+    def _model_ready(self, event: msg.ModelReady) -> None:
+        self.model_ready = True
+        self._set_status(f"✓ {event.model_info.get('name', 'model')}")
+        self.stats.show_model(event.model_info)
+        self.stats.show_index(event.index_info)
+        self._next_question()
+
+    @on(msg.ModelFailed)
+    async def _model_failed(self, event: msg.ModelFailed) -> None:
+        self._set_status("model failed")
+        self.stats.show_model_status("failed")
+        await self.chat.add_notice(f"The model could not be loaded: {event.error}", severity="error")
+
+    # ------------------------------------------------------------- questions
+    @on(ChatPane.PromptSubmitted)
+    async def _prompt_submitted(self, event: ChatPane.PromptSubmitted) -> None:
+        waiting = not self.model_ready or self.generating or self.store is None
+        note = "waiting for the model…" if not self.model_ready else "queued"
+        widget = await self.chat.add_user(event.text, note=note if waiting else "")
+        self._queue.append((event.text, widget))
+        self._next_question()
+
+    def _next_question(self) -> None:
+        if self.generating or not self.model_ready or not self._queue:
+            return
+        question, widget = self._queue.popleft()
+        if widget is not None:
+            widget.set_note("")
+        self._start_answer(question)
+
+    def _start_answer(self, question: str) -> None:
+        self.generating = True
+        self._stop.clear()
+        self._last_question = question
+        self._answer = None
+        self._set_status("thinking…")
+        self.refresh_bindings()
+        self._ask(question, self.session_id)
+
+    @work(thread=True, exclusive=True, group="answer")
+    def _ask(self, question: str, session_id: str | None) -> None:
+        from ...sessions import SessionNotFound
+
+        try:
+            for attempt in range(2):
+                if session_id is None:
+                    session_id = self.store.create_session(self.app.settings.user)
+                self.post_message(msg.AnswerStarted(session_id, question))
+                try:
+                    answer = self.service.ask(
+                        session_id,
+                        question,
+                        on_token=lambda text: self.post_message(msg.AnswerToken(text)),
+                        should_stop=self._stop.is_set,
+                    )
+                    break
+                except SessionNotFound:
+                    if attempt:
+                        raise
+                    # Expired between questions: tell the user and carry on in a new session.
+                    self.post_message(msg.SessionExpired(session_id))
+                    session_id = None
+        except Exception as exc:  # the user sees it as a notice; the app carries on
+            self.post_message(msg.AnswerFailed(str(exc)))
+            return
+        self.post_message(msg.AnswerFinished(answer, question))
+
+    @on(msg.SessionExpired)
+    async def _session_expired_midway(self, event: msg.SessionExpired) -> None:
+        await self._expired_notice()
+
+    async def _expired_notice(self) -> None:
+        await self.chat.add_notice(
+            "This session expired. Your next question starts a new session.", severity="warning"
+        )
+
+    @on(msg.AnswerStarted)
+    async def _answer_started(self, event: msg.AnswerStarted) -> None:
+        if event.session_id != self.session_id:
+            self._set_session(event.session_id, title=event.question)
+        if self._answer is None:
+            self._answer = await self.chat.begin_answer()
+
+    @on(msg.AnswerToken)
+    async def _answer_token(self, event: msg.AnswerToken) -> None:
+        if self._answer is not None:
+            await self._answer.write(event.text)
+
+    @on(msg.AnswerFinished)
+    async def _answer_finished(self, event: msg.AnswerFinished) -> None:
+        answer = event.answer
+        sources = [c if isinstance(c, dict) else asdict(c) for c in answer.sources]
+        if self._answer is None:
+            self._answer = await self.chat.begin_answer()
+        await self._answer.finish(sources, stopped=answer.stopped)
+        self._own_unconfirmed += [("user", event.question), ("assistant", answer.text)]
+        self._last_answer = answer
+        if self.service is not None:
+            self.stats.show_model(dict(self.service.model_info), answer)
+        self._done_generating()
+
+    @on(msg.AnswerFailed)
+    async def _answer_failed(self, event: msg.AnswerFailed) -> None:
+        if self._answer is not None:
+            await self._answer.finish([], stopped=True)
+        await self.chat.add_notice(f"No answer: {event.error}", severity="error")
+        self._done_generating()
+
+    def _done_generating(self) -> None:
+        self.generating = False
+        self._answer = None
+        self._set_status("✓ ready" if self.model_ready else "")
+        self.refresh_bindings()
+        self._next_question()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":
+            return self.generating  # Esc belongs to the focused widget otherwise
+        return True
+
+    def action_stop(self) -> None:
+        self.cancel_generation()
+        self._set_status("stopping…")
+
+    def cancel_generation(self) -> None:
+        """Ask the answer in flight to stop at its next token; what came so far is kept."""
+        self._stop.set()
+
+    async def action_regenerate(self) -> None:
+        if self._last_question is None:
+            self.notify("Nothing to regenerate yet.", severity="warning")
+            return
+        await self.chat.add_user(f"↻ {self._last_question}")
+        self._queue.append((self._last_question, None))
+        self._next_question()
+
+    # -------------------------------------------------------------- sessions
+    def _set_session(self, session_id: str | None, title: str = "") -> None:
+        self.session_id = session_id
+        self.browser.set_current(session_id)
+        self.query_one("#session-title", Static).update(title[:60])
+        if session_id is None:
+            self.countdown.clear()
+            self._last_known_id = None
+            self._own_unconfirmed.clear()
+        else:
+            self.countdown.set_ttl(self.app.settings.ttl or None)
+
+    async def action_new_chat(self) -> None:
+        if self.generating:
+            self.notify("Stop the answer first (Esc).", severity="warning")
+            return
+        self._set_session(None)
+        await self.chat.clear()
+        self._last_question = None
+        self.chat.prompt.focus()
+
+    @on(SessionBrowser.SessionSelected)
+    def _resume(self, event: SessionBrowser.SessionSelected) -> None:
+        if self.generating:
+            self.notify("Stop the answer first (Esc).", severity="warning")
+            return
+        self._load_session(event.session.id)
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load_session(self, session_id: str) -> None:
+        session = self.store.get_session(session_id)
+        if session is None:
+            self.post_message(msg.StoreActionDone("That session has expired or was deleted.", "warning"))
+            return
+        messages = self.store.get_messages(session_id, -PAGE, -1)
+        self.post_message(msg.SessionLoaded(session, messages, session.message_count))
+
+    @on(msg.SessionLoaded)
+    async def _session_loaded(self, event: msg.SessionLoaded) -> None:
+        session = event.session
+        self._set_session(session.id, title=session.title)
+        self.countdown.set_ttl(session.ttl)
+        self._shown_from = max(event.total - len(event.messages), 0)
+        self._last_known_id = event.messages[-1].id if event.messages else None
+        self._last_question = next(
+            (m.content for m in reversed(event.messages) if m.role == "user"), None
+        )
+        await self.chat.show_history(event.messages, self._shown_from)
+        self.chat.prompt.focus()
+
+    @on(ChatPane.EarlierRequested)
+    def _earlier_requested(self) -> None:
+        if self.session_id is not None and self._shown_from > 0:
+            self._load_earlier(self.session_id, self._shown_from)
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load_earlier(self, session_id: str, shown_from: int) -> None:
+        start = max(shown_from - PAGE, 0)
+        messages = self.store.get_messages(session_id, start, shown_from - 1)
+        self.post_message(msg.EarlierLoaded(session_id, messages, start))
+
+    @on(msg.EarlierLoaded)
+    async def _earlier_loaded(self, event: msg.EarlierLoaded) -> None:
+        if event.session_id == self.session_id:
+            self._shown_from = event.hidden_before
+            await self.chat.prepend_history(event.messages, event.hidden_before)
+
+    @on(SessionBrowser.FilterChanged)
+    def _filter_changed(self) -> None:
+        self._poll()
+
+    def action_find_sessions(self) -> None:
+        if not self.browser.display:
+            self.action_toggle_browser()
+        self.browser.action_focus_filter()
+
+    # ------------------------------------------------------ browser actions
+    @on(SessionBrowser.RenameRequested)
+    def _rename_requested(self, event: SessionBrowser.RenameRequested) -> None:
+        session = event.session
+
+        def rename(title: str | None) -> None:
+            if title:
+                self._store_action(lambda: self.store.rename_session(session.id, title), f"Renamed to “{title}”.")
+
+        self.app.push_screen(TextPrompt("New title:", session.title), rename)
+
+    @on(SessionBrowser.PinToggled)
+    def _pin_toggled(self, event: SessionBrowser.PinToggled) -> None:
+        session = event.session
+        if session.pinned:
+            self._store_action(lambda: self.store.unpin_session(session.id), "Unpinned: it expires when idle again.")
+        else:
+            self._store_action(lambda: self.store.pin_session(session.id), "Pinned: it never expires.")
+
+    @on(SessionBrowser.ExportRequested)
+    def _export_requested(self, event: SessionBrowser.ExportRequested) -> None:
+        session = event.session
+
+        def export(fmt: str | None) -> None:
+            if fmt:
+                self._export(session.id, fmt)
+
+        self.app.push_screen(ExportFormatDialog(), export)
+
+    @work(thread=True, group="store-action")
+    def _export(self, session_id: str, fmt: str) -> None:
+        from ..exporting import export_to_file
+
+        try:
+            path = export_to_file(self.store, session_id, fmt, self.app.settings.data_dir)
+        except Exception as exc:  # reported to the user; nothing else depends on it
+            self.post_message(msg.StoreActionDone(f"Export failed: {exc}", "error"))
+            return
+        self.post_message(msg.StoreActionDone(f"Exported to {path}"))
+
+    @on(SessionBrowser.DeleteRequested)
+    def _delete_requested(self, event: SessionBrowser.DeleteRequested) -> None:
+        session = event.session
+
+        def delete(yes: bool | None) -> None:
+            if yes:
+                if session.id == self.session_id:
+                    self.run_worker(self.action_new_chat())
+                self._store_action(lambda: self.store.clear_session(session.id), "Session deleted.")
+
+        self.app.push_screen(ConfirmDialog(f"Delete “{session.title or 'untitled'}” and all its messages?"), delete)
+
+    @work(thread=True, group="store-action")
+    def _store_action(self, action, note: str) -> None:
+        try:
+            action()
+        except Exception as exc:  # reported to the user; the list refresh shows the truth
+            self.post_message(msg.StoreActionDone(f"Failed: {exc}", "error"))
+            return
+        self.post_message(msg.StoreActionDone(note))
+
+    @on(msg.StoreActionDone)
+    def _store_action_done(self, event: msg.StoreActionDone) -> None:
+        self.notify(event.note, severity=event.severity, markup=False)
+        self._poll()
+
+    # ------------------------------------------------------------------ TTL
+    def action_extend_ttl(self) -> None:
+        if self.session_id is None:
+            self.notify("No session yet: ask a question first.", severity="warning")
+            return
+        self._extend(self.session_id)
+
+    @work(thread=True, group="store-action")
+    def _extend(self, session_id: str) -> None:
+        try:
+            ttl = self.store.extend_session(session_id)
+        except Exception as exc:  # expired meanwhile, or the store failed
+            self.post_message(msg.StoreActionDone(f"Cannot extend: {exc}", "error"))
+            return
+        self.post_message(msg.TtlSynced(session_id, ttl))
+        self.post_message(msg.StoreActionDone("Session extended."))
+
+    @on(TtlCountdown.Expired)
+    def _countdown_expired(self) -> None:
+        self._poll()  # ask the server before telling the user
+
+    @on(msg.TtlSynced)
+    async def _ttl_synced(self, event: msg.TtlSynced) -> None:
+        if event.session_id != self.session_id:
+            return
+        if event.expired:
+            self.countdown.mark_expired()
+            self.session_id = None
+            self.browser.set_current(None)
+            await self._expired_notice()
+        else:
+            self.countdown.sync(event.ttl)
+
+    # -------------------------------------------------------------- polling
+    def _poll(self) -> None:
+        """Start a poll unless one is still out (a stalled Redis must not pile them up)."""
+        if self.store is None or (self._poll_worker is not None and self._poll_worker.is_running):
+            return
+        self._polls += 1
+        with_stats = self._polls % STATS_EVERY == 1
+        tail_session = None if self.generating else self.session_id
+        self._poll_worker = self._poll_store(self.browser.query_text, tail_session, with_stats)
+
+    @work(thread=True, group="poll")
+    def _poll_store(self, query: str, session_id: str | None, with_stats: bool) -> None:
+        store, user = self.store, self.app.settings.user
+        try:
+            sessions = store.search_sessions(user, query) if query else store.get_all_active_sessions(user_id=user)
+            self.post_message(msg.SessionsListed(sessions, query))
+            if session_id is not None:
+                self._poll_session(session_id)
+            if with_stats:
+                self.post_message(msg.StatsRefreshed(store.get_session_stats()))
+        except Exception as exc:  # shown in the stats pane's health; the next poll retries
+            self.post_message(msg.StoreActionDone(f"Store: {exc}", "error"))
+
+    def _poll_session(self, session_id: str) -> None:
+        """In the poll thread: new messages from elsewhere, and the server's TTL."""
+        session = self.store.get_session(session_id)
+        if session is None:
+            self.post_message(msg.TtlSynced(session_id, None, expired=True))
+            return
+        self.post_message(msg.TtlSynced(session_id, session.ttl))
+        tail = self.store.get_messages(session_id, -TAIL, -1)
+        if tail and tail[-1].id != self._last_known_id:
+            ids = [m.id for m in tail]
+            fresh = tail[ids.index(self._last_known_id) + 1 :] if self._last_known_id in ids else tail
+            self.post_message(msg.MessagesArrived(session_id, fresh, session.message_count))
+
+    @on(msg.SessionsListed)
+    def _sessions_listed(self, event: msg.SessionsListed) -> None:
+        if event.query == self.browser.query_text:
+            self.browser.show_sessions(event.sessions)
+
+    @on(msg.MessagesArrived)
+    async def _messages_arrived(self, event: msg.MessagesArrived) -> None:
+        if event.session_id != self.session_id or self.generating or not event.messages:
+            return
+        self._last_known_id = event.messages[-1].id
+        others = []
+        for message in event.messages:
+            mine = (message.role, message.content)
+            if mine in self._own_unconfirmed:
+                self._own_unconfirmed.remove(mine)
+            else:
+                others.append(message)
+        await self.chat.append_messages(others)
+
+    @on(msg.StatsRefreshed)
+    def _stats_refreshed(self, event: msg.StatsRefreshed) -> None:
+        self.stats.show_store(event.stats)
+        self.app.sub_title = self.store.describe()
+
+    # ------------------------------------------------------------ the rest
+    def action_toggle_browser(self) -> None:
+        self._user_toggled.add("browser")
+        self.browser.display = not self.browser.display
+
+    def action_toggle_stats(self) -> None:
+        self._user_toggled.add("stats")
+        self.stats.display = not self.stats.display
+
+    def action_sources(self) -> None:
+        answer = self.chat.last_answer()
+        if answer is None:
+            self.notify("No answer yet.", severity="warning")
+            return
+        self.app.push_screen(SourcesScreen(answer.sources))
+
+    @on(AssistantMessage.SourcesRequested)
+    def _sources_requested(self, event: AssistantMessage.SourcesRequested) -> None:
+        self.app.push_screen(SourcesScreen(event.sources))
+
+    def action_copy_answer(self) -> None:
+        answer = self.chat.last_answer()
+        if answer is None or not answer.text:
+            self.notify("No answer to copy yet.", severity="warning")
+            return
+        self.app.copy_to_clipboard(answer.text)
+        self.notify(f"Copied the last answer ({len(answer.text):,} characters).")

@@ -1,0 +1,120 @@
+"""One widget per chat message. Untrusted text goes in as Content or Markdown source,
+never as Textual markup."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Markdown, Static
+
+from ..safe_text import clean, for_display, one_line
+
+
+def citation_line(sources: Sequence[dict[str, Any]]) -> Content:
+    """`Sources: [1] guide.md · §2  [2] faq.txt · line 40` as plain content."""
+    parts: list[str | tuple[str, str]] = [("Sources:", "bold")]
+    for source in sources:
+        label = one_line(str(source.get("title") or source.get("source") or "?"), 40)
+        location = one_line(str(source.get("location") or ""), 30)
+        parts.append(f"  [{source.get('n', '?')}] {label}")
+        if location:
+            parts.append((f" · {location}", "dim"))
+    return Content.assemble(*parts)
+
+
+def truncation_note(total_chars: int, shown: int) -> Content:
+    return Content.styled(
+        f"… showing the first {shown:,} of {total_chars:,} characters as plain text; "
+        "the full message is kept in the store (export the session to read it).",
+        "italic $warning",
+    )
+
+
+class UserMessage(Static):
+    """What the user asked, as plain text."""
+
+    def __init__(self, text: str, *, note: str = "") -> None:
+        shown, cut = for_display(text)
+        body = Content.assemble(("You  ", "bold $accent"), shown)
+        if cut:
+            body = Content.assemble(body, "\n", truncation_note(len(text), len(shown)))
+        super().__init__(body)
+        self.text = text
+        self.set_note(note)
+
+    def set_note(self, note: str) -> None:
+        self.set_class(bool(note), "-pending")
+        self.tooltip = note or None
+        self.border_subtitle = note
+
+
+class Notice(Static):
+    """A line from the app itself (errors, expiry, store warnings)."""
+
+    def __init__(self, text: str, *, severity: str = "information") -> None:
+        super().__init__(Content(clean(text)), classes=f"-{severity}")
+
+
+class AssistantMessage(Vertical, can_focus=True):
+    """An answer: Markdown streamed in place, then its sources.
+
+    Focusable so Enter on it opens that answer's sources.
+    """
+
+    BINDINGS = [Binding("enter", "open_sources", "Sources")]
+
+    class SourcesRequested(Message):
+        def __init__(self, sources: Sequence[dict[str, Any]]) -> None:
+            super().__init__()
+            self.sources = list(sources)
+
+    def __init__(self, text: str = "", sources: Sequence[dict[str, Any]] = (), *, stopped: bool = False) -> None:
+        super().__init__()
+        self.text = text
+        self.sources: list[dict[str, Any]] = list(sources)
+        self._stopped = stopped
+        self._stream = None
+
+    def compose(self):
+        shown, cut = for_display(self.text)
+        if cut:
+            yield Static(Content(shown), classes="plain-answer")
+            yield Static(truncation_note(len(self.text), len(shown)))
+        else:
+            yield Markdown(shown, open_links=False)
+        yield Static(self._footer(), classes="answer-footer")
+
+    def _footer(self) -> Content:
+        parts: list[Content] = []
+        if self.sources:
+            parts.append(citation_line(self.sources))
+        if self._stopped:
+            parts.append(Content.styled("(stopped — what was generated is kept)", "italic $warning"))
+        return Content("\n").join(parts)
+
+    def on_mount(self) -> None:
+        self.query_one(".answer-footer").display = bool(self.sources or self._stopped)
+
+    async def write(self, token: str) -> None:
+        """Append a streamed piece: one MarkdownStream per answer, never a re-render."""
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self.query_one(Markdown))
+        piece = clean(token)
+        self.text += piece
+        await self._stream.write(piece)
+
+    async def finish(self, sources: Sequence[dict[str, Any]], *, stopped: bool) -> None:
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.sources = list(sources)
+        self._stopped = stopped
+        footer = self.query_one(".answer-footer", Static)
+        footer.update(self._footer())
+        footer.display = bool(self.sources or stopped)
+
+    def action_open_sources(self) -> None:
+        self.post_message(self.SourcesRequested(self.sources))

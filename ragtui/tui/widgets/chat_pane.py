@@ -1,0 +1,114 @@
+"""The chat pane: the transcript of the open session and the question box."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from textual import on
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Static
+
+from .chat_messages import AssistantMessage, Notice, UserMessage
+from .prompt_input import PromptInput
+
+WELCOME = (
+    "Ask a question about your documents. Enter sends, ctrl+j adds a line, "
+    "up/down recall earlier questions. F1 lists every key."
+)
+
+
+class ChatPane(Vertical):
+    """Shows messages; says what the user asked. It never talks to the store or model."""
+
+    BINDINGS = [Binding("ctrl+home", "scroll_top", "Top", show=False)]
+
+    @dataclass
+    class PromptSubmitted(Message):
+        text: str
+
+    class EarlierRequested(Message):
+        """The user wants to see older messages than those shown."""
+
+    def compose(self):
+        with VerticalScroll(id="transcript"):
+            yield Button("Show earlier messages", id="earlier", compact=True)
+            yield Static(WELCOME, id="welcome", markup=False)
+        yield PromptInput(id="prompt")
+
+    def on_mount(self) -> None:
+        self.query_one("#earlier").display = False
+        self.query_one("#transcript", VerticalScroll).anchor()
+
+    @property
+    def transcript(self) -> VerticalScroll:
+        return self.query_one("#transcript", VerticalScroll)
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one(PromptInput)
+
+    @on(PromptInput.Submitted)
+    def _forward_prompt(self, event: PromptInput.Submitted) -> None:
+        event.stop()
+        self.post_message(self.PromptSubmitted(event.text))
+
+    @on(Button.Pressed, "#earlier")
+    def _ask_for_earlier(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.EarlierRequested())
+
+    def _message_widgets(self, messages: Sequence[Any]) -> list:
+        widgets = []
+        for message in messages:
+            if message.role == "assistant":
+                widgets.append(AssistantMessage(message.content, message.sources))
+            elif message.role == "user":
+                widgets.append(UserMessage(message.content))
+        return widgets
+
+    async def show_history(self, messages: Sequence[Any], hidden_before: int) -> None:
+        """Replace the transcript with `messages`; `hidden_before` older ones exist."""
+        await self.clear()
+        await self.transcript.mount_all(self._message_widgets(messages))
+        self._set_earlier(hidden_before)
+        self.transcript.scroll_end(animate=False)
+
+    async def prepend_history(self, messages: Sequence[Any], hidden_before: int) -> None:
+        await self.transcript.mount_all(self._message_widgets(messages), after="#earlier")
+        self._set_earlier(hidden_before)
+
+    async def append_messages(self, messages: Sequence[Any]) -> None:
+        """Messages that arrived from elsewhere (another instance or device)."""
+        await self.transcript.mount_all(self._message_widgets(messages))
+
+    def _set_earlier(self, hidden: int) -> None:
+        button = self.query_one("#earlier", Button)
+        button.display = hidden > 0
+        button.label = f"Show {hidden:,} earlier message{'s' if hidden != 1 else ''}"
+
+    async def clear(self) -> None:
+        await self.transcript.query("UserMessage, AssistantMessage, Notice").remove()
+        self.query_one("#welcome").display = False
+        self._set_earlier(0)
+
+    async def add_user(self, text: str, *, note: str = "") -> UserMessage:
+        widget = UserMessage(text, note=note)
+        await self.transcript.mount(widget)
+        return widget
+
+    async def begin_answer(self) -> AssistantMessage:
+        widget = AssistantMessage()
+        await self.transcript.mount(widget)
+        return widget
+
+    async def add_notice(self, text: str, *, severity: str = "information") -> None:
+        await self.transcript.mount(Notice(text, severity=severity))
+
+    def pending_questions(self) -> list[UserMessage]:
+        return [w for w in self.query(UserMessage) if w.has_class("-pending")]
+
+    def last_answer(self) -> AssistantMessage | None:
+        answers = self.query(AssistantMessage)
+        return answers.last() if answers else None

