@@ -117,10 +117,11 @@ class SessionBrowser(Vertical):
         option_list.set_options(
             Option(session_prompt(s, now, current=s.id == self.current_id), id=s.id) for s in sessions
         )
-        if highlighted is not None:
-            ids = [s.id for s in sessions]
-            if highlighted.id in ids:
-                option_list.highlighted = ids.index(highlighted.id)
+        ids = [s.id for s in sessions]
+        if highlighted is not None and highlighted.id in ids:
+            option_list.highlighted = ids.index(highlighted.id)
+        elif ids:
+            option_list.highlighted = 0
 
     def set_current(self, session_id: str | None) -> None:
         self.current_id = session_id
