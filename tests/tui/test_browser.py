@@ -1,0 +1,86 @@
+"""The session browser: listing, filtering, rename, pin, export, delete, live updates."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ragtui.tui.screens.dialogs import ConfirmDialog
+from ragtui.tui.widgets.chat_messages import UserMessage
+from ragtui.tui.widgets.session_browser import SessionBrowser
+from tests.tui.conftest import make_app, screen_text, until
+
+
+def seed(store, user="alice"):
+    first = store.create_session(user)
+    store.add_message(first, "user", "what about penguins")
+    store.add_message(first, "assistant", "They live in the south.")
+    second = store.create_session(user)
+    store.add_message(second, "user", "tell me about llamas")
+    store.create_session("bob", title="not alice's")
+    return first, second
+
+
+async def focus_list(pilot, app):
+    browser = app.query_one(SessionBrowser)
+    await until(pilot, lambda: browser.sessions, what="sessions listed")
+    app.query_one("#session-list").focus()
+    await pilot.pause()
+    return browser
+
+
+async def test_lists_this_users_sessions_most_recent_first_and_filters_by_content(settings, memory_store):
+    first, second = seed(memory_store)
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        browser = await focus_list(pilot, app)
+        assert [s.id for s in browser.sessions] == [second, first]
+        text = screen_text(app)
+        assert "tell me about llamas" in text and "2 msgs · just now · TTL " in text
+        assert "not alice's" not in text
+
+        await pilot.press("slash", *"south")  # matches message content, not the title
+        await until(pilot, lambda: [s.id for s in browser.sessions] == [first], what="the filtered list")
+
+
+async def test_rename_pin_export_and_delete_with_confirmation(settings, memory_store):
+    first, second = seed(memory_store)
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        browser = await focus_list(pilot, app)
+        await pilot.press("r", "ctrl+u", *"Llama facts", "enter")
+        await until(pilot, lambda: memory_store.get_session(second).title == "Llama facts", what="rename")
+
+        await pilot.press("p")
+        await until(pilot, lambda: memory_store.get_session(second).pinned, what="pin")
+        await until(pilot, lambda: "📌" in screen_text(app), what="the pin mark")
+        assert memory_store.get_session(second).ttl is None
+
+        await pilot.press("x", "j")
+        exported = Path(settings.data_dir) / "exports" / f"llama-facts-{second[:8]}.json"
+        await until(pilot, exported.exists, what="the export file")
+        assert "tell me about llamas" in exported.read_text()
+
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")  # said no: nothing happens
+        await pilot.pause()
+        assert memory_store.get_session(second) is not None
+        await pilot.press("d", "y")
+        await until(pilot, lambda: memory_store.get_session(second) is None, what="the delete")
+        await until(pilot, lambda: [s.id for s in browser.sessions] == [first], what="the list refresh")
+
+
+async def test_sessions_and_messages_from_another_instance_appear(settings, memory_store):
+    first, _ = seed(memory_store)
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        browser = await focus_list(pilot, app)
+        browser.query_one("#session-list").highlighted = [s.id for s in browser.sessions].index(first)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.session_id == first and app.query(UserMessage))
+
+        # Another device writes to the same store: a new session and a message in this one.
+        third = memory_store.create_session("alice", title="from the phone")
+        memory_store.add_message(first, "user", "sent from the phone")
+        await until(pilot, lambda: third in [s.id for s in browser.sessions], what="the new session")
+        await until(pilot, lambda: "sent from the phone" in [w.text for w in app.query(UserMessage)],
+                    what="the other device's message")
