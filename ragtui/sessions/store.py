@@ -9,11 +9,10 @@ Key layout (hash tags keep one session's keys in one Redis Cluster slot):
     {ns}:session:{<sid>}            HASH  user_id, title, created_at, last_activity, pinned, model
     {ns}:session:{<sid>}:messages   LIST  JSON messages, oldest first, trimmed to max_messages
     {ns}:user:{<uid>}:sessions      ZSET  sid -> last activity (ms): one user's listing
-    {ns}:sessions                   ZSET  sid -> last activity (ms): the admin listing
-    {ns}:expiry                     ZSET  sid -> expiry deadline (ms, +inf when it never expires)
+    {ns}:sessions                   ZSET  sid -> expiry deadline (ms, +inf when it never expires)
 
-The two hash/list keys carry the TTL; the sorted sets are indexes, pruned when a listing
-meets a session whose hash is gone (or, for the global ones, whose deadline passed).
+The hash and the list carry the TTL; the sorted sets are indexes. The global one is pruned
+by score (deadline passed), a user's when a listing meets a session whose hash is gone.
 """
 from __future__ import annotations
 
@@ -113,7 +112,6 @@ class SessionStore:
         self._owners: dict[str, str] = {}  # sid -> user_id: add_message needs it for the index
         self._pinned: set[str] = set()
         self._all = f"{namespace}:sessions"
-        self._expiry = f"{namespace}:expiry"
         if journal is not None:
             journal.attach(apply=self._apply, reset=self._reset_state, snapshot=self._snapshot_records)
 
@@ -185,7 +183,7 @@ class SessionStore:
                 pipe.persist(key)
             else:
                 pipe.pexpireat(key, _ms(deadline))
-        pipe.zadd(self._expiry, {sid: _ms(deadline) if deadline is not None else math.inf})
+        pipe.zadd(self._all, {sid: _ms(deadline) if deadline is not None else math.inf})
 
     # ------------------------------------------------------------- records
     def _apply_create(self, r: dict[str, Any]) -> str:
@@ -198,8 +196,7 @@ class SessionStore:
         if r["deadline"] is not None:
             pipe.pexpireat(self._meta(sid), _ms(r["deadline"]))
         pipe.zadd(self._user_index(r["user"]), {sid: _ms(now)})
-        pipe.zadd(self._all, {sid: _ms(now)})
-        pipe.zadd(self._expiry, {sid: _ms(r["deadline"]) if r["deadline"] is not None else math.inf})
+        pipe.zadd(self._all, {sid: _ms(r["deadline"]) if r["deadline"] is not None else math.inf})
         pipe.execute()
         self._remember(sid, r["user"], False)
         return sid
@@ -219,7 +216,6 @@ class SessionStore:
             pipe.hsetnx(meta, "title", title_from(msg["content"]))
         self._set_expiry(pipe, sid, deadline)
         pipe.zadd(self._user_index(owner), {sid: _ms(now)})
-        pipe.zadd(self._all, {sid: _ms(now)})
         pipe.hget(meta, "pinned")
         try:
             results = pipe.execute()
@@ -270,7 +266,6 @@ class SessionStore:
         if owner is not None:
             pipe.zrem(self._user_index(owner), sid)
         pipe.zrem(self._all, sid)
-        pipe.zrem(self._expiry, sid)
         deleted = pipe.execute()[0]
         self._owners.pop(sid, None)
         self._pinned.discard(sid)
@@ -287,9 +282,7 @@ class SessionStore:
         if r["messages"]:
             pipe.rpush(self._messages(sid), *r["messages"])
         self._set_expiry(pipe, sid, r["deadline"])
-        activity = _ms(float(meta["last_activity"]))
-        pipe.zadd(self._user_index(meta["user_id"]), {sid: activity})
-        pipe.zadd(self._all, {sid: activity})
+        pipe.zadd(self._user_index(meta["user_id"]), {sid: _ms(float(meta["last_activity"]))})
         pipe.execute()
         self._remember(sid, meta["user_id"], meta.get("pinned") == "1")
 
@@ -319,7 +312,6 @@ class SessionStore:
         if owner is not None:
             pipe.zrem(self._user_index(owner), sid)
         pipe.zrem(self._all, sid)
-        pipe.zrem(self._expiry, sid)
         pipe.execute()
         self._owners.pop(sid, None)
         self._pinned.discard(sid)
@@ -481,15 +473,17 @@ class SessionStore:
                 pipe = self.client.pipeline(transaction=False)
                 pipe.zrem(index, *dead)
                 pipe.zrem(self._all, *dead)
-                pipe.zrem(self._expiry, *dead)
                 pipe.execute()
         return found
 
     def get_all_active_sessions(self, user_id: str | None = None, limit: int = 50, offset: int = 0) -> list[Session]:
-        """One user's sessions (or everyone's, for the admin), most recent activity first."""
+        """One user's sessions, most recent activity first; or everyone's (user_id None),
+        latest deadline first: pinned ones, then by last activity as long as TTLs are alike."""
         with self._reading("list_sessions"):
-            index = self._all if user_id is None else self._user_index(user_id)
-            return self._page(index, offset, limit)
+            if user_id is None:
+                self._prune_expired()
+                return self._page(self._all, offset, limit)
+            return self._page(self._user_index(user_id), offset, limit)
 
     def search_sessions(self, user_id: str, text: str, limit: int = 50) -> list[Session]:
         """This user's sessions whose title or any message contains `text` (case-insensitive)."""
@@ -513,14 +507,8 @@ class SessionStore:
         return matches[:limit]
 
     def _prune_expired(self) -> None:
-        """Drop sessions whose deadline passed from the global indexes (user ones prune on read)."""
-        now = _ms(self.clock())
-        expired = self.client.zrangebyscore(self._expiry, "-inf", now, start=0, num=1000)
-        if expired:
-            pipe = self.client.pipeline(transaction=False)
-            pipe.zrem(self._all, *expired)
-            pipe.zrem(self._expiry, *expired)
-            pipe.execute()
+        """Drop sessions whose deadline passed from the global index (users' prune on read)."""
+        self.client.zremrangebyscore(self._all, "-inf", _ms(self.clock()))
 
     def count_sessions(self) -> int:
         with self._reading("count_sessions"):

@@ -1,0 +1,161 @@
+"""Ingest → search → ask → session, with the real embedder and the real model (loaded once)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ragtui import cli, paths
+from ragtui.config import load_settings
+from ragtui.rag.chat import ChatService
+from ragtui.rag.ingest import Ingester
+from ragtui.rag.prompt import NOTHING_FOUND
+from ragtui.rag.retriever import Retriever, open_index
+from ragtui.sessions import open_store
+
+from .conftest import TEST_CONTEXT, THREADS
+
+QUOKKA = """# The Quokka protocol
+
+The Quokka protocol listens on port 7341 by default. Every Quokka message starts with
+the four bytes QKKA followed by a length field.
+
+## Changing the port
+
+To change the port, set the environment variable QUOKKA_PORT before starting the server.
+"""
+TEAPOT = """# Teapot care
+
+Rinse a clay teapot with hot water only. Soap leaves a taste that spoils the next brew.
+Dry the teapot upside down with its lid off.
+"""
+GARDEN = """Tomatoes need six hours of direct sun a day and deep watering twice a week.
+Pinch off the side shoots so the plant puts its energy into fruit.
+"""
+QUESTION = "Which port does the Quokka protocol listen on?"
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory, embedder):
+    """A small corpus, ingested once for the module into its own data dir."""
+    root = tmp_path_factory.mktemp("library")
+    docs = root / "docs"
+    docs.mkdir()
+    (docs / "quokka.md").write_text(QUOKKA)
+    (docs / "teapot.md").write_text(TEAPOT)
+    (docs / "garden.txt").write_text(GARDEN)
+    data_dir = root / "data"
+    report = Ingester(open_index(data_dir), lambda: embedder).ingest([docs])
+    assert report.added == 3
+    return data_dir, docs
+
+
+@pytest.fixture
+def service(library, local_model, embedder):
+    data_dir, _ = library
+    settings = load_settings({"data_dir": str(data_dir), "store": "memory", "n_ctx": TEST_CONTEXT,
+                              "threads": THREADS, "max_tokens": 48})
+    store = open_store("memory")
+    chat = ChatService(store, settings, corpus_dir=None)
+    chat.load()
+    assert chat.model_info["n_ctx"] == TEST_CONTEXT
+    yield chat
+    store.close()
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "vector", "fts"])
+def test_search_finds_the_file_that_answers(library, embedder, mode):
+    data_dir, docs = library
+    hits = Retriever(open_index(data_dir), embedder).search(QUESTION, k=3, mode=mode)
+    assert hits[0].source == str(docs / "quokka.md")
+    assert hits[0].title == "The Quokka protocol"
+    assert "7341" in hits[0].text
+
+
+def test_ask_streams_a_grounded_answer_and_the_session_keeps_both_messages(service, library):
+    _, docs = library
+    store = service.store
+    session_id = store.create_session("tester")
+    pieces = []
+    answer = service.ask(session_id, QUESTION, on_token=pieces.append)
+
+    assert len(pieces) > 3 and "".join(pieces) == answer.text  # streamed, piece by piece
+    assert "7341" in answer.text
+    assert answer.sources[0].source == str(docs / "quokka.md")
+    assert answer.completion_tokens > 3 and answer.prompt_tokens > 50
+
+    user, assistant = store.get_conversation_history(session_id)
+    assert (user.role, user.content) == ("user", QUESTION)
+    assert (assistant.role, assistant.content) == ("assistant", answer.text)
+    assert assistant.sources[0]["source"] == str(docs / "quokka.md")
+    assert assistant.sources[0]["n"] == 1 and "7341" in assistant.sources[0]["text"]
+
+
+def test_second_turn_sees_the_history_and_evaluates_only_new_tokens(service, library):
+    _, docs = library
+    session_id = service.store.create_session("tester")
+    first = service.ask(session_id, QUESTION)
+    follow_up = service.ask(session_id, "How do I change it?")
+
+    assert follow_up.history_turns == 1
+    assert follow_up.retrieval_query == f"{QUESTION} How do I change it?"  # "it" needs the context
+    assert any("QUOKKA_PORT" in c.text for c in follow_up.sources)
+    # The KV cache holds turn 1's prompt and answer: only the rest is evaluated.
+    new_tokens = follow_up.prompt_tokens - first.prompt_tokens - first.completion_tokens
+    assert follow_up.evaluated_prompt_tokens <= new_tokens + 2
+    assert follow_up.evaluated_prompt_tokens < follow_up.prompt_tokens / 2
+    assert len(service.store.get_conversation_history(session_id)) == 4
+
+
+def test_without_history_a_follow_up_stands_alone(service):
+    session_id = service.store.create_session("tester")
+    service.ask(session_id, QUESTION)
+    alone = service.ask(session_id, "How do I change it?", use_history=False)
+    assert alone.history_turns == 0
+    assert alone.retrieval_query == "How do I change it?"
+
+
+def test_nothing_relevant_says_so_instead_of_inventing(service):
+    session_id = service.store.create_session("tester")
+    pieces = []
+    answer = service.ask(session_id, "Who won the 1958 football world cup?", on_token=pieces.append)
+    assert answer.text == NOTHING_FOUND == "".join(pieces)
+    assert answer.sources == [] and answer.completion_tokens == 0
+    assert service.store.get_conversation_history(session_id)[-1].content == NOTHING_FOUND
+
+
+def test_stopping_mid_answer_keeps_what_was_generated(service):
+    session_id = service.store.create_session("tester")
+    pieces = []
+    answer = service.ask(session_id, QUESTION, on_token=pieces.append, should_stop=lambda: len(pieces) >= 3)
+    assert answer.stopped and answer.completion_tokens == 3
+    saved = service.store.get_conversation_history(session_id)[-1]
+    assert saved.content == answer.text == "".join(pieces)
+    assert saved.sources  # a stopped answer still records what it was given
+
+
+def test_cli_first_ask_indexes_the_user_guide_then_continues_the_session(monkeypatch, capsys, local_model, embedder):
+    """`ragtui ask` on a fresh data dir: guide indexed with progress, answer JSON, session kept."""
+    monkeypatch.setenv("RAGTUI_N_CTX", str(TEST_CONTEXT))  # the model the fixture loaded: no reload
+    monkeypatch.setenv("RAGTUI_MAX_TOKENS", "40")
+    assert cli.main(["--store", "local", "ask", "--json", "How long can a session stay idle before it expires?"]) == 0
+    out, err = capsys.readouterr()
+    assert "indexing the ragtui user guide" in err
+    reply = json.loads(out)
+    assert set(reply) == {"session_id", "answer", "sources", "usage", "timings"}
+    assert reply["answer"] and reply["usage"]["completion_tokens"] > 0
+    assert reply["timings"]["ttft_ms"] >= reply["timings"]["retrieval_ms"] > 0
+    assert any(s["source"].endswith("data/sessions.md") for s in reply["sources"])
+    assert paths.index_dir().is_dir()
+
+    assert cli.main(["--store", "local", "ask", "--json", "--session", reply["session_id"], "Can I pin it?"]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["session_id"] == reply["session_id"]
+    store = open_store("local", data_dir=paths.data_dir())
+    assert [m.role for m in store.get_conversation_history(reply["session_id"])] == ["user", "assistant"] * 2
+    store.close()
+
+
+def test_cli_unknown_session_is_a_one_line_error(capsys):
+    assert cli.main(["--store", "memory", "ask", "--session", "nope", "hello"]) == 2
+    assert "session nope not found" in capsys.readouterr().err

@@ -1,0 +1,118 @@
+"""The prompt never exceeds its budget, keeps whole recent turns, and only grows at its end."""
+from __future__ import annotations
+
+import pytest
+
+from ragtui.rag.chat import cited_numbers, history_turns
+from ragtui.rag.prompt import (
+    SYSTEM_PROMPT,
+    Passage,
+    PromptTooLong,
+    Turn,
+    build_prompt,
+    retrieval_query,
+    user_message,
+)
+from ragtui.sessions import Message
+
+
+def chatml(messages):
+    body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return body + "<|im_start|>assistant\n"
+
+
+def count_words(text):
+    return len(text.split())
+
+
+def passage(n, words=40, source="/docs/a.md"):
+    return Passage(n, source, f"Doc {n}", "chars 0-100", " ".join(f"w{n}" for _ in range(words)))
+
+
+def turn(i, words=30):
+    return Turn(f"question {i}", (passage(1, 20),), " ".join(f"answer{i}" for _ in range(words)))
+
+
+def build(question, passages, history, budget):
+    return build_prompt(question, passages, history, render=chatml, count_tokens=count_words, budget=budget)
+
+
+def test_everything_fits_when_there_is_room():
+    prompt = build("what now?", [passage(1), passage(2)], [turn(1), turn(2)], budget=10_000)
+    assert prompt.history_turns == 2
+    assert prompt.messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
+    assert [m["role"] for m in prompt.messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert "[1] Doc 1 (a.md, chars 0-100)" in prompt.messages[-1]["content"]
+    assert prompt.messages[-1]["content"].endswith("Question: what now?")
+
+
+@pytest.mark.parametrize("budget", [150, 200, 300, 500, 800])
+def test_long_sessions_keep_the_newest_whole_turns_within_budget(budget):
+    history = [turn(i) for i in range(50)]
+    prompt = build("latest?", [passage(1), passage(2)], history, budget)
+    assert prompt.tokens == count_words(prompt.text) <= budget
+    kept = history[len(history) - prompt.history_turns:]
+    assert [m["content"] for m in prompt.messages if m["role"] == "assistant"] == [t.answer for t in kept]
+    # Adding one more (older) turn would not have fitted.
+    if prompt.history_turns < len(history):
+        wider = history[len(history) - prompt.history_turns - 1:]
+        assert count_words(chatml(
+            [prompt.messages[0]] + [m for t in wider for m in
+                                    ({"role": "user", "content": user_message(t.question, t.passages)},
+                                     {"role": "assistant", "content": t.answer})] + [prompt.messages[-1]]
+        )) > budget
+
+
+def test_passages_are_dropped_lowest_ranked_first_when_the_new_turn_alone_is_too_long():
+    passages = [passage(n, words=100) for n in range(1, 6)]
+    prompt = build("q?", passages, [], budget=280)
+    assert prompt.tokens <= 280
+    assert [p.n for p in prompt.passages] == [1, 2]
+
+
+def test_a_single_huge_passage_is_shortened_not_dropped():
+    prompt = build("q?", [passage(1, words=5000)], [], budget=300)
+    assert prompt.tokens <= 300
+    assert [p.n for p in prompt.passages] == [1]
+    assert 0 < count_words(prompt.passages[0].text) < 5000
+
+
+def test_a_question_longer_than_the_context_is_a_clear_error():
+    with pytest.raises(PromptTooLong, match="too long for the model's context"):
+        build("word " * 1000, [passage(1)], [], budget=200)
+
+
+def test_turn_two_prompt_extends_turn_one_prompt_and_its_answer():
+    """What makes llama.cpp's KV cache reusable: turn 1's full text is a prefix of turn 2's."""
+    first = build("what is a kettle?", [passage(1), passage(2)], [], budget=10_000)
+    answer = "A kettle boils water [1]."
+    history = [Turn("what is a kettle?", first.passages, answer)]
+    second = build("and descaling?", [passage(3)], history, budget=10_000)
+    assert second.text.startswith(first.text + answer)
+
+
+def test_follow_up_questions_are_searched_with_the_previous_question():
+    history = [turn(1)]
+    assert retrieval_query("tell me more about that", history) == "question 1 tell me more about that"
+    standalone = "How do I configure the Redis URL for several app instances?"
+    assert retrieval_query(standalone, history) == standalone
+    assert retrieval_query("tell me more about that", []) == "tell me more about that"
+
+
+def test_citation_numbers_are_mapped_to_available_passages():
+    text = "Kettles boil [1]. Descale monthly [2, 3]; see also [3][4] and [9] and [x]."
+    assert cited_numbers(text, available=4) == {1, 2, 3, 4}
+    assert cited_numbers(text, available=2) == {1, 2}
+    assert cited_numbers("No citations here.", available=3) == set()
+
+
+def test_history_turns_rebuild_each_question_with_the_passages_it_was_given():
+    source = {"n": 1, "source": "/d/k.md", "title": "Kettle", "location": "chars 0-9", "text": "boils", "score": 0.5, "cited": True}
+    messages = [
+        Message("1", "assistant", "orphan answer from a trimmed history", 1.0),
+        Message("2", "user", "what is a kettle?", 2.0),
+        Message("3", "assistant", "It boils [1].", 3.0, (source,)),
+        Message("4", "user", "unanswered (the answer was never saved)", 4.0),
+    ]
+    turns = history_turns(messages)
+    assert turns == [Turn("what is a kettle?", (Passage(1, "/d/k.md", "Kettle", "chars 0-9", "boils", 0.5),), "It boils [1].")]

@@ -1,0 +1,62 @@
+"""The question box keys, the help screen, the command palette and the keys doc."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ragtui.tui.keys import key_table
+from ragtui.tui.screens.help import HelpScreen
+from ragtui.tui.widgets.chat_pane import ChatPane
+from ragtui.tui.widgets.prompt_input import PromptInput
+from tests.tui.conftest import make_app, screen_text, until
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "tui.md"
+
+
+async def test_enter_sends_ctrl_j_breaks_the_line_and_up_down_recall(settings, memory_store):
+    app = make_app(settings, memory_store)
+    sent = []
+    async with app.run_test(size=(120, 30)) as pilot:
+        app.screen.query_one(ChatPane).prompt_submitted = sent  # not used: we read the store
+        prompt = app.query_one(PromptInput)
+        await pilot.press("a", "ctrl+j", "b")
+        assert prompt.text == "a\nb"
+        await pilot.press("enter")
+        assert prompt.text == ""
+        await until(pilot, lambda: app.screen.session_id, what="the question to be asked")
+        await pilot.press(*"draft", "up")
+        assert prompt.text == "a\nb"
+        await pilot.press("down")
+        assert prompt.text == "draft"
+
+
+async def test_f1_lists_every_key_and_the_palette_runs_actions(settings, memory_store):
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(120, 50)) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for _, entries in key_table():
+            for keys, description in entries:
+                assert description in text, description
+        await pilot.press("escape")
+
+        await pilot.press("ctrl+p")
+        await pilot.press(*"stats pane")
+        await pilot.pause(0.3)
+        assert "Stats" in screen_text(app)
+        await pilot.press("ctrl+p")
+        await pilot.press("escape")
+        stats = app.query_one("#stats")
+        shown = stats.display
+        await pilot.press("ctrl+p", *"Stats")
+        await until(pilot, lambda: "Stats" in screen_text(app))
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: stats.display != shown, what="the palette to toggle the stats pane")
+
+
+def test_docs_list_every_key():
+    doc = DOC.read_text(encoding="utf-8")
+    for _, entries in key_table():
+        for keys, description in entries:
+            assert f"| `{keys}` | {description} |" in doc, (keys, description)
