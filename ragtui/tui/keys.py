@@ -31,6 +31,7 @@ def key_table() -> list[tuple[str, list[tuple[str, str]]]]:
     from .screens.admin import AdminScreen
     from .screens.dialogs import ConfirmDialog, ExportFormatDialog, TextPrompt
     from .screens.main import MainScreen
+    from .screens.session_view import SessionViewScreen
     from .screens.sources import SourcesScreen
     from .widgets.chat_messages import AssistantMessage
     from .widgets.prompt_input import PromptInput
@@ -43,6 +44,7 @@ def key_table() -> list[tuple[str, list[tuple[str, str]]]]:
         ("Session browser", rows(SessionBrowser.BINDINGS) + [("enter", "Resume the session")]),
         ("Admin panel", rows(AdminScreen.BINDINGS)),
         ("Sources view", rows(SourcesScreen.BINDINGS)),
+        ("Read-only session (admin)", rows(SessionViewScreen.BINDINGS)),
         (
             "Dialogs",
             rows(ConfirmDialog.BINDINGS) + rows(TextPrompt.BINDINGS) + rows(ExportFormatDialog.BINDINGS),

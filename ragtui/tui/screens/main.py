@@ -36,16 +36,16 @@ NARROW_BROWSER = 70
 class MainScreen(Screen):
     BINDINGS = [
         Binding("f1", "app.help", "Help"),
-        Binding("f2", "toggle_browser", "Sessions"),
-        Binding("f3", "toggle_stats", "Stats"),
-        Binding("f4", "app.admin", "Admin"),
+        Binding("f2", "toggle_browser", "Sessions pane"),
+        Binding("f3", "toggle_stats", "Stats pane"),
+        Binding("f4", "app.admin", "Admin panel"),
         Binding("ctrl+n", "new_chat", "New chat"),
         Binding("ctrl+r", "regenerate", "Regenerate"),
         Binding("ctrl+o", "sources", "Sources"),
         Binding("ctrl+t", "extend_ttl", "Extend TTL"),
         Binding("f5", "copy_answer", "Copy answer"),
         Binding("ctrl+f", "find_sessions", "Find session"),
-        Binding("escape", "stop", "Stop", priority=True),
+        Binding("escape", "stop", "Stop answer", priority=True),
     ]
 
     def __init__(self) -> None:

@@ -15,7 +15,7 @@ class PromptInput(TextArea):
 
     BINDINGS = [
         Binding("enter", "submit", "Send", key_display="⏎"),
-        Binding("ctrl+j", "newline", "New line", key_display="^j"),
+        Binding("ctrl+j,alt+enter", "newline", "New line", key_display="^j"),
         Binding("up", "cursor_up", "Earlier input", show=False),
         Binding("down", "cursor_down", "Later input", show=False),
     ]
