@@ -23,7 +23,7 @@ class CorruptSession(StoreError):
     """A session's keys hold data ragtui did not write (wrong type, unparseable)."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Message:
     id: str
     role: str  # "user" | "assistant" | "system"
@@ -41,7 +41,7 @@ class Message:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Session:
     id: str
     user_id: str

@@ -6,13 +6,14 @@ replays the journal on start — the same code path, so the two cannot drift apa
 
 Key layout (hash tags keep one session's keys in one Redis Cluster slot):
 
-    {ns}:session:{<sid>}            HASH  user_id, title, created_at, last_activity, pinned, model
+    {ns}:session:{<sid>}            HASH  user_id, title, created_at, pinned, model
     {ns}:session:{<sid>}:messages   LIST  JSON messages, oldest first, trimmed to max_messages
     {ns}:user:{<uid>}:sessions      ZSET  sid -> last activity (ms): one user's listing
-    {ns}:sessions                   ZSET  sid -> expiry deadline (ms, +inf when it never expires)
+    {ns}:sessions                   ZSET  sid -> creation time (ms): the admin listing
 
-The hash and the list carry the TTL; the sorted sets are indexes. The global one is pruned
-by score (deadline passed), a user's when a listing meets a session whose hash is gone.
+The hash and the list carry the TTL; the sorted sets are indexes, pruned when a read meets
+a session whose hash is gone. Last activity is the newest message's time (or creation):
+derived, so a message costs only the commands that must change.
 """
 from __future__ import annotations
 
@@ -34,6 +35,24 @@ log = logging.getLogger(__name__)
 TITLE_LENGTH = 60
 ROLES = ("user", "assistant", "system")
 LISTING_BATCH = 100
+
+# One message, atomically and in one round trip. A script rather than MULTI because it can
+# look before it writes: nothing is written to a session that expired, and a session
+# pinned by another device keeps no TTL — MULTI can't branch, so each of those needed a
+# second round trip. KEYS: meta hash, messages list, the owner's listing index.
+# ARGV: message JSON, max messages, deadline ms ("" = never), time ms, sid, title ("" = none).
+ADD_MESSAGE = """
+if not redis.call('HGET', KEYS[1], 'user_id') then return false end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+if ARGV[6] ~= '' then redis.call('HSETNX', KEYS[1], 'title', ARGV[6]) end
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'pinned') ~= '1' then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+  redis.call('PEXPIREAT', KEYS[2], ARGV[3])
+end
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+return 1
+"""
 
 
 def new_session_id() -> str:
@@ -109,9 +128,9 @@ class SessionStore:
         self.clock = clock
         self.latency = LatencyLog()
         self.fallback_reason: str | None = None  # set when auto mode fell back to this store
-        self._owners: dict[str, str] = {}  # sid -> user_id: add_message needs it for the index
-        self._pinned: set[str] = set()
+        self._owners: dict[str, str] = {}  # sid -> user_id: add_message names the owner's index
         self._all = f"{namespace}:sessions"
+        self._add_script = client.register_script(ADD_MESSAGE)
         if journal is not None:
             journal.attach(apply=self._apply, reset=self._reset_state, snapshot=self._snapshot_records)
 
@@ -161,21 +180,20 @@ class SessionStore:
     def _apply(self, record: dict[str, Any]) -> Any:
         return getattr(self, f"_apply_{record['op']}")(record)
 
-    def _owner(self, sid: str, *, fresh: bool = False) -> str:
-        owner = None if fresh else self._owners.get(sid)
+    def _lookup(self, sid: str) -> tuple[str, bool]:
+        """(owner, pinned) as the server has them now; SessionNotFound when it is gone."""
+        try:
+            owner, pinned = self.client.hmget(self._meta(sid), ["user_id", "pinned"])
+        except redis.ResponseError as exc:
+            raise CorruptSession(f"session {sid}: {exc}") from None
         if owner is None:
-            try:
-                owner, pinned = self.client.hmget(self._meta(sid), ["user_id", "pinned"])
-            except redis.ResponseError as exc:
-                raise CorruptSession(f"session {sid}: {exc}") from None
-            if owner is None:
-                raise SessionNotFound(f"session {sid} does not exist or has expired")
-            self._remember(sid, owner, pinned == "1")
-        return owner
-
-    def _remember(self, sid: str, owner: str, pinned: bool) -> None:
+            raise SessionNotFound(f"session {sid} does not exist or has expired")
         self._owners[sid] = owner
-        (self._pinned.add if pinned else self._pinned.discard)(sid)
+        return owner, pinned == "1"
+
+    def _owner(self, sid: str) -> str:
+        """The session's owner, which never changes: asked of the server once per process."""
+        return self._owners.get(sid) or self._lookup(sid)[0]
 
     def _set_expiry(self, pipe, sid: str, deadline: float | None) -> None:
         for key in (self._meta(sid), self._messages(sid)):
@@ -183,12 +201,11 @@ class SessionStore:
                 pipe.persist(key)
             else:
                 pipe.pexpireat(key, _ms(deadline))
-        pipe.zadd(self._all, {sid: _ms(deadline) if deadline is not None else math.inf})
 
     # ------------------------------------------------------------- records
     def _apply_create(self, r: dict[str, Any]) -> str:
         sid, now = r["sid"], r["at"]
-        fields = {"user_id": r["user"], "created_at": now, "last_activity": now, "pinned": 0, "model": ""}
+        fields = {"user_id": r["user"], "created_at": now, "pinned": 0, "model": ""}
         if r.get("title"):
             fields["title"] = r["title"]
         pipe = self.client.pipeline(transaction=True)
@@ -196,59 +213,44 @@ class SessionStore:
         if r["deadline"] is not None:
             pipe.pexpireat(self._meta(sid), _ms(r["deadline"]))
         pipe.zadd(self._user_index(r["user"]), {sid: _ms(now)})
-        pipe.zadd(self._all, {sid: _ms(r["deadline"]) if r["deadline"] is not None else math.inf})
+        pipe.zadd(self._all, {sid: _ms(now)})
         pipe.execute()
-        self._remember(sid, r["user"], False)
+        self._owners[sid] = r["user"]
         return sid
 
     def _apply_add(self, r: dict[str, Any]) -> Message:
         sid, msg = r["sid"], r["msg"]
-        owner = self._owner(sid)
-        meta, messages = self._meta(sid), self._messages(sid)
-        pinned = sid in self._pinned
-        deadline = None if pinned else r["deadline"]
-        now = msg["timestamp"]
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(meta, "last_activity", now)  # 1 = the field was new: the session was gone
-        pipe.rpush(messages, json.dumps(msg, ensure_ascii=False))
-        pipe.ltrim(messages, -self.max_messages, -1)
-        if msg["role"] == "user":
-            pipe.hsetnx(meta, "title", title_from(msg["content"]))
-        self._set_expiry(pipe, sid, deadline)
-        pipe.zadd(self._user_index(owner), {sid: _ms(now)})
-        pipe.hget(meta, "pinned")
+        title = title_from(msg["content"]) if msg["role"] == "user" else ""
+        deadline = "" if r["deadline"] is None else _ms(r["deadline"])
         try:
-            results = pipe.execute()
+            added = self._add_script(
+                keys=[self._meta(sid), self._messages(sid), self._user_index(self._owner(sid))],
+                args=[json.dumps(msg, ensure_ascii=False), self.max_messages, deadline,
+                      _ms(msg["timestamp"]), sid, title],
+            )
         except redis.ResponseError as exc:
             raise CorruptSession(f"session {sid}: {exc}") from None
-        if results[0] == 1:
-            self._forget(sid, owner)
+        if not added:
+            self._owners.pop(sid, None)
             raise SessionNotFound(f"session {sid} does not exist or has expired")
-        if (results[-1] == "1") != pinned:  # pinned or unpinned elsewhere since we looked
-            self._remember(sid, owner, results[-1] == "1")
-            fix = self.client.pipeline(transaction=True)
-            self._set_expiry(fix, sid, None if results[-1] == "1" else r["deadline"])
-            fix.execute()
         return _message_from(msg)
 
     def _apply_rename(self, r: dict[str, Any]) -> None:
-        self._owner(r["sid"], fresh=True)
+        self._lookup(r["sid"])
         self.client.hset(self._meta(r["sid"]), "title", r["title"])
 
     def _apply_pin(self, r: dict[str, Any]) -> None:
         sid = r["sid"]
-        owner = self._owner(sid, fresh=True)
+        self._lookup(sid)
         pipe = self.client.pipeline(transaction=True)
         pipe.hset(self._meta(sid), "pinned", 1 if r["pinned"] else 0)
         self._set_expiry(pipe, sid, None if r["pinned"] else r["deadline"])
         pipe.execute()
-        self._remember(sid, owner, r["pinned"])
 
     def _apply_extend(self, r: dict[str, Any]) -> None:
         sid = r["sid"]
-        self._owner(sid, fresh=True)
-        if sid in self._pinned:
-            return
+        if self._lookup(sid)[1]:
+            return  # pinned: it never expires, there is nothing to extend
         pipe = self.client.pipeline(transaction=True)
         self._set_expiry(pipe, sid, r["deadline"])
         pipe.execute()
@@ -256,7 +258,7 @@ class SessionStore:
     def _apply_clear(self, r: dict[str, Any]) -> bool:
         sid = r["sid"]
         try:
-            owner = self._owner(sid, fresh=True)
+            owner = self._lookup(sid)[0]
         except SessionNotFound:
             return False
         except CorruptSession:
@@ -268,7 +270,6 @@ class SessionStore:
         pipe.zrem(self._all, sid)
         deleted = pipe.execute()[0]
         self._owners.pop(sid, None)
-        self._pinned.discard(sid)
         return deleted > 0
 
     def _apply_restore(self, r: dict[str, Any]) -> None:
@@ -282,18 +283,17 @@ class SessionStore:
         if r["messages"]:
             pipe.rpush(self._messages(sid), *r["messages"])
         self._set_expiry(pipe, sid, r["deadline"])
-        pipe.zadd(self._user_index(meta["user_id"]), {sid: _ms(float(meta["last_activity"]))})
+        pipe.zadd(self._user_index(meta["user_id"]), {sid: _ms(r["last_activity"])})
+        pipe.zadd(self._all, {sid: _ms(float(meta["created_at"]))})
         pipe.execute()
-        self._remember(sid, meta["user_id"], meta.get("pinned") == "1")
+        self._owners[sid] = meta["user_id"]
 
     def _reset_state(self) -> None:
         self.client.flushdb()
         self._owners.clear()
-        self._pinned.clear()
 
     def _snapshot_records(self) -> Iterator[dict[str, Any]]:
         """Every live session as one `restore` record: the compacted journal."""
-        self._prune_expired()
         now = self.clock()
         for sid in self.client.zrange(self._all, 0, -1):
             pipe = self.client.pipeline(transaction=False)
@@ -303,18 +303,9 @@ class SessionStore:
             meta, messages, pttl = pipe.execute()
             if meta and "user_id" in meta:
                 deadline = None if pttl < 0 else now + pttl / 1000
-                yield {"op": "restore", "sid": sid, "meta": meta, "messages": messages, "deadline": deadline}
-
-    def _forget(self, sid: str, owner: str | None) -> None:
-        """Remove what a write to a vanished session left behind."""
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(self._meta(sid), self._messages(sid))
-        if owner is not None:
-            pipe.zrem(self._user_index(owner), sid)
-        pipe.zrem(self._all, sid)
-        pipe.execute()
-        self._owners.pop(sid, None)
-        self._pinned.discard(sid)
+                activity = _last_activity(meta, messages[-1] if messages else None)
+                yield {"op": "restore", "sid": sid, "meta": meta, "messages": messages,
+                       "deadline": deadline, "last_activity": activity}
 
     # --------------------------------------------------------------- writes
     def create_session(self, user_id: str, title: str | None = None, *, session_id: str | None = None) -> str:
@@ -386,25 +377,30 @@ class SessionStore:
     def get_session(self, session_id: str) -> Session | None:
         with self._reading("get_session"):
             pipe = self.client.pipeline(transaction=False)
-            pipe.hgetall(self._meta(session_id))
-            pipe.llen(self._messages(session_id))
-            pipe.pttl(self._meta(session_id))
+            self._queue_session_reads(pipe, session_id)
             try:
-                meta, count, pttl = pipe.execute()
+                fields = pipe.execute()
             except redis.ResponseError as exc:
                 raise CorruptSession(f"session {session_id}: {exc}") from None
-            if not meta:
+            if not fields[0]:
                 return None
-            return self._session_from(session_id, meta, count, pttl)
+            return self._session_from(session_id, *fields)
 
-    def _session_from(self, sid: str, meta: dict[str, str], count: int, pttl: int) -> Session:
+    def _queue_session_reads(self, pipe, sid: str) -> None:
+        """What `_session_from` needs, queued on a pipeline (4 replies)."""
+        pipe.hgetall(self._meta(sid))
+        pipe.llen(self._messages(sid))
+        pipe.pttl(self._meta(sid))
+        pipe.lindex(self._messages(sid), -1)
+
+    def _session_from(self, sid: str, meta: dict[str, str], count: int, pttl: int, last: str | None) -> Session:
         try:
             session = Session(
                 id=sid,
                 user_id=meta["user_id"],
                 title=meta.get("title", ""),
                 created_at=float(meta["created_at"]),
-                last_activity=float(meta["last_activity"]),
+                last_activity=_last_activity(meta, last),
                 message_count=int(count),
                 ttl=None if pttl < 0 else math.ceil(pttl / 1000),
                 pinned=meta.get("pinned") == "1",
@@ -412,7 +408,7 @@ class SessionStore:
             )
         except (KeyError, ValueError) as exc:
             raise CorruptSession(f"session {sid}: metadata ragtui did not write ({exc!r})") from None
-        self._remember(sid, session.user_id, session.pinned)
+        self._owners[sid] = session.user_id
         return session
 
     def ttl(self, session_id: str) -> int | None:
@@ -450,22 +446,20 @@ class SessionStore:
                 break
             pipe = self.client.pipeline(transaction=False)
             for sid in sids:
-                pipe.hgetall(self._meta(sid))
-                pipe.llen(self._messages(sid))
-                pipe.pttl(self._meta(sid))
+                self._queue_session_reads(pipe, sid)
             results = pipe.execute(raise_on_error=False)
             dead = []
             for i, sid in enumerate(sids):
-                meta, count, pttl = results[3 * i : 3 * i + 3]
-                if any(isinstance(x, Exception) for x in (meta, count, pttl)):
+                fields = results[4 * i : 4 * i + 4]
+                if any(isinstance(x, Exception) for x in fields):
                     log.warning("skipping session %s: its keys hold foreign data", sid)
                     position += 1
                     continue
-                if not meta:
+                if not fields[0]:
                     dead.append(sid)
                     continue
                 try:
-                    found.append(self._session_from(sid, meta, count, pttl))
+                    found.append(self._session_from(sid, *fields))
                 except CorruptSession as exc:
                     log.warning("skipping %s", exc)
                 position += 1
@@ -478,12 +472,10 @@ class SessionStore:
 
     def get_all_active_sessions(self, user_id: str | None = None, limit: int = 50, offset: int = 0) -> list[Session]:
         """One user's sessions, most recent activity first; or everyone's (user_id None),
-        latest deadline first: pinned ones, then by last activity as long as TTLs are alike."""
+        newest first."""
         with self._reading("list_sessions"):
-            if user_id is None:
-                self._prune_expired()
-                return self._page(self._all, offset, limit)
-            return self._page(self._user_index(user_id), offset, limit)
+            index = self._all if user_id is None else self._user_index(user_id)
+            return self._page(index, offset, limit)
 
     def search_sessions(self, user_id: str, text: str, limit: int = 50) -> list[Session]:
         """This user's sessions whose title or any message contains `text` (case-insensitive)."""
@@ -506,25 +498,31 @@ class SessionStore:
                     matches.append(s)
         return matches[:limit]
 
-    def _prune_expired(self) -> None:
-        """Drop sessions whose deadline passed from the global index (users' prune on read)."""
-        self.client.zremrangebyscore(self._all, "-inf", _ms(self.clock()))
+    def _census(self) -> tuple[int, int]:
+        """(live sessions, messages), pruning dead sessions from the global index as it goes."""
+        sessions = messages = 0
+        start = 0
+        while sids := self.client.zrange(self._all, start, start + 999):
+            pipe = self.client.pipeline(transaction=False)
+            for sid in sids:
+                pipe.exists(self._meta(sid))
+                pipe.llen(self._messages(sid))
+            replies = pipe.execute(raise_on_error=False)
+            dead = [sid for sid, alive in zip(sids, replies[::2]) if alive == 0]
+            sessions += len(sids) - len(dead)
+            messages += sum(n for n in replies[1::2] if isinstance(n, int))
+            if dead:
+                self.client.zrem(self._all, *dead)
+            start += len(sids) - len(dead)
+        return sessions, messages
 
     def count_sessions(self) -> int:
         with self._reading("count_sessions"):
-            self._prune_expired()
-            return self.client.zcard(self._all)
+            return self._census()[0]
 
     def get_session_stats(self) -> StoreStats:
-        sessions = self.count_sessions()
         with self._reading("stats"):
-            messages = 0
-            for start in range(0, sessions, 1000):
-                sids = self.client.zrange(self._all, start, start + 999)
-                pipe = self.client.pipeline(transaction=False)
-                for sid in sids:
-                    pipe.llen(self._messages(sid))
-                messages += sum(n for n in pipe.execute(raise_on_error=False) if isinstance(n, int))
+            sessions, messages = self._census()
             server = self._server_info()
         return StoreStats(
             backend=self.backend,
@@ -563,6 +561,16 @@ def _message_from(data: dict[str, Any]) -> Message:
         timestamp=float(data["timestamp"]),
         sources=tuple(data.get("sources") or ()),
     )
+
+
+def _last_activity(meta: dict[str, str], last_message: str | None) -> float:
+    """The newest message's time, or the creation time of a session without messages."""
+    if last_message:
+        try:
+            return float(json.loads(last_message)["timestamp"])
+        except (ValueError, TypeError, KeyError):
+            pass  # a garbled message: reading the history reports it
+    return float(meta["created_at"])
 
 
 def _parse_message(sid: str, raw: str) -> Message:
