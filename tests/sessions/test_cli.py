@@ -1,0 +1,135 @@
+"""`ragtui sessions|stats|doctor` and the settings layers, as a script would use them."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ragtui.cli import main
+from ragtui.config import ConfigError, load_settings
+from ragtui.sessions import open_store
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def seeded(redis_url, tmp_path):
+    store = open_store(redis_url, data_dir=tmp_path / "data")
+    sid = store.create_session("alice", "About pinning")
+    store.add_message(sid, "user", "How do I pin?")
+    store.add_message(sid, "assistant", "Press p [1].", [{"n": 1, "source": "guide.md", "location": "chars 0-80"}])
+    store.create_session("bob", "Bob's chat")
+    return redis_url, sid
+
+
+def test_sessions_list_show_and_search(capsys, seeded):
+    url, sid = seeded
+    code, out, _ = run(capsys, "--store", url, "--user", "alice", "sessions", "list", "--json")
+    assert code == 0
+    listed = json.loads(out)
+    assert [s["id"] for s in listed] == [sid]
+    assert listed[0]["message_count"] == 2
+    code, out, _ = run(capsys, "--store", url, "--user", "alice", "sessions", "list")
+    assert sid in out and "About pinning" in out
+    code, out, _ = run(capsys, "--store", url, "sessions", "list", "--all", "--json")
+    assert {s["user_id"] for s in json.loads(out)} == {"alice", "bob"}
+    code, out, _ = run(capsys, "--store", url, "--user", "alice", "sessions", "list", "--search", "press p", "--json")
+    assert [s["id"] for s in json.loads(out)] == [sid]
+    code, out, _ = run(capsys, "--store", url, "sessions", "show", sid, "--json")
+    shown = json.loads(out)
+    assert [m["content"] for m in shown["messages"]] == ["How do I pin?", "Press p [1]."]
+    assert shown["messages"][1]["sources"][0]["source"] == "guide.md"
+
+
+def test_sessions_export_rename_pin_extend_delete(capsys, seeded, tmp_path):
+    url, sid = seeded
+    target = tmp_path / "chat.md"
+    assert run(capsys, "--store", url, "sessions", "export", sid, "-o", str(target))[0] == 0
+    text = target.read_text()
+    assert "# About pinning" in text and "Press p [1]." in text and "[1] guide.md, chars 0-80" in text
+    code, out, _ = run(capsys, "--store", url, "sessions", "export", sid, "--format", "json")
+    assert json.loads(out)["session"]["id"] == sid
+
+    assert run(capsys, "--store", url, "sessions", "rename", sid, "Pins explained")[0] == 0
+    assert run(capsys, "--store", url, "sessions", "pin", sid)[0] == 0
+    store = open_store(url)
+    assert store.get_session(sid).title == "Pins explained"
+    assert store.ttl(sid) is None
+    assert run(capsys, "--store", url, "sessions", "pin", sid, "--off")[0] == 0
+    code, out, _ = run(capsys, "--store", url, "sessions", "extend", sid, "--ttl", "7200")
+    assert code == 0 and ("expires in 1:59:" in out or "expires in 2:00:00" in out)
+    assert run(capsys, "--store", url, "sessions", "delete", sid)[0] == 0
+    assert store.get_session(sid) is None
+
+
+def test_errors_are_one_line_and_a_nonzero_exit(capsys, redis_url):
+    code, out, err = run(capsys, "--store", redis_url, "sessions", "show", "no-such-session")
+    assert code != 0 and out == ""
+    assert err.count("\n") == 1 and err.startswith("ragtui: ") and "no-such-session" in err
+    code, _, err = run(capsys, "--store", "redis", "--redis-url", "redis://127.0.0.1:1/0", "stats")
+    assert code != 0 and "unreachable" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "--store", "floppy", "stats")
+    assert code != 0 and "unknown store" in err
+
+
+def test_no_traceback_from_the_real_binary(redis_url):
+    done = subprocess.run(
+        [sys.executable, "-m", "ragtui", "--store", redis_url, "sessions", "delete", "nope"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip() == "ragtui: no session nope"
+
+
+def test_stats_reports_backend_counts_and_latency(capsys, seeded):
+    url, _ = seeded
+    code, out, _ = run(capsys, "--store", url, "stats", "--json")
+    stats = json.loads(out)
+    assert code == 0
+    assert stats["backend"] == "redis" and stats["health"] == "ok"
+    assert (stats["sessions"], stats["messages"]) == (2, 2)
+    assert stats["memory_bytes"] > 0
+    assert stats["server"]["redis_version"]
+
+
+def test_memory_store_is_said_loudly(capsys):
+    code, _, err = run(capsys, "--store", "memory", "sessions", "list")
+    assert code == 0 and "nothing is kept" in err
+
+
+def test_doctor_checks_store_and_data_dir(capsys, redis_url):
+    code, out, _ = run(capsys, "--store", redis_url, "doctor", "--json")
+    report = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert report["session store"]["ok"] and "Redis" in report["session store"]["detail"]
+    assert report["data dir"]["ok"]
+    code, out, _ = run(capsys, "--store", "redis", "--redis-url", "redis://127.0.0.1:1/0", "doctor", "--json")
+    report = {c["name"]: c for c in json.loads(out)["checks"]}
+    assert code == 1 and not report["session store"]["ok"]
+
+
+def test_settings_layers(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text('store = "local"\nttl = 100\nuser = "from-file"\n')
+    monkeypatch.setenv("RAGTUI_CONFIG", str(config))
+    assert (load_settings().store, load_settings().ttl) == ("local", 100)
+    monkeypatch.setenv("RAGTUI_TTL", "200")
+    assert load_settings().ttl == 200
+    assert load_settings({"ttl": 300, "user": None}).ttl == 300
+    assert load_settings({"user": None}).user == "from-file"
+    config.write_text('colour = "blue"\n')
+    with pytest.raises(ConfigError, match="colour"):
+        load_settings()
+    config.write_text("ttl = \n")
+    with pytest.raises(ConfigError, match=str(config)):
+        load_settings()
+    config.write_text("")
+    monkeypatch.setenv("RAGTUI_TTL", "soon")
+    with pytest.raises(ConfigError, match="whole number"):
+        load_settings()
