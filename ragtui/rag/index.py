@@ -6,6 +6,7 @@ Two tables under the data dir's index folder:
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +23,8 @@ ANN_INDEX_MIN_ROWS = 20_000  # below this an exhaustive scan is faster than any 
 FETCH_FACTOR = 4  # candidates fetched per result from each side of a hybrid search
 
 
-class IndexError_(RagtuiError):
-    pass
+class SearchError(RagtuiError):
+    """A search that cannot run as asked."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def _schema():
 
 class Index:
     def __init__(self, directory: Path):
+        os.environ.setdefault("LANCEDB_LOG", "error")  # its deprecation notices are not for users
         import lancedb
 
         self.directory = directory
@@ -76,7 +78,7 @@ class Index:
 
     def _open(self) -> None:
         chunks_schema, files_schema = _schema()
-        names = set(self._db.table_names())
+        names = set(self._db.list_tables().tables)
         self._chunks = (self._db.open_table(CHUNKS) if CHUNKS in names
                         else self._db.create_table(CHUNKS, schema=chunks_schema))
         self._files = (self._db.open_table(FILES) if FILES in names
@@ -84,7 +86,7 @@ class Index:
 
     def reset(self) -> None:
         for name in (CHUNKS, FILES):
-            if name in self._db.table_names():
+            if name in self._db.list_tables().tables:
                 self._db.drop_table(name)
         self._open()
 
@@ -133,13 +135,18 @@ class Index:
             ))
 
     def refresh_search_indexes(self) -> None:
-        """Full-text index over everything, and an ANN index once exhaustive search is slow."""
-        self._chunks.create_fts_index("content", use_tantivy=False, replace=True)
+        """Full-text index always, an ANN index once exhaustive search gets slow; after that,
+        `optimize` folds new rows into both incrementally (unindexed rows are still searched)."""
+        from lancedb.index import FTS, IvfHnswSq
+
+        existing = {tuple(i.columns)[0] for i in self._chunks.list_indices()}
+        if "content" not in existing:
+            self._chunks.create_index("content", config=FTS(), replace=True)  # LanceDB's native BM25
         rows = self._chunks.count_rows()
-        if rows >= ANN_INDEX_MIN_ROWS:
+        if "vector" not in existing and rows >= ANN_INDEX_MIN_ROWS:
             self._chunks.create_index(
-                metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ",
-                num_partitions=max(1, rows // 4096), replace=True,
+                "vector", config=IvfHnswSq(distance_type="cosine", num_partitions=max(1, rows // 8192)),
+                replace=True,
             )
         self._chunks.optimize()
         self._files.optimize()
@@ -148,7 +155,7 @@ class Index:
 
     def search(self, text: str, vector, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
         if mode not in SEARCH_MODES:
-            raise IndexError_(f"unknown search mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
+            raise SearchError(f"unknown search mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
         if self._chunks.count_rows() == 0:
             return []
         columns = ["source", "title", "location", "text", "vector"]

@@ -21,20 +21,21 @@ from .loaders import LoadError, is_supported, load_bytes, load_restructured
 
 PYTHON_DOCS_PREFIX = "python-docs:"
 MAX_FILE_BYTES = 50 * 1024 * 1024
-EMBED_BATCH = 1024  # passages per write: large enough that encode() sorts and pads well
+EMBED_BATCH = 256  # passages per write: big enough for encode() to batch well, small enough for live progress
 
 
 @dataclass
 class IngestProgress:
     files_done: int
     files_total: int
-    chunks: int  # embedded and written so far
+    chunks: int  # passages found so far
+    chunks_indexed: int  # of which embedded and written
     elapsed: float
     current: str
 
     @property
     def chunks_per_s(self) -> float:
-        return self.chunks / self.elapsed if self.elapsed > 0 else 0.0
+        return self.chunks_indexed / self.elapsed if self.elapsed > 0 else 0.0
 
 
 @dataclass
@@ -182,7 +183,7 @@ class Ingester:
             if len(pending) >= EMBED_BATCH:
                 flush()
             if progress:
-                progress(IngestProgress(done, len(candidates), report.chunks,
+                progress(IngestProgress(done, len(candidates), report.chunks + len(pending), report.chunks,
                                         time.perf_counter() - started, candidate.source))
         seen = {c.source for c in candidates}
         gone = {s for s in known if s not in seen and _under(s, roots)}
@@ -194,7 +195,8 @@ class Ingester:
             self.index.refresh_search_indexes()
         report.seconds = time.perf_counter() - started
         if progress and candidates:
-            progress(IngestProgress(len(candidates), len(candidates), report.chunks, report.seconds, ""))
+            progress(IngestProgress(len(candidates), len(candidates), report.chunks, report.chunks,
+                                    report.seconds, ""))
         return report
 
     def _prepare(self, candidate: _Candidate, known_hash: str | None) -> str | tuple[str, list[Chunk]]:

@@ -17,6 +17,8 @@ CHATML_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content']"
     " + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
+# llama.cpp's usual sampler chain; a mild repeat penalty keeps small models out of loops.
+SAMPLING = {"top_k": 40, "top_p": 0.95, "min_p": 0.05, "repeat_penalty": 1.1}
 KV_MEMORY_SHARE = 0.25  # of available RAM, at most, for the KV cache
 MIN_CONTEXT = 512
 
@@ -60,6 +62,20 @@ def choose_context(trained: int, per_token: int, requested: int | None, memory: 
     return max(MIN_CONTEXT, n_ctx // 256 * 256)
 
 
+def read_metadata(path) -> dict[str, str]:
+    """GGUF key/values without loading weights or creating a context (vocabulary only)."""
+    import llama_cpp
+    from llama_cpp._internals import LlamaModel
+
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    probe = LlamaModel(path_model=str(path), params=params, verbose=False)
+    try:
+        return dict(probe.metadata())
+    finally:
+        probe.close()
+
+
 class LocalModel:
     """One llama.cpp context; calls are serialised because a context is single-threaded."""
 
@@ -74,6 +90,7 @@ class LocalModel:
         self._formatter = None
         self._lock = threading.Lock()
         self._last_tokens: tuple[str, list[int]] = ("", [])
+        self._evaluated = 0
 
     def load(self) -> None:
         check_gguf(self.model.path)
@@ -81,10 +98,9 @@ class LocalModel:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         try:
-            probe = Llama(str(self.model.path), vocab_only=True, verbose=False)
-            metadata = dict(probe.metadata)
-            trained = probe.n_ctx_train()
-            del probe
+            metadata = read_metadata(self.model.path)
+            arch = metadata.get("general.architecture", "llama")
+            trained = int(metadata.get(f"{arch}.context_length", 0))
             self.n_ctx = choose_context(trained, kv_bytes_per_token(metadata), self.requested_ctx, available_memory_bytes())
             llm = Llama(
                 str(self.model.path), n_ctx=self.n_ctx, n_threads=self.threads,
@@ -104,7 +120,19 @@ class LocalModel:
             bos_token=llm._model.token_get_text(bos) if bos != -1 else "",
             stop_token_ids=[eos],
         )
+        self._count_evaluated_tokens(llm)
         self._llm = llm
+
+    def _count_evaluated_tokens(self, llm) -> None:
+        """Count what llama.cpp actually decodes, to show the KV cache at work: on a
+        session's second turn only the new tokens should be evaluated."""
+        decode = llm.eval
+
+        def counting_eval(tokens):
+            self._evaluated += len(tokens)
+            return decode(tokens)
+
+        llm.eval = counting_eval
 
     @property
     def loaded(self) -> bool:
@@ -141,20 +169,20 @@ class LocalModel:
             tokens = self.tokenize(prompt)
             max_tokens = max(1, min(max_tokens, self.n_ctx - len(tokens)))
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-            llama_cpp.llama_perf_context_reset(llm._ctx.ctx)
+            self._evaluated = 0
+            is_end_of_generation, vocab = llama_cpp.llama_vocab_is_eog, llm._model.vocab
             started = time.perf_counter()
             first_token_at = last_token_at = None
             evaluated = completion = 0
             pieces: list[str] = []
             stopped = False
-            stream = llm.generate(tokens, temp=self.temperature, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0)
+            stream = llm.generate(tokens, temp=self.temperature, **SAMPLING)
             try:
                 for token in stream:
                     if first_token_at is None:
                         first_token_at = time.perf_counter()
-                        perf = llama_cpp.llama_perf_context(llm._ctx.ctx)
-                        evaluated = perf.n_p_eval + perf.n_eval
-                    if llama_cpp.llama_token_is_eog(llm._model.vocab, token):
+                        evaluated = self._evaluated
+                    if is_end_of_generation(vocab, token):
                         break
                     completion += 1
                     last_token_at = time.perf_counter()
