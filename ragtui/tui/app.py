@@ -7,6 +7,7 @@ the first frame is on screen.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 from textual.app import App
@@ -36,8 +37,12 @@ class RagTuiApp(App):
         admin: bool = False,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        stray_output_log: Path | None = None,
     ) -> None:
-        """Give either `store` (and `chat_service`, None = no model) or `connect`."""
+        """Give either `store` (and `chat_service`, None = no model) or `connect`.
+
+        `stray_output_log`: where native libraries' stderr goes while the app runs.
+        """
         if store is None and connect is None:
             raise ValueError("RagTuiApp needs a store or a connect function")
         super().__init__()
@@ -48,7 +53,16 @@ class RagTuiApp(App):
         self.open_admin = admin
         self.clock = clock  # wall time, for "5m ago"
         self.monotonic = monotonic  # for the TTL countdown
+        self.stray_output_log = stray_output_log
         self.sub_title = store.describe() if store is not None else "opening the session store…"
+
+    def run(self, *args, **kwargs):
+        if self.stray_output_log is None:
+            return super().run(*args, **kwargs)
+        from .terminal import stray_output_to
+
+        with stray_output_to(self.stray_output_log):
+            return super().run(*args, **kwargs)
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen()
@@ -89,4 +103,5 @@ def build_app(settings: Any, admin: bool = False) -> RagTuiApp:
         store = open_store_from_settings(settings)
         return store, ChatService(store, settings)
 
-    return RagTuiApp(settings, connect=connect, admin=admin)
+    log = Path(settings.data_dir) / "logs" / "native-stderr.log"
+    return RagTuiApp(settings, connect=connect, admin=admin, stray_output_log=log)

@@ -94,6 +94,7 @@ class ChatPane(Vertical):
         self._set_earlier(0)
 
     async def add_user(self, text: str, *, note: str = "") -> UserMessage:
+        self.query_one("#welcome").display = False
         widget = UserMessage(text, note=note)
         await self.transcript.mount(widget)
         return widget
