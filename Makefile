@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench clean
+.PHONY: run test bench-venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,9 +19,15 @@ run: $(STAMP)
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test,bench]'
-	@echo "see bench/RESULTS.md for the commands"
+# The session benchmark compares with LangChain and LlamaIndex: they get a venv of their
+# own so that their dependencies never change what the app and its tests run with.
+bench-venv: .venv-bench/.installed
+.venv-bench/.installed: pyproject.toml
+	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet 'redis[hiredis]>=5.0' 'fakeredis[lua]>=2.26' platformdirs pytest
+	.venv-bench/bin/pip install --quiet -e '.[bench]' --no-deps
+	.venv-bench/bin/pip install --quiet langchain-community llama-index-storage-chat-store-redis
+	touch $@
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-bench
