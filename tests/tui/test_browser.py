@@ -39,6 +39,8 @@ async def test_lists_this_users_sessions_most_recent_first_and_filters_by_conten
 
         await pilot.press("slash", *"south")  # matches message content, not the title
         await until(pilot, lambda: [s.id for s in browser.sessions] == [first], what="the filtered list")
+        await pilot.press("enter")  # resumes the best match
+        await until(pilot, lambda: app.screen.session_id == first, what="the match to open")
 
 
 async def test_rename_pin_export_and_delete_with_confirmation(settings, memory_store):

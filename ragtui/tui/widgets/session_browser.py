@@ -142,8 +142,18 @@ class SessionBrowser(Vertical):
 
     @on(Input.Submitted, "#session-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the filter resumes the best match: type a few letters, Enter, done."""
         event.stop()
-        self.query_one("#session-list").focus()
+        session = self.highlighted_session
+        if session is not None:
+            self.post_message(self.SessionSelected(session))
+        else:
+            self.query_one("#session-list").focus()
+
+    def key_down(self) -> None:
+        """Down from the filter walks into the list."""
+        if self.query_one("#session-filter").has_focus:
+            self.query_one("#session-list").focus()
 
     @on(OptionList.OptionSelected, "#session-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
