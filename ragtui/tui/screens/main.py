@@ -27,7 +27,7 @@ from .sources import SourcesScreen
 
 POLL_SECONDS = 0.5  # live updates from other instances show within a second
 STATS_EVERY = 4  # polls between stats refreshes (stats scan every session)
-PAGE = 40  # messages mounted at a time: a 1,000-message session opens at once
+PAGE = 20  # messages mounted at a time: a 1,000-message session opens at once
 TAIL = 50  # newest messages compared when another instance changed the session
 NARROW_STATS = 110  # below this width the stats pane starts hidden
 NARROW_BROWSER = 70
@@ -107,7 +107,8 @@ class MainScreen(Screen):
         self.chat.prompt.focus()
         self._fit_panes(self.app.size.width)
         if self.store is None:
-            self._connect()
+            # After the first frame: the worker's imports compete with it for the GIL.
+            self.call_after_refresh(self._connect)
         else:
             self.post_message(msg.StoreOpened(self.store, self.service))
 
