@@ -6,8 +6,10 @@ Each group of subcommands lives in `ragtui.commands.<group>` and exposes
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
+from . import paths
 from .config import Settings, load_settings
 from .errors import RagtuiError
 
@@ -45,10 +47,23 @@ def make_app(settings: Settings, *, admin: bool = False):
     return build_app(settings, admin=admin)
 
 
+def setup_logging(full_screen: bool) -> None:
+    """Warnings go to stderr as one line each; in the app, stderr is the screen: use a file."""
+    if full_screen:
+        log_file = paths.ensure_private_dir(paths.log_dir()) / "ragtui.log"
+        handler: logging.Handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("ragtui: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        setup_logging(full_screen=args.command is None)
         settings = settings_from_args(args)
         if args.command is None:
             make_app(settings, admin=args.admin).run()

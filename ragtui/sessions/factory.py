@@ -43,6 +43,7 @@ def _fake_client() -> fakeredis.FakeRedis:
 
 
 def _local_store(data_dir: Path, name: str, **options) -> SessionStore:
+    paths.ensure_private_dir(data_dir)
     journal_path = paths.ensure_private_dir(paths.store_dir(data_dir)) / f"{name}.journal"
     try:
         journal = Journal(journal_path)

@@ -71,6 +71,7 @@ def test_local_files_are_private(tmp_path):
     journal = store.location
     assert stat.S_IMODE(os.stat(journal).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(os.path.dirname(journal)).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(tmp_path / "data").st_mode) == 0o700
 
 
 def test_torn_last_record_is_skipped_with_a_warning(tmp_path, caplog):
