@@ -9,8 +9,15 @@ import time
 from pathlib import Path
 
 from ..config import Settings, describe
-from ..sessions import SessionNotFound, open_store_from_settings
+from ..sessions import SessionNotFound
 from ..sessions.export import FORMATS, export_session
+
+
+def open_store_from_settings(settings: Settings):
+    """Import the store only when a command runs: `ragtui` alone must paint fast."""
+    from ..sessions import open_store_from_settings as open_store
+
+    return open_store(settings)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
