@@ -8,8 +8,8 @@ Key layout (hash tags keep one session's keys in one Redis Cluster slot):
 
     {ns}:session:{<sid>}            HASH  user_id, title, created_at, pinned, model
     {ns}:session:{<sid>}:messages   LIST  JSON messages, oldest first, trimmed to max_messages
-    {ns}:user:{<uid>}:sessions      ZSET  sid -> last activity (ms): one user's listing
-    {ns}:sessions                   ZSET  sid -> creation time (ms): the admin listing
+    {ns}:user:{<uid>}:sessions      ZSET  sid -> last activity (Unix s): one user's listing
+    {ns}:sessions                   ZSET  sid -> creation time (Unix s): the admin listing
 
 The hash and the list carry the TTL; the sorted sets are indexes, pruned when a read meets
 a session whose hash is gone. Last activity is the newest message's time (or creation):
@@ -40,7 +40,7 @@ LISTING_BATCH = 100
 # look before it writes: nothing is written to a session that expired, and a session
 # pinned by another device keeps no TTL — MULTI can't branch, so each of those needed a
 # second round trip. KEYS: meta hash, messages list, the owner's listing index.
-# ARGV: message JSON, max messages, deadline ms ("" = never), time ms, sid, title ("" = none).
+# ARGV: message JSON, max messages, deadline ms ("" = never), time s, sid, title ("" = none).
 ADD_MESSAGE = """
 if not redis.call('HGET', KEYS[1], 'user_id') then return false end
 redis.call('RPUSH', KEYS[2], ARGV[1])
@@ -212,8 +212,8 @@ class SessionStore:
         pipe.hset(self._meta(sid), mapping=fields)
         if r["deadline"] is not None:
             pipe.pexpireat(self._meta(sid), _ms(r["deadline"]))
-        pipe.zadd(self._user_index(r["user"]), {sid: _ms(now)})
-        pipe.zadd(self._all, {sid: _ms(now)})
+        pipe.zadd(self._user_index(r["user"]), {sid: now})
+        pipe.zadd(self._all, {sid: now})
         pipe.execute()
         self._owners[sid] = r["user"]
         return sid
@@ -226,7 +226,7 @@ class SessionStore:
             added = self._add_script(
                 keys=[self._meta(sid), self._messages(sid), self._user_index(self._owner(sid))],
                 args=[json.dumps(msg, ensure_ascii=False), self.max_messages, deadline,
-                      _ms(msg["timestamp"]), sid, title],
+                      msg["timestamp"], sid, title],
             )
         except redis.ResponseError as exc:
             raise CorruptSession(f"session {sid}: {exc}") from None
@@ -283,8 +283,8 @@ class SessionStore:
         if r["messages"]:
             pipe.rpush(self._messages(sid), *r["messages"])
         self._set_expiry(pipe, sid, r["deadline"])
-        pipe.zadd(self._user_index(meta["user_id"]), {sid: _ms(r["last_activity"])})
-        pipe.zadd(self._all, {sid: _ms(float(meta["created_at"]))})
+        pipe.zadd(self._user_index(meta["user_id"]), {sid: r["last_activity"]})
+        pipe.zadd(self._all, {sid: float(meta["created_at"])})
         pipe.execute()
         self._owners[sid] = meta["user_id"]
 
