@@ -47,7 +47,7 @@ QUESTIONS = [
     ("How do I strip whitespace from both ends of a string?", "string-methods"),
     ("What does the r prefix do in a string literal?", "strings"),
     ("Which values are considered false in an if test?", "truth"),
-    ("How do I sort a list in place with a key function?", "typesseq-mutable"),
+    ("How do I sort a list in place with a key function?", "typesseq"),
     ("How do I get a dict value with a default when the key is missing?", "typesmapping"),
     ("What does range() support besides iteration, such as slicing or containment?", "typesseq"),
     ("What does the yield from expression delegate to?", "yield"),

@@ -16,11 +16,12 @@ from ..errors import RagtuiError
 from .documents import Chunk
 from .embed import DIMENSIONS
 
+os.environ.setdefault("LANCEDB_LOG", "error")  # before lancedb loads: its deprecation notices are not for users
+
 CHUNKS = "chunks"
 FILES = "files"
 SEARCH_MODES = ("hybrid", "vector", "fts")
 ANN_INDEX_MIN_ROWS = 20_000  # below this an exhaustive scan is faster than any ANN index
-FETCH_FACTOR = 4  # candidates fetched per result from each side of a hybrid search
 
 
 class SearchError(RagtuiError):
@@ -67,7 +68,6 @@ def _schema():
 
 class Index:
     def __init__(self, directory: Path):
-        os.environ.setdefault("LANCEDB_LOG", "error")  # its deprecation notices are not for users
         import lancedb
 
         self.directory = directory
