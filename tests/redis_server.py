@@ -35,6 +35,7 @@ class RedisServer:
         self.directory = directory
         self.appendonly = appendonly
         self.port = free_port()
+        self.socket = directory / "redis.sock"
         self.process: subprocess.Popen | None = None
 
     @property
@@ -47,6 +48,7 @@ class RedisServer:
             self.executable, "--port", str(self.port), "--bind", "127.0.0.1",
             "--dir", str(self.directory), "--save", "", "--daemonize", "no",
             "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always",
+            "--unixsocket", str(self.socket), "--unixsocketperm", "700",
         ]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis.from_url(self.url)

@@ -186,6 +186,15 @@ def test_replay_does_not_duplicate_what_redis_already_has(own_redis, tmp_path):
     assert [m.id for m in store.get_conversation_history(sid)] == [pending.id]
 
 
+def test_unix_socket_urls_work(own_redis, tmp_path):
+    store = open_store(f"unix://{own_redis.socket}", data_dir=tmp_path / "data")
+    sid = store.create_session("alice")
+    store.add_message(sid, "user", "over a unix socket")
+    over_tcp = open_store(own_redis.url, data_dir=tmp_path / "data")
+    assert [m.content for m in over_tcp.get_conversation_history(sid)] == ["over a unix socket"]
+    assert store.describe().startswith("Redis ✓ unix://")
+
+
 def test_auto_mode_falls_back_to_local_and_says_so(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         store = open_store("auto", redis_url="redis://127.0.0.1:1/0", data_dir=tmp_path / "data")
