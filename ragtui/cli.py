@@ -16,10 +16,13 @@ from .errors import RagtuiError
 COMMAND_GROUPS = ("ragtui.commands.sessions", "ragtui.commands.rag")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: bool = True) -> argparse.ArgumentParser:
+    """`commands=False`: the global flags only, without importing the command groups."""
     parser = argparse.ArgumentParser(
         prog="ragtui",
         description="Chat with your own documents, offline. With no command, opens the app.",
+        add_help=commands,
+        exit_on_error=commands,
     )
     parser.add_argument("--store", help="auto (default), redis, local, memory, or a redis:// URL")
     parser.add_argument("--redis-url", dest="redis_url", help="Redis URL (redis://, rediss://, unix://)")
@@ -28,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", dest="data_dir", help="where the index and local store live")
     parser.add_argument("--model", help="GGUF file path or name of a model in models/")
     parser.add_argument("--admin", action="store_true", help="open the app on the admin panel")
+    if not commands:
+        return parser
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     import importlib
 
@@ -59,9 +64,21 @@ def setup_logging(full_screen: bool) -> None:
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
 
 
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Most runs open the app with global flags only: those parse without importing every
+    command group (~50 ms before the first frame); anything else gets the full parser."""
+    try:
+        args, rest = build_parser(commands=False).parse_known_args(argv)
+    except argparse.ArgumentError:
+        rest = ["(let the full parser report it)"]
+    if not rest:
+        args.command = None
+        return args
+    return build_parser().parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     try:
         setup_logging(full_screen=args.command is None)
         settings = settings_from_args(args)
