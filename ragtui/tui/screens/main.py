@@ -14,16 +14,17 @@ from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from .. import messages as msg
 from ..widgets.chat_messages import AssistantMessage, UserMessage
 from ..widgets.chat_pane import ChatPane
+from ..widgets.footer import Footer
 from ..widgets.session_browser import SessionBrowser
 from ..widgets.stats_pane import StatsPane
 from ..widgets.ttl_countdown import TtlCountdown
-from .dialogs import ConfirmDialog, ExportFormatDialog, TextPrompt
-from .sources import SourcesScreen
+
+# Dialogs and the sources view are imported when first opened: the first frame does without them.
 
 POLL_SECONDS = 0.5  # live updates from other instances show within a second
 STATS_EVERY = 4  # polls between stats refreshes (stats scan every session)
@@ -34,6 +35,7 @@ NARROW_BROWSER = 70
 
 
 class MainScreen(Screen):
+    AUTO_FOCUS = "#prompt"  # from the first frame, not moved there after it
     BINDINGS = [
         Binding("f1", "app.help", "Help"),
         Binding("f2", "toggle_browser", "Sessions pane"),
@@ -104,7 +106,6 @@ class MainScreen(Screen):
         return self.query_one(TtlCountdown)
 
     def on_mount(self) -> None:
-        self.chat.prompt.focus()
         self._fit_panes(self.app.size.width)
         if self.store is None:
             # After the first frame: the worker's imports compete with it for the GIL.
@@ -391,6 +392,8 @@ class MainScreen(Screen):
     # ------------------------------------------------------ browser actions
     @on(SessionBrowser.RenameRequested)
     def _rename_requested(self, event: SessionBrowser.RenameRequested) -> None:
+        from .dialogs import TextPrompt
+
         session = event.session
 
         def rename(title: str | None) -> None:
@@ -409,6 +412,8 @@ class MainScreen(Screen):
 
     @on(SessionBrowser.ExportRequested)
     def _export_requested(self, event: SessionBrowser.ExportRequested) -> None:
+        from .dialogs import ExportFormatDialog
+
         session = event.session
 
         def export(fmt: str | None) -> None:
@@ -430,6 +435,8 @@ class MainScreen(Screen):
 
     @on(SessionBrowser.DeleteRequested)
     def _delete_requested(self, event: SessionBrowser.DeleteRequested) -> None:
+        from .dialogs import ConfirmDialog
+
         session = event.session
 
         def delete(yes: bool | None) -> None:
@@ -557,6 +564,8 @@ class MainScreen(Screen):
         self.stats.display = not self.stats.display
 
     def action_sources(self) -> None:
+        from .sources import SourcesScreen
+
         answer = self.chat.last_answer()
         if answer is None:
             self.notify("No answer yet.", severity="warning")
@@ -565,6 +574,8 @@ class MainScreen(Screen):
 
     @on(AssistantMessage.SourcesRequested)
     def _sources_requested(self, event: AssistantMessage.SourcesRequested) -> None:
+        from .sources import SourcesScreen
+
         self.app.push_screen(SourcesScreen(event.sources))
 
     def action_copy_answer(self) -> None:
