@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ragtui.config import Settings  # noqa: E402
 from ragtui.sessions import open_store  # noqa: E402
 from ragtui.tui.app import RagTuiApp  # noqa: E402
-from ragtui.tui.widgets.chat_messages import AssistantMessage, UserMessage  # noqa: E402
+from ragtui.tui.widgets.chat_messages import UserMessage  # noqa: E402
+from ragtui.tui.widgets.streaming_answer import StreamingAnswer  # noqa: E402
 from tests.tui.fakes import FakeChatService  # noqa: E402
 
 
@@ -59,7 +60,7 @@ async def input_latency(settings, store) -> str:
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_until(pilot, lambda: app.screen.model_ready)
         await pilot.press(*"stream please", "enter")
-        await wait_until(pilot, lambda: app.query(AssistantMessage) and len(app.query_one(AssistantMessage).text) > 20)
+        await wait_until(pilot, lambda: app.query(StreamingAnswer) and len(app.query_one(StreamingAnswer).text) > 20)
         prompt = app.query_one("PromptInput")
         latencies = []
         for _ in range(60):

@@ -5,6 +5,7 @@ from ragtui.sessions import open_store
 from ragtui.tui.screens.sources import SourcesScreen
 from ragtui.tui.widgets.chat_messages import AssistantMessage, UserMessage
 from ragtui.tui.widgets.session_browser import SessionBrowser
+from ragtui.tui.widgets.streaming_answer import StreamingAnswer
 from tests.tui.conftest import make_app, screen_text, until
 from tests.tui.fakes import FakeChatService
 
@@ -81,7 +82,7 @@ async def test_escape_stops_and_keeps_what_was_generated(settings, memory_store)
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: app.screen.model_ready)
         await ask(pilot, "go")
-        await until(pilot, lambda: app.query(AssistantMessage) and app.query_one(AssistantMessage).text == "one two ")
+        await until(pilot, lambda: app.query(StreamingAnswer) and app.query_one(StreamingAnswer).text == "one two ")
         await pilot.press("escape")
         await until(pilot, lambda: not app.screen.generating, what="the stop")
         assert "(stopped — what was generated is kept)" in screen_text(app)

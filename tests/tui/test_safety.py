@@ -42,6 +42,26 @@ async def test_markup_in_answers_questions_and_titles_is_shown_literally(setting
         assert app.is_running
 
 
+async def test_markup_in_resumed_answers_is_shown_literally(settings, memory_store):
+    """History is drawn by Rich's Markdown, not Textual's widget: the same guarantees hold."""
+    sid = memory_store.create_session("alice", title="old chat")
+    memory_store.add_message(sid, "user", "seed")
+    memory_store.add_message(sid, "assistant", f"{HOSTILE}\n\n- see [the docs](https://example.com)")
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: app.query_one(SessionBrowser).sessions)
+        app.query_one("#session-list").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: app.query(AssistantMessage), what="the resumed answer")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "[bold]x[/] [@click=app.quit]quit[/] red bell" in text
+        assert "\x1b" not in app.query_one(AssistantMessage).text
+        await pilot.click(AssistantMessage)  # a parsed @click would quit the app
+        await pilot.pause()
+        assert app.is_running
+
+
 async def test_a_one_megabyte_message_is_shown_cut_with_a_note_and_kept_whole(settings, memory_store):
     sid = memory_store.create_session("alice", title="huge")
     big = "# heading\n" + ("word " * 210_000)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.binding import Binding
@@ -24,7 +24,10 @@ from ..widgets.session_browser import SessionBrowser
 from ..widgets.stats_pane import StatsPane
 from ..widgets.ttl_countdown import TtlCountdown
 
-# Dialogs and the sources view are imported when first opened: the first frame does without them.
+if TYPE_CHECKING:
+    from ..widgets.streaming_answer import StreamingAnswer
+# Dialogs, the sources view and the streaming answer's Markdown are imported when first
+# needed: the first frame does without them.
 
 POLL_SECONDS = 0.5  # live updates from other instances show within a second
 STATS_EVERY = 4  # polls between stats refreshes (stats scan every session)
@@ -57,7 +60,7 @@ class MainScreen(Screen):
         self.model_ready = False
         self._stop = threading.Event()
         self._queue: deque[tuple[str, UserMessage | None]] = deque()
-        self._answer: AssistantMessage | None = None
+        self._answer: StreamingAnswer | None = None
         self._last_question: str | None = None
         self._last_answer: Any = None
         self._shown_from = 0  # index of the oldest message on screen
@@ -269,9 +272,7 @@ class MainScreen(Screen):
     async def _answer_finished(self, event: msg.AnswerFinished) -> None:
         answer = event.answer
         sources = [c if isinstance(c, dict) else asdict(c) for c in answer.sources]
-        if self._answer is None:
-            self._answer = await self.chat.begin_answer()
-        await self._answer.finish(sources, stopped=answer.stopped)
+        await self.chat.end_answer(self._answer, answer.text, sources, stopped=answer.stopped)
         self._own_unconfirmed += [("user", event.question), ("assistant", answer.text)]
         self._last_answer = answer
         if self.service is not None:
@@ -281,7 +282,7 @@ class MainScreen(Screen):
     @on(msg.AnswerFailed)
     async def _answer_failed(self, event: msg.AnswerFailed) -> None:
         if self._answer is not None:
-            await self._answer.finish([], stopped=True)
+            await self.chat.end_answer(self._answer, self._answer.text, [], stopped=True)
         await self.chat.add_notice(f"No answer: {event.error}", severity="error")
         self._done_generating()
 
@@ -348,6 +349,8 @@ class MainScreen(Screen):
             self.post_message(msg.StoreActionDone("That session has expired or was deleted.", "warning"))
             return
         messages = self.store.get_messages(session_id, -PAGE, -1)
+        import rich.markdown  # noqa: F401 -- answers are drawn with it: import here, not on the UI thread
+
         self.post_message(msg.SessionLoaded(session, messages, session.message_count))
 
     @on(msg.SessionLoaded)
@@ -361,7 +364,8 @@ class MainScreen(Screen):
             (m.content for m in reversed(event.messages) if m.role == "user"), None
         )
         await self.chat.show_history(event.messages, self._shown_from)
-        self.chat.prompt.focus()
+        # Focus moves after the history is painted: the footer's new keys cost a frame too.
+        self.call_after_refresh(self.chat.prompt.focus)
 
     @on(ChatPane.EarlierRequested)
     def _earlier_requested(self) -> None:

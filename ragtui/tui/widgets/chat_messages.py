@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from ..safe_text import clean, for_display, one_line
 
@@ -58,10 +57,14 @@ class Notice(Static):
         super().__init__(Content(clean(text)), classes=f"-{severity}")
 
 
-class AssistantMessage(Vertical, can_focus=True):
-    """An answer: Markdown streamed in place, then its sources.
+class AssistantMessage(Static, can_focus=True):
+    """A written answer as one widget: its Markdown drawn by Rich, then its sources.
 
-    Focusable so Enter on it opens that answer's sources.
+    A resumed session shows many of these, and Textual's `Markdown` widget would mount a
+    widget per block (a 1,000-message session took seconds to lay out); the answer being
+    generated is a `StreamingAnswer` until it finishes. Rich parses the text as Markdown,
+    never as Textual markup; links are shown, not followed. Focusable so Enter on it
+    opens that answer's sources.
     """
 
     BINDINGS = [Binding("enter", "open_sources", "Sources")]
@@ -71,21 +74,26 @@ class AssistantMessage(Vertical, can_focus=True):
             super().__init__()
             self.sources = list(sources)
 
-    def __init__(self, text: str = "", sources: Sequence[dict[str, Any]] = (), *, stopped: bool = False) -> None:
+    def __init__(self, text: str, sources: Sequence[dict[str, Any]] = (), *, stopped: bool = False) -> None:
         super().__init__()
-        self.text = text
+        self.text = clean(text)  # what F5 copies: no escape sequences either
         self.sources: list[dict[str, Any]] = list(sources)
         self._stopped = stopped
-        self._stream = None
-
-    def compose(self):
         shown, cut = for_display(self.text)
         if cut:
-            yield Static(Content(shown), classes="plain-answer")
-            yield Static(truncation_note(len(self.text), len(shown)))
+            self._body: Any = Content.assemble(Content(shown), "\n", truncation_note(len(text), len(shown)))
         else:
-            yield Markdown(shown, open_links=False)
-        yield Static(self._footer(), classes="answer-footer")
+            from rich.markdown import Markdown as RichMarkdown  # markdown-it: not needed for the first frame
+
+            self._body = RichMarkdown(shown, hyperlinks=False)
+
+    def render(self) -> Any:
+        footer = self._footer()
+        if not footer:
+            return self._body
+        from rich.console import Group
+
+        return Group(self._body, "", footer)
 
     def _footer(self) -> Content:
         parts: list[Content] = []
@@ -93,28 +101,7 @@ class AssistantMessage(Vertical, can_focus=True):
             parts.append(citation_line(self.sources))
         if self._stopped:
             parts.append(Content.styled("(stopped — what was generated is kept)", "italic $warning"))
-        return Content("\n").join(parts)
-
-    def on_mount(self) -> None:
-        self.query_one(".answer-footer").display = bool(self.sources or self._stopped)
-
-    async def write(self, token: str) -> None:
-        """Append a streamed piece: one MarkdownStream per answer, never a re-render."""
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self.query_one(Markdown))
-        piece = clean(token)
-        self.text += piece
-        await self._stream.write(piece)
-
-    async def finish(self, sources: Sequence[dict[str, Any]], *, stopped: bool) -> None:
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
-        self.sources = list(sources)
-        self._stopped = stopped
-        footer = self.query_one(".answer-footer", Static)
-        footer.update(self._footer())
-        footer.display = bool(self.sources or stopped)
+        return Content("\n").join(parts).stylize_before("$text-muted")
 
     def action_open_sources(self) -> None:
         self.post_message(self.SourcesRequested(self.sources))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from textual import on
 from textual.binding import Binding
@@ -12,6 +12,9 @@ from textual.widgets import Button, Static
 
 from .chat_messages import AssistantMessage, Notice, UserMessage
 from .prompt_input import PromptInput
+
+if TYPE_CHECKING:
+    from .streaming_answer import StreamingAnswer
 
 WELCOME = (
     "Ask a question about your documents. Enter sends, ctrl+j adds a line, "
@@ -99,9 +102,24 @@ class ChatPane(Vertical):
         await self.transcript.mount(widget)
         return widget
 
-    async def begin_answer(self) -> AssistantMessage:
-        widget = AssistantMessage()
+    async def begin_answer(self) -> StreamingAnswer:
+        from .streaming_answer import StreamingAnswer
+
+        widget = StreamingAnswer()
         await self.transcript.mount(widget)
+        return widget
+
+    async def end_answer(
+        self, streaming: StreamingAnswer | None, text: str, sources: Sequence[dict[str, Any]], *, stopped: bool
+    ) -> AssistantMessage:
+        """Put the finished answer in place of the one that was streaming (if any tokens came)."""
+        widget = AssistantMessage(text, sources, stopped=stopped)
+        if streaming is None:
+            await self.transcript.mount(widget)
+        else:
+            await streaming.finish()
+            await self.transcript.mount(widget, after=streaming)
+            await streaming.remove()
         return widget
 
     async def add_notice(self, text: str, *, severity: str = "information") -> None:
