@@ -1,7 +1,7 @@
 """Results of background workers, posted back to the UI thread.
 
 Widgets' own events are nested in their classes (`ChatPane.PromptSubmitted`); these are
-facts learned by a worker: the store opened, the model loaded, a token arrived.
+facts learned by a worker: the store opened, the model loaded, the answer finished.
 """
 from __future__ import annotations
 
@@ -46,11 +46,6 @@ class AnswerStarted(Message):
 
     session_id: str
     question: str
-
-
-@dataclass
-class AnswerToken(Message):
-    text: str
 
 
 @dataclass
