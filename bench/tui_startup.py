@@ -17,17 +17,19 @@ import time
 from pathlib import Path
 
 RAGTUI = Path(sys.executable).with_name("ragtui")
+# A tmux server of our own: others' tests start and kill sessions on the default one.
+TMUX = ["tmux", "-L", f"ragtui-bench-{os.getpid()}"]
 
 
 def first_paint(store: str, data_dir: str) -> float:
     name = f"ragtui-bench-{os.getpid()}"
     env = ["-e", f"RAGTUI_DATA_DIR={data_dir}", "-e", "HF_HUB_OFFLINE=1", "-e", "TERM=xterm-256color"]
     started = time.perf_counter()
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "34", *env,
+    subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", "120", "-y", "34", *env,
                     f"{RAGTUI} --store {store}"], check=True)
     try:
         while True:
-            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", name],
+            screen = subprocess.run([*TMUX, "capture-pane", "-p", "-t", name],
                                     capture_output=True, text=True).stdout
             if "ragtui" in screen and "Send" in screen:  # header and footer: a whole frame
                 return time.perf_counter() - started
@@ -35,7 +37,7 @@ def first_paint(store: str, data_dir: str) -> float:
             if time.perf_counter() - started > 30:
                 raise RuntimeError(f"no frame after 30 s:\n{screen}")
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", name], capture_output=True)
 
 
 def main() -> None:
