@@ -178,5 +178,7 @@ class Index:
 
     @staticmethod
     def _hit(row: dict, query_vector, score: float) -> Hit:
-        similarity = float(sum(a * b for a, b in zip(row["vector"], query_vector)))
+        import numpy as np
+
+        similarity = float(np.dot(np.asarray(row["vector"], dtype=np.float32), query_vector))
         return Hit(row["source"], row["title"], row["location"], row["text"], float(score), similarity)
