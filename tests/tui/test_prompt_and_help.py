@@ -8,7 +8,7 @@ from ragtui.tui.screens.help import HelpScreen
 from ragtui.tui.widgets.prompt_input import PromptInput
 from tests.tui.conftest import make_app, screen_text, until
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "tui.md"
+DOC = Path(__file__).resolve().parents[2] / "README.md"
 
 
 async def test_enter_sends_ctrl_j_breaks_the_line_and_up_down_recall(settings, memory_store):
