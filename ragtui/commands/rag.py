@@ -147,17 +147,14 @@ def cmd_ask(settings, args) -> int:
         raise RagtuiError("the question is empty")
     store = open_store_from_settings(settings)
     try:
-        if args.session:
-            if store.get_session(args.session) is None:
-                raise SessionNotFound(
-                    f"session {args.session} not found (expired or deleted); "
-                    "`ragtui sessions list` shows yours, or leave out --session to start a new one"
-                )
-            session_id = args.session
-        else:
-            session_id = store.create_session(settings.user)
+        if args.session and store.get_session(args.session) is None:
+            raise SessionNotFound(
+                f"session {args.session} not found (expired or deleted); "
+                "`ragtui sessions list` shows yours, or leave out --session to start a new one"
+            )
         service = ChatService(store, settings)
         service.load(progress=_stderr_progress())
+        session_id = args.session or store.create_session(settings.user)  # none left empty by a failed load
         if args.json:
             answer = service.ask(session_id, question, use_history=not args.no_history)
             print(json.dumps(answer.to_dict()))
@@ -183,7 +180,7 @@ def _stderr_progress():
     def say(message: str) -> None:
         if interactive:
             sys.stderr.write("\r" + message + "\x1b[K")
-            if message.startswith("ready"):
+            if message.startswith(("ready", "indexed")):
                 sys.stderr.write("\n")
         else:
             sys.stderr.write(message + "\n")

@@ -108,14 +108,19 @@ class ChatService:
 
     def load(self, progress: Progress | None = None) -> None:
         """Embedder, index (the user guide is indexed when the index is empty), model."""
+        from .llm import shared_model
+        from .models import check_gguf, resolve_model
+
         say = progress or (lambda _message: None)
         with self._lock:
             if self._model is not None:
                 return
+            model_file = resolve_model(self.settings.model, self.settings.data_dir)
+            check_gguf(model_file.path)  # a bad model file fails now, not after indexing
             if self._retriever is None:
                 self._retriever = self._load_retriever(say)
-            say("loading the language model…")
-            self._model = self._load_model()
+            say(f"loading the language model {model_file.name}…")
+            self._model = shared_model(model_file, self.settings.threads, self.settings.n_ctx)
             say(f"ready: {self._model.model.name}, context {self._model.n_ctx} tokens")
 
     def _load_retriever(self, say: Progress):
@@ -135,13 +140,6 @@ class ChatService:
             summary = Ingester(index, lambda: embedder).ingest([self.corpus_dir], progress=report)
             say(f"indexed the ragtui user guide: {summary.summary()}")
         return Retriever(index, embedder)
-
-    def _load_model(self):
-        from .llm import shared_model
-        from .models import resolve_model
-
-        model_file = resolve_model(self.settings.model, self.settings.data_dir)
-        return shared_model(model_file, self.settings.threads, self.settings.n_ctx)
 
     @property
     def model_info(self) -> dict[str, Any]:

@@ -159,3 +159,28 @@ def test_cli_first_ask_indexes_the_user_guide_then_continues_the_session(monkeyp
 def test_cli_unknown_session_is_a_one_line_error(capsys):
     assert cli.main(["--store", "memory", "ask", "--session", "nope", "hello"]) == 2
     assert "session nope not found" in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_gguf_is_named_with_what_to_do(tmp_path, capsys):
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"<html>404 Not Found</html>")
+    assert cli.main(["--store", "memory", "--model", str(bad), "ask", "hello"]) == 2
+    err = capsys.readouterr().err
+    assert f"model file {bad} is not a GGUF file" in err and "--model PATH" in err
+    assert "Traceback" not in err
+
+
+def test_a_truncated_gguf_is_reported_not_raised_raw(tmp_path):
+    from ragtui.rag.llm import LocalModel
+    from ragtui.rag.models import CorruptModel, ModelFile, default_model
+
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(default_model().path.read_bytes()[:4096])
+    model = LocalModel(ModelFile("truncated", truncated, "test", 4096), threads=1)
+    with pytest.raises(CorruptModel, match=f"model file {truncated} could not be loaded"):
+        model.load()
+
+
+def test_an_unknown_model_name_lists_where_models_are_looked_for(capsys):
+    assert cli.main(["--store", "memory", "--model", "no-such-model", "ask", "hello"]) == 2
+    assert "model 'no-such-model' not found" in capsys.readouterr().err
