@@ -11,10 +11,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from .. import messages as msg
+from ..exporting import choose_format_and_export
 from ..safe_text import one_line
 from ..widgets.session_browser import ago, ttl_short
 from ..widgets.stats_pane import human_bytes
-from .dialogs import ConfirmDialog, ExportFormatDialog
+from .dialogs import ConfirmDialog
 from .session_view import SessionViewScreen
 
 REFRESH_SECONDS = 1.0
@@ -187,25 +188,8 @@ class AdminScreen(Screen):
 
     def action_export(self) -> None:
         session = self._need_selection()
-        if session is None:
-            return
-
-        def export(fmt: str | None) -> None:
-            if fmt:
-                self._export(session.id, fmt)
-
-        self.app.push_screen(ExportFormatDialog(), export)
-
-    @work(thread=True, group="admin-action")
-    def _export(self, session_id: str, fmt: str) -> None:
-        from ..exporting import export_to_file
-
-        try:
-            path = export_to_file(self.app.store, session_id, fmt, self.app.settings.data_dir)
-        except Exception as exc:  # reported to the operator
-            self.post_message(msg.StoreActionDone(f"Export failed: {exc}", "error"))
-            return
-        self.post_message(msg.StoreActionDone(f"Exported to {path}"))
+        if session is not None:
+            choose_format_and_export(self, self.app.store, session.id, self.app.settings.data_dir)
 
     @work(thread=True, group="admin-action")
     def _act(self, action, note: str) -> None:

@@ -439,26 +439,9 @@ class MainScreen(Screen):
 
     @on(SessionBrowser.ExportRequested)
     def _export_requested(self, event: SessionBrowser.ExportRequested) -> None:
-        from .dialogs import ExportFormatDialog
+        from ..exporting import choose_format_and_export
 
-        session = event.session
-
-        def export(fmt: str | None) -> None:
-            if fmt:
-                self._export(session.id, fmt)
-
-        self.app.push_screen(ExportFormatDialog(), export)
-
-    @work(thread=True, group="store-action")
-    def _export(self, session_id: str, fmt: str) -> None:
-        from ..exporting import export_to_file
-
-        try:
-            path = export_to_file(self.store, session_id, fmt, self.app.settings.data_dir)
-        except Exception as exc:  # reported to the user; nothing else depends on it
-            self.post_message(msg.StoreActionDone(f"Export failed: {exc}", "error"))
-            return
-        self.post_message(msg.StoreActionDone(f"Exported to {path}"))
+        choose_format_and_export(self, self.store, event.session.id, self.app.settings.data_dir)
 
     @on(SessionBrowser.DeleteRequested)
     def _delete_requested(self, event: SessionBrowser.DeleteRequested) -> None:
