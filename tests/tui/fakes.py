@@ -2,33 +2,11 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict
 
+from ragtui.rag.chat import Answer, Citation
 
-@dataclass
-class FakeCitation:
-    n: int
-    source: str
-    title: str
-    location: str
-    text: str
-    score: float
-
-
-@dataclass
-class FakeAnswer:
-    session_id: str
-    text: str
-    sources: list = field(default_factory=list)
-    prompt_tokens: int = 120
-    completion_tokens: int = 8
-    retrieval_ms: float = 12.0
-    ttft_ms: float = 40.0
-    tokens_per_s: float = 25.0
-    stopped: bool = False
-
-
-CITATION = FakeCitation(1, "docs/guide.md", "Guide", "§ Install", "Run `make run` to start.", 0.912)
+CITATION = Citation(1, "docs/guide.md", "Guide", "§ Install", "Run `make run` to start.", 0.912, cited=True)
 
 
 class FakeChatService:
@@ -73,7 +51,6 @@ class FakeChatService:
             if on_token:
                 on_token(piece)
         sources = [CITATION]
-        from dataclasses import asdict
-
         self.store.add_message(session_id, "assistant", text, sources=[asdict(c) for c in sources])
-        return FakeAnswer(session_id, text, sources, stopped=stopped)
+        return Answer(session_id, text, sources, prompt_tokens=120, completion_tokens=8,
+                      retrieval_ms=12.0, ttft_ms=40.0, tokens_per_s=25.0, stopped=stopped)
