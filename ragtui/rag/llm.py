@@ -134,10 +134,6 @@ class LocalModel:
 
         llm.eval = counting_eval
 
-    @property
-    def loaded(self) -> bool:
-        return self._llm is not None
-
     def render(self, messages: list[dict]) -> str:
         return self._formatter(messages=messages).prompt
 
