@@ -139,7 +139,9 @@ class ChatService:
 
             summary = Ingester(index, lambda: embedder).ingest([self.corpus_dir], progress=report)
             say(f"indexed the ragtui user guide: {summary.summary()}")
-        return Retriever(index, embedder)
+        retriever = Retriever(index.open(), embedder)
+        retriever.search("warm up", k=1, mode=self.settings.search_mode)  # load index files now, not on the first question
+        return retriever
 
     @property
     def model_info(self) -> dict[str, Any]:

@@ -80,6 +80,11 @@ class Index:
         self._db = self._chunks = self._files = None
         self._documents: dict[str, list] | None = None
 
+    def open(self) -> "Index":
+        """Connect now (an app about to answer questions should not pay for it on the first one)."""
+        self._connect()
+        return self
+
     def _connect(self) -> None:
         if self._db is not None:
             return
