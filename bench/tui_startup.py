@@ -4,6 +4,9 @@ From just before tmux starts the process to the first capture of the pane that s
 the header. Includes tmux's own start (a few ms), so it overstates slightly.
 
     .venv/bin/python bench/tui_startup.py [--runs 7] [--store memory|local]
+
+Also times the floor: the smallest Textual app with a header, a line of text and a
+footer, started the same way — what any Textual app pays on this machine.
 """
 from __future__ import annotations
 
@@ -17,19 +20,36 @@ import time
 from pathlib import Path
 
 RAGTUI = Path(sys.executable).with_name("ragtui")
-# A tmux server of our own: others' tests start and kill sessions on the default one.
-TMUX = ["tmux", "-L", f"ragtui-bench-{os.getpid()}"]
 
 
-def first_paint(store: str, data_dir: str) -> float:
+FLOOR_APP = """
+from textual.app import App
+from textual.widgets import Footer, Header, Static
+
+class Floor(App):
+    TITLE = "ragtui"
+    BINDINGS = [("enter", "send", "Send")]
+
+    def compose(self):
+        yield Header()
+        yield Static("hello")
+        yield Footer()
+
+Floor().run()
+"""
+
+
+def first_paint(command: str, data_dir: str) -> float:
     name = f"ragtui-bench-{os.getpid()}"
+    # A tmux server of our own for each run: others' tests kill sessions on the default one,
+    # and a server still exiting after the previous run's kill refuses a new session.
+    tmux = ["tmux", "-L", f"{name}-{time.monotonic_ns()}"]
     env = ["-e", f"RAGTUI_DATA_DIR={data_dir}", "-e", "HF_HUB_OFFLINE=1", "-e", "TERM=xterm-256color"]
     started = time.perf_counter()
-    subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", "120", "-y", "34", *env,
-                    f"{RAGTUI} --store {store}"], check=True)
+    subprocess.run([*tmux, "new-session", "-d", "-s", name, "-x", "120", "-y", "34", *env, command], check=True)
     try:
         while True:
-            screen = subprocess.run([*TMUX, "capture-pane", "-p", "-t", name],
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", name],
                                     capture_output=True, text=True).stdout
             if "ragtui" in screen and "Send" in screen:  # header and footer: a whole frame
                 return time.perf_counter() - started
@@ -37,7 +57,7 @@ def first_paint(store: str, data_dir: str) -> float:
             if time.perf_counter() - started > 30:
                 raise RuntimeError(f"no frame after 30 s:\n{screen}")
     finally:
-        subprocess.run([*TMUX, "kill-session", "-t", name], capture_output=True)
+        subprocess.run([*tmux, "kill-session", "-t", name], capture_output=True)
 
 
 def main() -> None:
@@ -46,10 +66,19 @@ def main() -> None:
     parser.add_argument("--store", default="memory")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data_dir:
-        times = [first_paint(args.store, data_dir) for _ in range(args.runs)]
-    print(f"first paint, --store {args.store}, {args.runs} runs: "
-          f"median {statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms, "
-          f"max {max(times) * 1000:.0f} ms")
+        floor_app = Path(data_dir) / "floor_app.py"
+        floor_app.write_text(FLOOR_APP)
+        commands = {
+            f"ragtui --store {args.store}": f"{RAGTUI} --store {args.store}",
+            "floor: minimal Textual app": f"{sys.executable} {floor_app}",
+        }
+        times = {label: [] for label in commands}
+        for _ in range(args.runs):  # alternate, so that noise falls on both alike
+            for label, command in commands.items():
+                times[label].append(first_paint(command, data_dir))
+    for label, got in times.items():
+        print(f"first paint, {label}, {args.runs} runs: median {statistics.median(got) * 1000:.0f} ms, "
+              f"min {min(got) * 1000:.0f} ms, max {max(got) * 1000:.0f} ms")
 
 
 if __name__ == "__main__":
