@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import signal
 import sys
 import threading
@@ -16,13 +15,7 @@ import time
 from pathlib import Path
 
 from ..errors import RagtuiError
-
-_TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def safe(text: str) -> str:
-    """Text a terminal will only display: no escape sequences, no carriage returns."""
-    return _TERMINAL_CONTROLS.sub("", text)
+from ..safe_text import clean as safe  # documents and answers must not drive the terminal
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

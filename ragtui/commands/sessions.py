@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from ..config import Settings, describe
+from ..safe_text import clean
 from ..sessions import SessionNotFound
 from ..sessions.export import FORMATS, export_session
 
@@ -85,11 +86,6 @@ def format_ttl(ttl: int | None) -> str:
     return f"{ttl // 3600}:{ttl % 3600 // 60:02d}:{ttl % 60:02d}" if ttl >= 3600 else f"{ttl // 60}:{ttl % 60:02d}"
 
 
-def _printable(text: str) -> str:
-    """Titles and messages are other people's text: keep escape sequences off the terminal."""
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else "�" for ch in text)
-
-
 def _say_backend(store) -> None:
     if getattr(store, "fallback_reason", None) or store.backend == "memory":
         print(f"ragtui: sessions: {store.describe()}", file=sys.stderr)
@@ -110,9 +106,9 @@ def cmd_list(settings: Settings, args) -> int:
         return 0
     for s in sessions:
         mark = "📌" if s.pinned else "  "
-        owner = f"{_printable(s.user_id)}  " if args.all else ""
+        owner = f"{clean(s.user_id)}  " if args.all else ""
         print(f"{mark} {s.id}  {owner}{s.message_count:>4} msgs  {_ago(s.last_activity):>8}  "
-              f"ttl {format_ttl(s.ttl):>8}  {_printable(s.title) or '(untitled)'}")
+              f"ttl {format_ttl(s.ttl):>8}  {clean(s.title) or '(untitled)'}")
     return 0
 
 
@@ -131,12 +127,12 @@ def cmd_show(settings: Settings, args) -> int:
         print(json.dumps({"session": session.to_dict(), "messages": [m.to_dict() for m in messages]},
                          ensure_ascii=False))
         return 0
-    print(f"{_printable(session.title) or '(untitled)'} — {session.message_count} messages, "
+    print(f"{clean(session.title) or '(untitled)'} — {session.message_count} messages, "
           f"ttl {format_ttl(session.ttl)}")
     for m in messages:
-        print(f"\n{m.role}:\n{_printable(m.content)}")
+        print(f"\n{m.role}:\n{clean(m.content)}")
         for i, src in enumerate(m.sources, 1):
-            print(f"  [{src.get('n', i)}] {_printable(str(src.get('source', '?')))} {src.get('location', '')}")
+            print(f"  [{src.get('n', i)}] {clean(str(src.get('source', '?')))} {src.get('location', '')}")
     return 0
 
 

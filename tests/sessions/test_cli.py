@@ -88,6 +88,17 @@ def test_no_traceback_from_the_real_binary(redis_url):
     assert done.stderr.strip() == "ragtui: no session nope"
 
 
+def test_hostile_text_never_reaches_the_terminal_as_escapes(capsys, redis_url):
+    store = open_store(redis_url)
+    sid = store.create_session("alice", "\x1b]0;pwned\x07title")
+    store.add_message(sid, "user", "\x1b[2J\x1b[31mred\x1b[0m and a bell\x07")
+    _, out, _ = run(capsys, "--store", redis_url, "--user", "alice", "sessions", "show", sid)
+    assert "\x1b" not in out and "\x07" not in out
+    assert "red and a bell" in out and "title" in out
+    _, out, _ = run(capsys, "--store", redis_url, "--user", "alice", "sessions", "list")
+    assert "\x1b" not in out and "pwned" not in out
+
+
 def test_stats_reports_backend_counts_and_latency(capsys, seeded):
     url, _ = seeded
     code, out, _ = run(capsys, "--store", url, "stats", "--json")

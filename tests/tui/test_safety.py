@@ -1,7 +1,7 @@
 """Untrusted text is shown literally, never run as markup or terminal escapes."""
 from __future__ import annotations
 
-from ragtui.tui.safe_text import clean, for_display, one_line
+from ragtui.safe_text import clean, for_display, one_line
 from ragtui.tui.widgets.chat_messages import AssistantMessage, UserMessage
 from ragtui.tui.widgets.session_browser import SessionBrowser
 from tests.tui.conftest import make_app, screen_text, until

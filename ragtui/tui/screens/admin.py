@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from .. import messages as msg
 from ..exporting import choose_format_and_export
-from ..safe_text import one_line
+from ...safe_text import one_line
 from ..widgets.session_browser import ago, ttl_short
 from ..widgets.stats_pane import human_bytes
 from .dialogs import ConfirmDialog

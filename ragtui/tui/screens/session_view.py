@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from ..safe_text import one_line
+from ...safe_text import one_line
 from ..widgets.chat_messages import AssistantMessage, UserMessage
 
 SHOWN = 200  # newest messages shown; export the session for the rest

@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from ..safe_text import clean, one_line
+from ...safe_text import clean, one_line
 
 PASSAGE_LIMIT = 4000  # a passage is a chunk; anything longer is not one we made
 

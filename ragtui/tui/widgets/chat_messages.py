@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from ..safe_text import clean, for_display, one_line
+from ...safe_text import clean, for_display, one_line
 
 
 def citation_line(sources: Sequence[dict[str, Any]]) -> Content:

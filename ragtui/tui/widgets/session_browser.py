@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from ..safe_text import one_line
+from ...safe_text import one_line
 
 
 def ago(seconds: float) -> str:

@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Sparkline, Static
 
-from ..safe_text import one_line
+from ...safe_text import one_line
 
 SPARK_POINTS = 60
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textual.widgets import Markdown
 
-from ..safe_text import clean
+from ...safe_text import clean
 
 
 class StreamingAnswer(Markdown):
