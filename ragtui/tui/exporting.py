@@ -1,9 +1,11 @@
-"""Write a session to a file the user can open: Markdown or JSON under the data dir."""
+"""Store actions started from the UI: exporting a session to a file, and running a store
+call in a worker that reports back."""
 from __future__ import annotations
 
 import re
 from functools import partial
 from pathlib import Path
+from typing import Any, Callable
 
 from textual.dom import DOMNode
 
@@ -35,16 +37,22 @@ def choose_format_and_export(node: DOMNode, store, session_id: str, data_dir: Pa
 
     def chosen(fmt: str | None) -> None:
         if fmt:
-            work = partial(_export_reporting_to, node, store, session_id, fmt, data_dir)
-            node.run_worker(work, thread=True, group="export")
+            run_store_action(node, partial(export_to_file, store, session_id, fmt, data_dir),
+                             lambda path: f"Exported to {path}")
 
     node.app.push_screen(ExportFormatDialog(), chosen)
 
 
-def _export_reporting_to(node: DOMNode, store, session_id: str, fmt: str, data_dir: Path) -> None:
-    try:
-        path = export_to_file(store, session_id, fmt, data_dir)
-    except Exception as exc:  # reported to the user; nothing else depends on it
-        node.post_message(msg.StoreActionDone(f"Export failed: {exc}", "error"))
-        return
-    node.post_message(msg.StoreActionDone(f"Exported to {path}"))
+def run_store_action(node: DOMNode, action: Callable[[], Any], note: str | Callable[[Any], str]) -> None:
+    """Run a store call in a worker (it may wait on Redis); `node` receives StoreActionDone
+    with `note` (or `note(result)`), or the error."""
+
+    def work() -> None:
+        try:
+            result = action()
+        except Exception as exc:  # reported to the user; the next refresh shows the truth
+            node.post_message(msg.StoreActionDone(f"Failed: {exc}", "error"))
+            return
+        node.post_message(msg.StoreActionDone(note(result) if callable(note) else note))
+
+    node.run_worker(work, thread=True, group="store-action")

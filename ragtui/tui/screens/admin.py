@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from .. import messages as msg
-from ..exporting import choose_format_and_export
+from ..exporting import choose_format_and_export, run_store_action
 from ...safe_text import one_line
 from ..widgets.session_browser import ago, ttl_short
 from ..widgets.stats_pane import human_bytes
@@ -171,7 +171,7 @@ class AdminScreen(Screen):
 
     def action_extend(self) -> None:
         if session := self._need_selection():
-            self._act(lambda: self.app.store.extend_session(session.id), "Extended.")
+            run_store_action(self, lambda: self.app.store.extend_session(session.id), "Extended.")
 
     def action_clear(self) -> None:
         session = self._need_selection()
@@ -180,7 +180,7 @@ class AdminScreen(Screen):
 
         def clear(yes: bool | None) -> None:
             if yes:
-                self._act(lambda: self.app.store.clear_session(session.id), "Session cleared.")
+                run_store_action(self, lambda: self.app.store.clear_session(session.id), "Session cleared.")
 
         self.app.push_screen(
             ConfirmDialog(f"Clear {session.user_id}'s session “{one_line(session.title, 40)}”?"), clear
@@ -190,15 +190,6 @@ class AdminScreen(Screen):
         session = self._need_selection()
         if session is not None:
             choose_format_and_export(self, self.app.store, session.id, self.app.settings.data_dir)
-
-    @work(thread=True, group="admin-action")
-    def _act(self, action, note: str) -> None:
-        try:
-            action()
-        except Exception as exc:  # reported to the operator; the refresh shows the truth
-            self.post_message(msg.StoreActionDone(f"Failed: {exc}", "error"))
-            return
-        self.post_message(msg.StoreActionDone(note))
 
     @on(msg.StoreActionDone)
     def _action_done(self, event: msg.StoreActionDone) -> None:

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 
 from .. import messages as msg
+from ..exporting import choose_format_and_export, run_store_action
 from ..widgets.chat_messages import AssistantMessage, UserMessage
 from ..widgets.chat_pane import ChatPane
 from ..widgets.footer import Footer
@@ -425,7 +426,7 @@ class MainScreen(Screen):
 
         def rename(title: str | None) -> None:
             if title:
-                self._store_action(lambda: self.store.rename_session(session.id, title), f"Renamed to “{title}”.")
+                run_store_action(self, lambda: self.store.rename_session(session.id, title), f"Renamed to “{title}”.")
 
         self.app.push_screen(TextPrompt("New title:", session.title), rename)
 
@@ -433,14 +434,12 @@ class MainScreen(Screen):
     def _pin_toggled(self, event: SessionBrowser.PinToggled) -> None:
         session = event.session
         if session.pinned:
-            self._store_action(lambda: self.store.unpin_session(session.id), "Unpinned: it expires when idle again.")
+            run_store_action(self, lambda: self.store.unpin_session(session.id), "Unpinned: it expires when idle again.")
         else:
-            self._store_action(lambda: self.store.pin_session(session.id), "Pinned: it never expires.")
+            run_store_action(self, lambda: self.store.pin_session(session.id), "Pinned: it never expires.")
 
     @on(SessionBrowser.ExportRequested)
     def _export_requested(self, event: SessionBrowser.ExportRequested) -> None:
-        from ..exporting import choose_format_and_export
-
         choose_format_and_export(self, self.store, event.session.id, self.app.settings.data_dir)
 
     @on(SessionBrowser.DeleteRequested)
@@ -453,18 +452,9 @@ class MainScreen(Screen):
             if yes:
                 if session.id == self.session_id:
                     self.run_worker(self.action_new_chat())
-                self._store_action(lambda: self.store.clear_session(session.id), "Session deleted.")
+                run_store_action(self, lambda: self.store.clear_session(session.id), "Session deleted.")
 
         self.app.push_screen(ConfirmDialog(f"Delete “{session.title or 'untitled'}” and all its messages?"), delete)
-
-    @work(thread=True, group="store-action")
-    def _store_action(self, action, note: str) -> None:
-        try:
-            action()
-        except Exception as exc:  # reported to the user; the list refresh shows the truth
-            self.post_message(msg.StoreActionDone(f"Failed: {exc}", "error"))
-            return
-        self.post_message(msg.StoreActionDone(note))
 
     @on(msg.StoreActionDone)
     def _store_action_done(self, event: msg.StoreActionDone) -> None:
