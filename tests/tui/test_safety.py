@@ -10,6 +10,17 @@ from tests.tui.fakes import FakeChatService
 HOSTILE = "[bold]x[/] [@click=app.quit]quit[/] \x1b[31mred\x1b[0m\x1b]52;c;aGk=\x07 bell\x07 ok"
 
 
+async def assert_hostile_answer_is_inert(app, pilot) -> str:
+    """HOSTILE shows as plain text, its escapes are gone, and clicking it runs nothing."""
+    text = screen_text(app)
+    assert "[bold]x[/] [@click=app.quit]quit[/] red bell" in text
+    assert "\x1b" not in app.query_one(AssistantMessage).text
+    await pilot.click(AssistantMessage)  # a parsed @click would quit the app
+    await pilot.pause()
+    assert app.is_running
+    return text
+
+
 def test_clean_strips_escapes_and_controls_but_keeps_newlines_and_tabs():
     assert clean("a\tb\nc") == "a\tb\nc"
     assert clean("\x1b[31mred\x1b[0m") == "red"
@@ -32,14 +43,9 @@ async def test_markup_in_answers_questions_and_titles_is_shown_literally(setting
         await until(pilot, lambda: app.query(AssistantMessage) and not app.screen.generating)
         await until(pilot, lambda: len(app.query_one(SessionBrowser).sessions) == 2)
         await pilot.pause()
-        text = screen_text(app)
-        assert "[bold]x[/] [@click=app.quit]quit[/] red bell" in text
+        text = await assert_hostile_answer_is_inert(app, pilot)
         assert "[b]q[/b]" in text
         assert "[b]T[/b] [@click=app.quit]" in text
-        assert "\x1b" not in app.query_one(AssistantMessage).text
-        await pilot.click(AssistantMessage)  # a parsed @click would quit the app
-        await pilot.pause()
-        assert app.is_running
 
 
 async def test_markup_in_resumed_answers_is_shown_literally(settings, memory_store):
@@ -54,12 +60,7 @@ async def test_markup_in_resumed_answers_is_shown_literally(settings, memory_sto
         await pilot.press("enter")
         await until(pilot, lambda: app.query(AssistantMessage), what="the resumed answer")
         await pilot.pause()
-        text = screen_text(app)
-        assert "[bold]x[/] [@click=app.quit]quit[/] red bell" in text
-        assert "\x1b" not in app.query_one(AssistantMessage).text
-        await pilot.click(AssistantMessage)  # a parsed @click would quit the app
-        await pilot.pause()
-        assert app.is_running
+        await assert_hostile_answer_is_inert(app, pilot)
 
 
 async def test_a_one_megabyte_message_is_shown_cut_with_a_note_and_kept_whole(settings, memory_store):
