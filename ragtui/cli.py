@@ -6,6 +6,7 @@ Each group of subcommands lives in `ragtui.commands.<group>` and exposes
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 
@@ -83,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         setup_logging(full_screen=args.command is None)
         settings = settings_from_args(args)
         if args.command is None:
+            # Importing Textual and building the screen allocate ~300k objects that live as
+            # long as the app: collecting them cost ~60 ms before the first frame, one full
+            # collection ~35 ms of it. The app turns collection back on after its first frame.
+            gc.disable()
             make_app(settings, admin=args.admin).run()
             return 0
         return int(args.func(settings, args) or 0)

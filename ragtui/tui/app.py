@@ -6,6 +6,7 @@ the first frame is on screen.
 """
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -68,10 +69,16 @@ class RagTuiApp(App):
         return MainScreen()
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self._first_frame_shown)
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         if self.open_admin:
             self.action_admin()
+
+    def _first_frame_shown(self) -> None:
+        if not gc.isenabled():  # cli.main paused collection for the start-up
+            gc.freeze()  # what start-up built lives as long as the app: never scan it again
+            gc.enable()
 
     def action_help(self) -> None:
         from .screens.help import HelpScreen
