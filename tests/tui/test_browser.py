@@ -86,3 +86,29 @@ async def test_sessions_and_messages_from_another_instance_appear(settings, memo
         await until(pilot, lambda: third in [s.id for s in browser.sessions], what="the new session")
         await until(pilot, lambda: "sent from the phone" in [w.text for w in app.query(UserMessage)],
                     what="the other device's message")
+
+
+async def test_long_session_opens_on_its_newest_page_and_shows_earlier_on_demand(settings, memory_store):
+    from ragtui.tui.screens.main import PAGE
+
+    sid = memory_store.create_session("alice", title="long one")
+    for i in range(PAGE + 5):
+        memory_store.add_message(sid, "user", f"question {i}")
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        assert not app.query("#earlier")  # mounted only when needed: it costs the first frame
+        await focus_list(pilot, app)
+        await pilot.press("enter")
+        await until(pilot, lambda: len(app.query(UserMessage)) == PAGE, what="the newest page")
+        button = app.query_one("#earlier")
+        assert button.display and "Show 5 earlier messages" in str(button.label)
+        assert [w.text for w in app.query(UserMessage)][0] == "question 5"
+
+        button.press()
+        await until(pilot, lambda: len(app.query(UserMessage)) == PAGE + 5, what="the earlier messages")
+        assert [w.text for w in app.query(UserMessage)][0] == "question 0"
+        assert not button.display  # nothing more to show
+
+        await pilot.press("ctrl+n")  # a new chat has no earlier messages either
+        await pilot.pause()
+        assert not app.query(UserMessage) and not button.display

@@ -36,12 +36,10 @@ class ChatPane(Vertical):
 
     def compose(self):
         with VerticalScroll(id="transcript"):
-            yield Button("Show earlier messages", id="earlier", compact=True)
             yield Static(WELCOME, id="welcome", markup=False)
         yield PromptInput(id="prompt")
 
     def on_mount(self) -> None:
-        self.query_one("#earlier").display = False
         self.query_one("#transcript", VerticalScroll).anchor()
 
     @property
@@ -75,26 +73,29 @@ class ChatPane(Vertical):
         """Replace the transcript with `messages`; `hidden_before` older ones exist."""
         await self.clear()
         await self.transcript.mount_all(self._message_widgets(messages))
-        self._set_earlier(hidden_before)
+        await self._set_earlier(hidden_before)
         self.transcript.scroll_end(animate=False)
 
     async def prepend_history(self, messages: Sequence[Any], hidden_before: int) -> None:
         await self.transcript.mount_all(self._message_widgets(messages), after="#earlier")
-        self._set_earlier(hidden_before)
+        await self._set_earlier(hidden_before)
 
     async def append_messages(self, messages: Sequence[Any]) -> None:
         """Messages that arrived from elsewhere (another instance or device)."""
         await self.transcript.mount_all(self._message_widgets(messages))
 
-    def _set_earlier(self, hidden: int) -> None:
-        button = self.query_one("#earlier", Button)
-        button.display = hidden > 0
-        button.label = f"Show {hidden:,} earlier message{'s' if hidden != 1 else ''}"
+    async def _set_earlier(self, hidden: int) -> None:
+        # Mounted when first needed: parsing Button's stylesheet cost the first frame ~12 ms.
+        if hidden and not self.transcript.query_children("#earlier"):
+            await self.transcript.mount(Button("", id="earlier", compact=True), before=0)
+        for button in self.transcript.query_children("#earlier").results(Button):
+            button.display = hidden > 0
+            button.label = f"Show {hidden:,} earlier message{'s' if hidden != 1 else ''}"
 
     async def clear(self) -> None:
         await self.transcript.query("UserMessage, AssistantMessage, Notice").remove()
         self.query_one("#welcome").display = False
-        self._set_earlier(0)
+        await self._set_earlier(0)
 
     async def add_user(self, text: str, *, note: str = "") -> UserMessage:
         self.query_one("#welcome").display = False
