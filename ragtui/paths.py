@@ -23,7 +23,9 @@ def config_file() -> Path:
 
 
 def cache_dir() -> Path:
-    return Path(platformdirs.user_cache_dir(APP))
+    """What can be made again (the exported query encoder); RAGTUI_CACHE_DIR moves it."""
+    override = os.environ.get("RAGTUI_CACHE_DIR")
+    return Path(override).expanduser() if override else Path(platformdirs.user_cache_dir(APP))
 
 
 def log_dir() -> Path:

@@ -11,6 +11,13 @@ from tests.redis_server import RedisServer
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_cache_dir(tmp_path_factory):
+    """One cache for the whole session (and the processes it starts): the query encoder is
+    exported once, not once per test."""
+    os.environ["RAGTUI_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     """One real redis-server for the whole test session, on a free port."""

