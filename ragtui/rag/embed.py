@@ -108,7 +108,7 @@ class Embedder:
             if not path.is_file():
                 query_encoder.export(self.model[0].auto_model, path)
             return query_encoder.QueryEncoder(
-                path, self.model_dir / "tokenizer.json", max_tokens=MAX_TOKENS, threads=self.threads)
+                path, self.model_dir / "tokenizer.json", max_tokens=MAX_TOKENS)
 
         try:
             return open_encoder()

@@ -21,12 +21,23 @@ def _model(settings) -> tuple[str, bool, str]:
 
 
 def _embedder() -> tuple[str, bool, str]:
+    import importlib.util
+
     from .embed import embedder_dir
+    from .query_encoder import encoder_path
 
     try:
-        return ("embedder", True, f"all-MiniLM-L6-v2 at {embedder_dir()}")
+        directory = embedder_dir()
     except RagtuiError as exc:
         return ("embedder", False, str(exc))
+    export = encoder_path(directory, paths.cache_dir())
+    if importlib.util.find_spec("onnxruntime") is None:
+        queries = "onnxruntime is not installed: queries use PyTorch (slower); `pip install onnxruntime`"
+    elif export.is_file():
+        queries = f"queries via ONNX Runtime ({export})"
+    else:
+        queries = f"queries via ONNX Runtime, exported on the first search to {export}"
+    return ("embedder", True, f"all-MiniLM-L6-v2 at {directory}; {queries}")
 
 
 def _index(settings) -> tuple[str, bool, str]:

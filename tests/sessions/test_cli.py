@@ -120,6 +120,7 @@ def test_doctor_checks_store_and_data_dir(capsys, redis_url):
     report = {c["name"]: c for c in json.loads(out)["checks"]}
     assert report["session store"]["ok"] and "Redis" in report["session store"]["detail"]
     assert report["data dir"]["ok"]
+    assert report["embedder"]["ok"] and "ONNX Runtime" in report["embedder"]["detail"]
     code, out, _ = run(capsys, "--store", "redis", "--redis-url", "redis://127.0.0.1:1/0", "doctor", "--json")
     report = {c["name"]: c for c in json.loads(out)["checks"]}
     assert code == 1 and not report["session store"]["ok"]
