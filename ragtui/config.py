@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import os
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
@@ -62,6 +61,8 @@ def _coerce(name: str, value: Any) -> Any:
 def _from_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
+    import tomllib  # here, not at the top: most starts have no config file, and it costs ~2 ms
+
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
