@@ -91,7 +91,12 @@ class SessionBrowser(Vertical):
 
     def compose(self):
         yield Input(placeholder="filter sessions…", id="session-filter")
-        yield OptionList(id="session-list")
+        # The list is mounted with the first sessions to show (once the store opens): the
+        # first frame does without it, ~8 ms sooner.
+
+    def _list(self) -> OptionList | None:
+        lists = self.query_children(OptionList)
+        return lists.first() if lists else None
 
     @property
     def query_text(self) -> str:
@@ -111,8 +116,11 @@ class SessionBrowser(Vertical):
         if key == self._shown_key:
             return
         self._shown_key = key
-        option_list = self.query_one("#session-list", OptionList)
         highlighted = self.highlighted_session
+        option_list = self._list()
+        if option_list is None:
+            option_list = OptionList(id="session-list")
+            self.mount(option_list)
         self._sessions = list(sessions)
         option_list.set_options(
             Option(session_prompt(s, now, current=s.id == self.current_id), id=s.id) for s in sessions
@@ -129,8 +137,8 @@ class SessionBrowser(Vertical):
 
     @property
     def highlighted_session(self) -> Any | None:
-        option_list = self.query_one("#session-list", OptionList)
-        index = option_list.highlighted
+        option_list = self._list()
+        index = option_list.highlighted if option_list is not None else None
         if index is None or index >= len(self._sessions):
             return None
         return self._sessions[index]
@@ -148,12 +156,12 @@ class SessionBrowser(Vertical):
         if session is not None:
             self.post_message(self.SessionSelected(session))
         else:
-            self.query_one("#session-list").focus()
+            self.query("#session-list").focus()
 
     def key_down(self) -> None:
         """Down from the filter walks into the list."""
         if self.query_one("#session-filter").has_focus:
-            self.query_one("#session-list").focus()
+            self.query("#session-list").focus()
 
     @on(OptionList.OptionSelected, "#session-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
