@@ -11,7 +11,6 @@ footer, started the same way — what any Textual app pays on this machine.
 ragtui's bytecode is compiled first, as Python does on a user's first run and pip does at
 install: where PYTHONDONTWRITEBYTECODE is set (as in the sandbox these runs come from),
 every start would otherwise compile ragtui's sources again (~20 ms), which no user pays.
-`--no-compile` times that case.
 """
 from __future__ import annotations
 
@@ -24,6 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import ragtui
 
 RAGTUI = Path(sys.executable).with_name("ragtui")
 
@@ -70,12 +71,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--store", default="memory")
-    parser.add_argument("--no-compile", action="store_true", help="don't compile ragtui's bytecode first")
     args = parser.parse_args()
-    if not args.no_compile:
-        import ragtui
-
-        compileall.compile_dir(Path(ragtui.__file__).parent, quiet=1)
+    compileall.compile_dir(Path(ragtui.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory() as data_dir:
         floor_app = Path(data_dir) / "floor_app.py"
         floor_app.write_text(FLOOR_APP)
