@@ -13,6 +13,8 @@ import os
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 EXPORT_VERSION = 1  # bump when the exported graph changes: old files are then ignored
 
 
@@ -78,8 +80,6 @@ class QueryEncoder:
         self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, text: str):
-        import numpy as np
-
         encoding = self._tokenizer.encode(text.strip())  # sentence-transformers strips too
         ids = np.array([encoding.ids], dtype=np.int64)
         mask = np.array([encoding.attention_mask], dtype=np.int64)
