@@ -104,21 +104,22 @@ class Embedder:
             return self._query_encoder
 
     def _try_open(self, query_encoder, path: Path):
-        def open_encoder():
-            if not path.is_file():
-                query_encoder.export(self.model[0].auto_model, path)
-            return query_encoder.QueryEncoder(
-                path, self.model_dir / "tokenizer.json", max_tokens=MAX_TOKENS)
+        def load():
+            return query_encoder.QueryEncoder(path, self.model_dir / "tokenizer.json", max_tokens=MAX_TOKENS)
 
+        if not query_encoder.runtime_installed():  # don't export what cannot be run
+            log.warning("onnxruntime is not installed: queries are embedded with PyTorch (slower)")
+            return False
         try:
-            return open_encoder()
-        except Exception:  # noqa: BLE001 - a damaged file: export it again, once
-            path.unlink(missing_ok=True)
-        try:
-            return open_encoder()
+            if path.is_file():
+                try:
+                    return load()
+                except Exception:  # noqa: BLE001 - a damaged file: export it again, once
+                    path.unlink(missing_ok=True)
+            query_encoder.export(self.model[0].auto_model, path)
+            return load()
         except Exception as exc:  # noqa: BLE001 - a slower query is better than no answer
             log.warning("fast query embedding unavailable (%s); using PyTorch", exc)
-            path.unlink(missing_ok=True)
             return False
 
 

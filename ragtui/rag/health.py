@@ -21,17 +21,15 @@ def _model(settings) -> tuple[str, bool, str]:
 
 
 def _embedder() -> tuple[str, bool, str]:
-    import importlib.util
-
     from .embed import embedder_dir
-    from .query_encoder import encoder_path
+    from .query_encoder import encoder_path, runtime_installed
 
     try:
         directory = embedder_dir()
     except RagtuiError as exc:
         return ("embedder", False, str(exc))
     export = encoder_path(directory, paths.cache_dir())
-    if importlib.util.find_spec("onnxruntime") is None:
+    if not runtime_installed():
         queries = "onnxruntime is not installed: queries use PyTorch (slower); `pip install onnxruntime`"
     elif export.is_file():
         queries = f"queries via ONNX Runtime ({export})"

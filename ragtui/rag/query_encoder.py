@@ -8,6 +8,7 @@ are still embedded by sentence-transformers; both agree to a cosine of 0.9999 (t
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import warnings
@@ -16,6 +17,10 @@ from pathlib import Path
 import numpy as np
 
 EXPORT_VERSION = 1  # bump when the exported graph changes: old files are then ignored
+
+
+def runtime_installed() -> bool:
+    return importlib.util.find_spec("onnxruntime") is not None
 
 
 def encoder_path(model_dir: Path, cache_dir: Path) -> Path:

@@ -41,7 +41,7 @@ def test_a_damaged_export_is_made_again(embedder, tmp_path):
     assert float(np.dot(vector, embedder.embed([QUERIES[0]])[0])) > 0.9999
 
 
-def test_without_onnx_runtime_queries_still_work(embedder, tmp_path, monkeypatch, caplog):
+def test_with_a_broken_onnx_runtime_queries_still_work(embedder, tmp_path, monkeypatch, caplog):
     def unusable(*args, **kwargs):
         raise ImportError("No module named 'onnxruntime'")
 
@@ -54,4 +54,17 @@ def test_without_onnx_runtime_queries_still_work(embedder, tmp_path, monkeypatch
 
     assert fresh._query_encoder is False
     assert "fast query embedding unavailable" in caplog.text and "onnxruntime" in caplog.text
+    assert float(np.dot(vector, embedder.embed([QUERIES[0]])[0])) > 0.9999
+
+
+def test_without_onnx_runtime_nothing_is_exported(embedder, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(query_encoder, "runtime_installed", lambda: False)
+    fresh = Embedder(threads=embedder.threads, cache_dir=tmp_path)
+    fresh._model = embedder.model
+
+    with caplog.at_level(logging.WARNING):
+        vector = fresh.embed_query(QUERIES[0])
+
+    assert fresh._query_encoder is False and "onnxruntime is not installed" in caplog.text
+    assert not list(tmp_path.iterdir())
     assert float(np.dot(vector, embedder.embed([QUERIES[0]])[0])) > 0.9999
