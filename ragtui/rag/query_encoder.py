@@ -70,7 +70,7 @@ def export(transformer, path: Path) -> None:
 class QueryEncoder:
     """One text in, one normalised float32 vector out."""
 
-    def __init__(self, onnx_path: Path, tokenizer_path: Path, *, max_tokens: int):
+    def __init__(self, onnx_path: Path, tokenizer_path: Path, *, max_tokens: int, threads: int = 1):
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -78,9 +78,9 @@ class QueryEncoder:
         self._tokenizer.no_padding()  # the file pads every text to 128 tokens: 10× the work for a query
         self._tokenizer.enable_truncation(max_tokens)
         options = onnxruntime.SessionOptions()
-        # One thread: a second saves ~3 ms on an idle machine but costs ~8 ms (p99 ~15 ms)
-        # whenever the other core is busy — measured with bench/rag_search.py's questions.
-        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        # One thread by default: a second saves little on an idle machine and costs more
+        # whenever the other core is busy (bench/query_embedding.py).
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
         options.log_severity_level = 3  # errors only: its notices are not for users
         self._session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
