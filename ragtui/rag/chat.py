@@ -168,12 +168,16 @@ class ChatService:
         on_token: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         use_history: bool = True,
+        on_saved: Callable[[Any], None] | None = None,
     ) -> Answer:
+        """`on_saved(message)` hears each message as it is stored (the question, then the
+        answer), so a UI can tell its own messages from other devices' by id."""
         self.load()
+        saved = on_saved or (lambda _message: None)
         started = time.perf_counter()
         earlier = self.store.get_last_n_messages(session_id, HISTORY_MESSAGES) if use_history else []
         history = history_turns(earlier)
-        self.store.add_message(session_id, "user", question)  # kept even if generation fails
+        saved(self.store.add_message(session_id, "user", question))  # kept even if generation fails
 
         query = retrieval_query(question, history)
         hits = self._retriever.search(query, k=self.settings.top_k, mode=self.settings.search_mode)
@@ -191,8 +195,8 @@ class ChatService:
                 on_token(NOTHING_FOUND)
         else:
             self._generate(answer, question, passages, history, on_token, should_stop, started)
-        self.store.add_message(session_id, "assistant", answer.text,
-                               sources=[dataclasses.asdict(c) for c in answer.sources])
+        saved(self.store.add_message(session_id, "assistant", answer.text,
+                                     sources=[dataclasses.asdict(c) for c in answer.sources]))
         return answer
 
     def _generate(self, answer, question, passages, history, on_token, should_stop, started) -> None:
