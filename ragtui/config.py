@@ -31,6 +31,7 @@ class Settings:
     ttl: int = 3600  # seconds of idle time before a session expires; 0 = never
     max_messages: int = 1000
     namespace: str = "ragtui"
+    redis_timeout: float = 1.0  # seconds an interactive Redis call may take before saving locally
     data_dir: Path = field(default_factory=paths.data_dir)
     model: str | None = None  # GGUF path or name; None = the default SmolLM2
     n_ctx: int | None = None  # None = sized to the model, within memory
@@ -53,8 +54,11 @@ def _coerce(name: str, value: Any) -> Any:
             return Path(str(value)).expanduser()
         if "int" in str(kind):
             return int(value)
+        if "float" in str(kind):
+            return float(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"setting {name!r}: expected a whole number, got {value!r}") from None
+        what = "a number" if "float" in str(kind) else "a whole number"
+        raise ConfigError(f"setting {name!r}: expected {what}, got {value!r}") from None
     return str(value)
 
 
@@ -92,6 +96,8 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     settings = Settings(**{k: _coerce(k, v) for k, v in merged.items()})
     if settings.ttl < 0:
         raise ConfigError("setting 'ttl': must be 0 (never expire) or a positive number of seconds")
+    if not 0 < settings.redis_timeout <= 60:
+        raise ConfigError("setting 'redis_timeout': must be a number of seconds above 0 and at most 60")
     return settings
 
 
