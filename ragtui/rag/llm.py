@@ -79,10 +79,12 @@ def read_metadata(path) -> dict[str, str]:
 class LocalModel:
     """One llama.cpp context; calls are serialised because a context is single-threaded."""
 
-    def __init__(self, model: ModelFile, *, threads: int, n_ctx: int | None = None, temperature: float = 0.0):
+    def __init__(self, model: ModelFile, *, threads: int, n_ctx: int | None = None, temperature: float = 0.0,
+                 n_gpu_layers: int = 0):
         self.model = model
         self.threads = threads
         self.requested_ctx = n_ctx
+        self.n_gpu_layers = n_gpu_layers  # offloaded to a GPU when llama.cpp was built with one
         self.temperature = temperature
         self.n_ctx = 0
         self.template_source = ""
@@ -104,7 +106,7 @@ class LocalModel:
             self.n_ctx = choose_context(trained, kv_bytes_per_token(metadata), self.requested_ctx, available_memory_bytes())
             llm = Llama(
                 str(self.model.path), n_ctx=self.n_ctx, n_threads=self.threads,
-                n_threads_batch=self.threads, verbose=False,
+                n_threads_batch=self.threads, n_gpu_layers=self.n_gpu_layers, verbose=False,
             )
         except ValueError as exc:  # llama.cpp's only word for "could not load"
             raise CorruptModel(
@@ -133,6 +135,11 @@ class LocalModel:
             return decode(tokens)
 
         llm.eval = counting_eval
+
+    @property
+    def info(self) -> dict:
+        return {"name": self.model.name, "path": str(self.model.path), "n_ctx": self.n_ctx,
+                "threads": self.threads, "chat_template": self.template_source, "gpu_layers": self.n_gpu_layers}
 
     def render(self, messages: list[dict]) -> str:
         return self._formatter(messages=messages).prompt
@@ -215,8 +222,8 @@ class LocalModel:
 
 
 @functools.lru_cache(maxsize=4)
-def shared_model(model: ModelFile, threads: int, n_ctx: int | None = None) -> LocalModel:
+def shared_model(model: ModelFile, threads: int, n_ctx: int | None = None, n_gpu_layers: int = 0) -> LocalModel:
     """One loaded model per file and shape in a process; its KV cache then serves every session."""
-    local = LocalModel(model, threads=threads, n_ctx=n_ctx)
+    local = LocalModel(model, threads=threads, n_ctx=n_ctx, n_gpu_layers=n_gpu_layers)
     local.load()
     return local
