@@ -161,7 +161,7 @@ class Journal:
         self._unterminated = False  # the last record read had no newline (kept anyway)
         self._known: set[str] = set()  # sessions created, restored or cleared in this file
         self._owners: set[str] = set()
-        self._damaged: list[bytes] = []  # lines of this file that could not be applied
+        self._damaged: list[tuple[int, bytes]] = []  # (line number, line) not applied
 
     def _open_lock(self) -> int:
         lock = self.path.with_name(self.path.name + ".lock")
@@ -223,6 +223,14 @@ class Journal:
             if self.read_only is None and self._offset > 2 * self._compacted_size + self.compact_slack:
                 self._compact()
 
+    def compact(self) -> None:
+        """Rewrite the journal as its live sessions now (otherwise done as it grows)."""
+        with self._locked(fcntl.LOCK_EX):
+            self._follow_swaps()
+            self._read_new(writer=True)
+            if self.read_only is None:
+                self._compact()
+
     def append(self, record: dict[str, Any]) -> None:
         """Write `record` whole and fsync it, or raise CannotSave having kept nothing of it."""
         line = _encode(record)
@@ -244,11 +252,12 @@ class Journal:
     def _roll_back(self, start: int) -> None:
         """Undo a change whose record did not reach the disk whole: cut off what was written,
         then rebuild the store's state from the journal as it was before."""
-        try:
-            if os.fstat(self._fd).st_size > start:
-                os.ftruncate(self._fd, start)
-        except OSError:
-            self._torn_at = start  # cut before the next append; never read past it meanwhile
+        if self.read_only is None:  # otherwise nothing was written
+            try:
+                if os.fstat(self._fd).st_size > start:
+                    os.ftruncate(self._fd, start)
+            except OSError:
+                self._torn_at = start  # cut before the next append; never read past it meanwhile
         self._reset()
         self._restart()
         self._read_new(writer=False)
@@ -341,7 +350,7 @@ class Journal:
             problem = self._apply_replayed(record, number)
             if problem is None:
                 return
-        self._damaged.append(line)
+        self._damaged.append((number, line))
         sid = record.get("sid") if isinstance(record, dict) and _text(record.get("sid")) else _sid_in(line)
         about = f"session {one_line(sid, 40)}: " if sid else ""
         log.warning("%s line %d: %sskipping a damaged record: %s", self.path, number, about, one_line(problem, 120))
@@ -372,26 +381,27 @@ class Journal:
         sid, deadline = record["sid"], record.get("deadline")
         if deadline is not None and deadline <= time.time():
             return False  # it would have expired by now anyway
-        owner = self._owner_of(sid)
+        damaged_at, owner = self._damaged_create(sid)
         at = record["msg"]["timestamp"] if record["op"] == "add" else time.time()
         self._apply({"op": "create", "sid": sid, "user": owner, "title": None, "at": at, "deadline": deadline})
         self._known.add(sid)
-        log.warning("%s line %d: session %s: its create record is damaged; recreated it for user %s "
-                    "from the records that follow", self.path, number, one_line(sid, 40), one_line(owner, 40))
+        log.warning("%s line %s: session %s: its create record is damaged; recreated it for user %s "
+                    "from line %d on", self.path, damaged_at or "?", one_line(sid, 40), one_line(owner, 40), number)
         self._apply(record)
         return True
 
-    def _owner_of(self, sid: str) -> str:
-        """The owner a damaged line names for `sid`; else this journal's only user, if it has one."""
+    def _damaged_create(self, sid: str) -> tuple[int | None, str]:
+        """The damaged line that names `sid` and its owner: (line number, owner). Without
+        one, the owner is this journal's only user, if it has just one."""
         needle = f'"{sid}"'.encode()
-        for line in self._damaged:
+        for number, line in self._damaged:
             match = _USER.search(line) if needle in line else None
             if match:
                 try:
-                    return json.loads(match.group(1))
+                    return number, json.loads(match.group(1))
                 except ValueError:
                     pass
-        return next(iter(self._owners)) if len(self._owners) == 1 else UNKNOWN_OWNER
+        return None, next(iter(self._owners)) if len(self._owners) == 1 else UNKNOWN_OWNER
 
     # ----------------------------------------------------------- compaction
     def _compact(self) -> None:
@@ -434,7 +444,7 @@ class Journal:
             return
         fd = os.open(self.damaged_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            _write_all(fd, b"".join(line + b"\n" for line in self._damaged))
+            _write_all(fd, b"".join(line + b"\n" for _, line in self._damaged))
             os.fsync(fd)
         finally:
             os.close(fd)
