@@ -7,6 +7,8 @@ from pathlib import Path
 
 import fakeredis
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from .. import paths
 from .failover import FailoverStore
@@ -19,19 +21,23 @@ log = logging.getLogger(__name__)
 MODES = ("auto", "redis", "local", "memory")
 URL_SCHEMES = ("redis://", "rediss://", "unix://")
 CONNECT_TIMEOUT = 0.5  # auto mode must not make the app wait for a Redis that isn't there
+REDIS_TIMEOUT = 1.0  # an interactive call that takes longer is saved locally instead
 
 
 def _redis_url(explicit: str | None) -> str:
     return explicit or os.environ.get("RAGTUI_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://localhost:6379/0"
 
 
-def _redis_client(url: str) -> redis.Redis:
+def _redis_client(url: str, timeout: float) -> redis.Redis:
     try:
         return redis.Redis.from_url(
             url,
             decode_responses=True,
-            socket_connect_timeout=CONNECT_TIMEOUT,
-            socket_timeout=5,
+            socket_connect_timeout=min(CONNECT_TIMEOUT, timeout),
+            socket_timeout=timeout,
+            # one immediate retry on a fresh connection (a pooled one may have died with a
+            # restarted server), none after a timeout: a paused server would cost one each
+            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
             health_check_interval=30,
         )
     except ValueError as exc:
@@ -43,8 +49,11 @@ def _fake_client() -> fakeredis.FakeRedis:
 
 
 def _local_store(data_dir: Path, name: str, **options) -> SessionStore:
-    paths.ensure_private_dir(data_dir)
-    journal_path = paths.ensure_private_dir(paths.store_dir(data_dir)) / f"{name}.journal"
+    journal_path = paths.store_dir(data_dir) / f"{name}.journal"
+    try:
+        paths.ensure_private_dir(data_dir)
+    except OSError:
+        pass  # a read-only data dir: the journal opens read-only and says what that means
     try:
         journal = Journal(journal_path)
     except OSError as exc:
@@ -60,6 +69,7 @@ def open_store(
     namespace: str = "ragtui",
     data_dir: Path | str | None = None,
     redis_url: str | None = None,
+    redis_timeout: float = REDIS_TIMEOUT,
 ):
     """A session store for `target`: a mode (auto, redis, local, memory) or a Redis URL."""
     target = target or "auto"
@@ -75,21 +85,49 @@ def open_store(
         return _local_store(data_dir, "sessions", **options)
 
     url = _redis_url(redis_url)
-    primary = SessionStore(_redis_client(url), backend="redis", location=url, **options)
+    primary = SessionStore(_redis_client(url, redis_timeout), backend="redis", location=url, **options)
+    unreachable = None
     try:
         primary.ping()
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        primary.close()
         if target == "redis":
+            primary.close()
             raise StoreUnavailable(f"Redis at {url} is unreachable ({exc}); start it, or use --store local") from None
-        log.warning("Redis at %s is unreachable: keeping sessions in the local store instead", url)
-        store = _local_store(data_dir, "sessions", **options)
-        store.fallback_reason = f"Redis at {url} is unreachable"
-        return store
+        unreachable = "Redis is unreachable"  # auto: start degraded, replay once it answers
     except redis.RedisError as exc:  # e.g. a password is needed
         primary.close()
         raise StoreUnavailable(f"Redis at {url}: {exc}") from None
-    return FailoverStore(primary, _local_store(data_dir, "outbox", **options))
+    # the outbox never expires what it holds: Redis sets the TTL when it is replayed
+    outbox = _local_store(data_dir, "outbox", **{**options, "ttl": None})
+    if target == "auto":
+        _move_local_sessions(data_dir, outbox, **options)
+    replay_lock = paths.store_dir(data_dir) / "outbox.replay.lock"
+    return FailoverStore(primary, outbox, replay_lock=replay_lock, unreachable=unreachable)
+
+
+def _move_local_sessions(data_dir: Path, outbox: SessionStore, **options) -> None:
+    """Queue for Redis the sessions older versions kept in the local store when auto mode
+    started with Redis down (they were never replayed); the emptied journal is kept aside."""
+    journal_path = paths.store_dir(data_dir) / "sessions.journal"
+    if not journal_path.exists() or journal_path.stat().st_size == 0:
+        return
+    local = _local_store(data_dir, "sessions", **options)
+    try:
+        for session in local.get_all_active_sessions(None, limit=1 << 30):
+            sid = session.id
+            if outbox.get_session(sid) is None:
+                outbox.create_session(session.user_id, session.title or None, session_id=sid)
+            for m in local.get_conversation_history(sid):  # ids kept: a second pass adds nothing
+                outbox.add_message(sid, m.role, m.content, m.sources, message_id=m.id, timestamp=m.timestamp)
+            if session.pinned:
+                outbox.defer(sid, "pin_session")
+            local.clear_session(sid)
+        if local.count_sessions() == 0:
+            os.replace(journal_path, journal_path.with_name("sessions.journal.moved"))
+            log.warning("moved the sessions kept locally while Redis was down into the outbox; "
+                        "they go to Redis once it answers")
+    finally:
+        local.close()
 
 
 def open_store_from_settings(settings):
@@ -101,4 +139,5 @@ def open_store_from_settings(settings):
         namespace=settings.namespace,
         data_dir=settings.data_dir,
         redis_url=settings.redis_url,
+        redis_timeout=settings.redis_timeout,
     )

@@ -1,230 +1,528 @@
 """Redis with a safety net: when Redis goes away, writes land in a durable local outbox.
 
-While degraded, every write goes to the outbox (a local store with its own journal) under
-the same session id, and reads combine what Redis last showed with what is pending. Once
-Redis answers again (probed at most once a second), the outbox is replayed into it in
-order, keeping each message's id and timestamp; messages Redis already holds are not
-pushed twice. Pending writes survive a restart of the app: they are replayed on the
-next start that reaches Redis.
+While degraded (Redis unreachable, or refusing writes, e.g. out of memory), every write
+goes to the outbox — a local store with its own journal — under the same session and
+message ids, and reads combine what Redis last showed this process with what is pending.
+A background thread probes Redis (no caller waits on a probe, and no lock is held across
+a network call); once Redis answers, the outbox is replayed into it in the order things
+were done — messages with their ids and times, and the renames, pins, unpins and
+extensions made between them — and each session leaves degraded mode as soon as all of
+it is in Redis. Redis skips a message id it already holds, so a call that timed out but
+did land is not stored twice. One process replays at a time (a lock file beside the
+outbox). A session whose replay Redis refuses stays pending, named in `health`, without
+holding up the others or new writes. Pending writes survive a restart of the app.
+
+Unreachable is not expired: only an answer from Redis makes a session "not found".
 """
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import logging
+import os
 import threading
-import time
+import weakref
 from collections import OrderedDict
-from typing import Any, Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import redis
 
-from .models import Message, Session, SessionNotFound, StoreStats, StoreUnavailable
-from .store import SessionStore
+from .models import Message, Session, SessionNotFound, StoreError, StoreStats, StoreUnavailable
+from .store import ROLES, SessionStore, new_message_id, new_session_id
 
 log = logging.getLogger(__name__)
 
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
+NOT_SAVED = REDIS_DOWN + (StoreUnavailable,)  # a write Redis did not take: keep it locally
 PROBE_INTERVAL = 1.0
 REMEMBERED_HISTORIES = 32
+REMEMBERED_SESSIONS = 1000
+EVERYTHING = 1 << 30
+
+
+def _probe(store_ref: "weakref.ref[FailoverStore]") -> None:
+    """The prober thread: holds the store only while probing, so one dropped unclosed
+    (a one-shot command) is collected and its thread ends."""
+    while (store := store_ref()) is not None:
+        closed, interval = store._closed, store.probe_interval
+        del store
+        if closed.wait(interval) or (store := store_ref()) is None or not store._probe_once():
+            return
+        del store
+
+
+def _why(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, StoreUnavailable) else "Redis is unreachable"
 
 
 class FailoverStore:
     """The SessionStore interface over a Redis store, falling back to a local outbox."""
 
-    def __init__(self, primary: SessionStore, outbox: SessionStore) -> None:
+    def __init__(self, primary: SessionStore, outbox: SessionStore, *, replay_lock: Path,
+                 unreachable: str | None = None) -> None:
         self.primary = primary
         self.outbox = outbox
         self.backend = "redis"
         self.location = primary.location
         self.latency = primary.latency
         self.probe_interval = PROBE_INTERVAL
-        self._degraded = False
-        self._last_probe = 0.0
-        self._lock = threading.RLock()
-        self._seen: OrderedDict[str, list[Message]] = OrderedDict()  # what Redis last showed
-        if self.outbox.count_sessions():
-            self._recover()
+        self._replay_lock = replay_lock
+        self._lock = threading.Lock()  # guards the state below; never held across a network call
+        self._replaying = threading.Lock()  # one replay per process (the lock file: per data dir)
+        self._degraded = unreachable is not None  # writes go to the outbox
+        self._refusing = False  # degraded because Redis refuses writes: it still answers reads
+        self._reason = unreachable or ""
+        self._pending: set[str] = set(self._outbox_ids())  # sessions with something in the outbox
+        self._waiting: dict[str, str] = {}  # session -> why Redis refused its replay
+        self._known: OrderedDict[str, Session] = OrderedDict()  # what Redis last showed
+        self._seen: OrderedDict[str, list[Message]] = OrderedDict()
+        self._closed = threading.Event()
+        self._synced = threading.Event()  # set while nothing is pending and Redis takes writes
+        self._prober: threading.Thread | None = None
+        if self._degraded:
+            log.warning("Redis at %s: %s: saving sessions locally until it is back", self.location, unreachable)
+            self._ensure_prober()
+        elif self._pending:
+            self.sync()
+        else:
+            self._synced.set()
 
     # -------------------------------------------------------------- health
-    @property
-    def health(self) -> str:
-        return "degraded — saving locally" if self._degraded else "ok"
-
     @property
     def degraded(self) -> bool:
         return self._degraded
 
+    @property
+    def _readable(self) -> bool:
+        return not self._degraded or self._refusing
+
+    @property
+    def health(self) -> str:
+        if self._waiting:
+            n = len(self._waiting)
+            reasons = "; ".join(sorted(set(self._waiting.values())))
+            return f"degraded — {n} session{'s' if n > 1 else ''} waiting: {reasons}"
+        return f"degraded — saving locally: {self._reason}" if self._degraded else "ok"
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """Why sessions are being saved locally right now; None while Redis takes them."""
+        return f"{self._reason} ({self.location})" if self._degraded else None
+
     def describe(self) -> str:
         if self._degraded:
-            return f"Redis ✗ degraded — saving locally until {self.location} is back"
+            return (f"Redis ✗ degraded — {self._reason} ({self.location}): saving on this machine "
+                    f"until it is back, {len(self._pending)} session(s) pending here")
         return self.primary.describe()
 
-    def _call(self, method: str, *args, fallback: Callable[[], Any], **kwargs) -> Any:
-        """Run on Redis when it answers; otherwise go degraded and use `fallback`."""
+    def _lost_redis(self, exc: BaseException) -> None:
         with self._lock:
-            if self._degraded and time.monotonic() - self._last_probe >= self.probe_interval:
-                self._recover()
             if not self._degraded:
-                try:
-                    return getattr(self.primary, method)(*args, **kwargs)
-                except REDIS_DOWN as exc:
-                    log.warning("Redis unreachable (%s): saving locally until it is back", exc)
-                    self._degraded = True
-                    self._last_probe = time.monotonic()
-            return fallback()
+                log.warning("Redis at %s: %s (%s): saving locally until it is back", self.location, _why(exc), exc)
+            self._degraded = True
+            self._refusing = isinstance(exc, StoreUnavailable)
+            self._reason = _why(exc)
+            self._synced.clear()
+        self._ensure_prober()
 
-    def _recover(self) -> None:
-        """Probe Redis; if it answers, replay the outbox into it and leave degraded mode."""
-        self._last_probe = time.monotonic()
+    def _unknown(self, what: str) -> StoreUnavailable:
+        return StoreUnavailable(f"Redis at {self.location}: {self._reason or 'unreachable'}: {what} is not known here")
+
+    # ------------------------------------------------------ probe and replay
+    def _ensure_prober(self) -> None:
+        with self._lock:
+            if self._closed.is_set() or (self._prober and self._prober.is_alive()):
+                return
+            self._prober = threading.Thread(target=_probe, args=(weakref.ref(self),),
+                                            name="ragtui-redis-probe", daemon=True)
+            self._prober.start()
+
+    def _probe_once(self) -> bool:
+        """One background probe (and replay); False once there is nothing left to do."""
+        self._replay(wait=False)
+        with self._lock:
+            if self._degraded or self._pending:
+                return True
+            self._prober = None
+            return False
+
+    def sync(self) -> bool:
+        """Probe Redis and replay what is pending, in this thread; True when nothing is left."""
+        return self._replay(wait=True)
+
+    def wait_synced(self, timeout: float | None = None) -> bool:
+        """Wait until the background probe has replayed everything; False on timeout."""
+        return self._synced.wait(timeout)
+
+    @contextmanager
+    def _replay_claim(self, wait: bool) -> Iterator[bool]:
+        """This process's turn to replay the outbox (a flock on a file beside it)."""
+        if not self._replaying.acquire(blocking=wait):
+            yield False
+            return
+        fd = os.open(self._replay_lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False  # another process is replaying this outbox
+                return
+            yield True
+        finally:
+            os.close(fd)  # releases the flock
+            self._replaying.release()
+
+    def _replay(self, *, wait: bool) -> bool:
         try:
             self.primary.ping()
-            self._replay_outbox()
-        except REDIS_DOWN:
-            self._degraded = True
-            return
-        if self._degraded:
-            log.warning("Redis is back: pending messages replayed")
-        self._degraded = False
+        except REDIS_DOWN as exc:
+            self._lost_redis(exc)
+            return False
+        with self._replay_claim(wait) as mine:
+            if not mine:
+                return False
+            refused: dict[str, str] = {}
+            while True:
+                todo = [s for s in self._outbox_sessions() if s.id not in refused]
+                if not todo:
+                    with self._lock:  # a writer may just have saved one: look again under the lock
+                        left = set(self._outbox_ids())
+                        if left - refused.keys():
+                            continue
+                        if self._degraded:
+                            log.warning("Redis at %s is back: pending writes replayed", self.location)
+                        self._pending = left
+                        self._waiting = {sid: why for sid, why in refused.items() if sid in left}
+                        self._degraded = self._refusing = False
+                        self._reason = ""
+                        if not left:
+                            self._synced.set()
+                        return not left
+                for pending in todo:
+                    try:
+                        self._replay_session(pending)
+                    except REDIS_DOWN as exc:
+                        self._lost_redis(exc)
+                        return False
+                    except StoreError as exc:  # refused (out of memory…) or foreign data: this one waits
+                        log.warning("session %s stays pending: %s", pending.id, exc)
+                        refused[pending.id] = str(exc) if isinstance(exc, StoreUnavailable) else f"session {pending.id}: {exc}"
 
-    def _replay_outbox(self) -> None:
-        for pending in self.outbox.get_all_active_sessions(None, limit=1_000_000):
-            messages = self.outbox.get_conversation_history(pending.id)
-            target = self.primary.get_session(pending.id)
-            if target is None:
-                self.primary.create_session(pending.user_id, pending.title or None, session_id=pending.id)
-                have: set[str] = set()
-            else:
-                tail = self.primary.get_last_n_messages(pending.id, len(messages) + 1)
-                have = {m.id for m in tail}
-            for m in messages:
-                if m.id not in have:
-                    self.primary.add_message(
-                        pending.id, m.role, m.content, m.sources, message_id=m.id, timestamp=m.timestamp
-                    )
-            self.outbox.clear_session(pending.id)  # only once all of it is in Redis
+    def _replay_session(self, pending: Session) -> None:
+        """Do again on Redis what the outbox holds for one session, in order, then forget it."""
+        sid = pending.id
+        messages = self.outbox.get_conversation_history(sid)
+        changes = self.outbox.queued_changes(sid)
+        if self.primary.get_session(sid) is None:  # made offline, or it expired meanwhile
+            self.primary.create_session(pending.user_id, pending.title or None, session_id=sid)
+        ids = {m.id for m in messages}
+        after: dict[str | None, list[dict[str, Any]]] = {}
+        for change in changes:  # a change after a message already replayed comes first
+            after.setdefault(change["after"] if change["after"] in ids else None, []).append(change)
+        for change in after.get(None, []):
+            getattr(self.primary, change["call"])(sid, *change["args"])
+        for m in messages:
+            self.primary.add_message(sid, m.role, m.content, m.sources, message_id=m.id, timestamp=m.timestamp)
+            for change in after.get(m.id, []):
+                getattr(self.primary, change["call"])(sid, *change["args"])
+        with self._lock:
+            if self.outbox.settle(sid, len(messages), len(changes)):
+                self._pending.discard(sid)
+
+    def _outbox_sessions(self) -> list[Session]:
+        return self.outbox.get_all_active_sessions(None, limit=EVERYTHING)
+
+    def _outbox_ids(self) -> list[str]:
+        return [s.id for s in self._outbox_sessions()]
 
     # ---------------------------------------------------------- the outbox
     def _outbox_session(self, sid: str) -> None:
-        """Make sure the outbox has a session `sid` to write pending messages into."""
+        """Make sure the outbox has a session `sid` to write pending changes into."""
         if self.outbox.get_session(sid) is None:
-            owner = self.primary._owners.get(sid)
+            known = self._known.get(sid)
+            owner = known.user_id if known else self.primary._owners.get(sid)
             if owner is None:
-                raise SessionNotFound(f"session {sid}: unknown while Redis is unreachable")
+                raise self._unknown(f"session {sid}")
             self.outbox.create_session(owner, session_id=sid)
 
-    def _remember(self, sid: str, messages: list[Message]) -> list[Message]:
-        self._seen[sid] = messages
-        self._seen.move_to_end(sid)
-        while len(self._seen) > REMEMBERED_HISTORIES:
-            self._seen.popitem(last=False)
-        return messages
+    def _save_locally(self, sid: str, write: Callable[[], Any]) -> Any:
+        with self._lock:
+            result = write()
+            self._pending.add(sid)
+            self._synced.clear()
+        self._ensure_prober()
+        return result
 
-    def _local_history(self, sid: str) -> list[Message]:
-        pending = self.outbox.get_conversation_history(sid) if self.outbox.get_session(sid) else []
-        known = {m.id for m in pending}
-        return [m for m in self._seen.get(sid, []) if m.id not in known] + pending
+    def _write(self, sid: str, to_redis: Callable[[], Any], locally: Callable[[], Any]) -> Any:
+        """Write to Redis, unless it is down or this session has writes still pending there."""
+        if not (self._degraded or sid in self._pending):
+            try:
+                return to_redis()
+            except NOT_SAVED as exc:
+                self._lost_redis(exc)
+        return self._save_locally(sid, locally)
 
     # ------------------------------------------------------------ writes
     def create_session(self, user_id: str, title: str | None = None, *, session_id: str | None = None) -> str:
-        return self._call(
-            "create_session", user_id, title, session_id=session_id,
-            fallback=lambda: self.outbox.create_session(user_id, title, session_id=session_id),
+        sid = session_id or new_session_id()  # one id, whichever store takes it
+        return self._write(
+            sid,
+            lambda: self.primary.create_session(user_id, title, session_id=sid),
+            lambda: self.outbox.create_session(user_id, title, session_id=sid),
         )
 
-    def add_message(self, session_id: str, role: str, content: str, sources=(), **kwargs) -> Message:
-        def pending() -> Message:
+    def add_message(self, session_id: str, role: str, content: str, sources=(), *,
+                    message_id: str | None = None, timestamp: float | None = None) -> Message:
+        if role not in ROLES:  # before anything is written anywhere
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        timestamp = self.primary.clock() if timestamp is None else timestamp
+        message_id = message_id or new_message_id(timestamp)  # kept by every retry and the replay
+
+        def add(store: SessionStore) -> Message:
+            return store.add_message(session_id, role, content, sources, message_id=message_id, timestamp=timestamp)
+
+        def locally() -> Message:
             self._outbox_session(session_id)
-            return self.outbox.add_message(session_id, role, content, sources, **kwargs)
+            return add(self.outbox)
 
-        return self._call("add_message", session_id, role, content, sources, fallback=pending, **kwargs)
+        return self._write(session_id, lambda: add(self.primary), locally)
 
-    def _write(self, method: str, session_id: str, *args) -> Any:
-        def pending() -> Any:
+    def _change(self, call: str, session_id: str, *args) -> Any:
+        def locally() -> Any:
             self._outbox_session(session_id)
-            return getattr(self.outbox, method)(session_id, *args)
+            self.outbox.defer(session_id, call, *args)
 
-        return self._call(method, session_id, *args, fallback=pending)
+        return self._write(session_id, lambda: getattr(self.primary, call)(session_id, *args), locally)
 
     def rename_session(self, session_id: str, title: str) -> None:
-        return self._write("rename_session", session_id, title)
+        self._change("rename_session", session_id, title)
 
     def pin_session(self, session_id: str) -> None:
-        return self._write("pin_session", session_id)
+        self._change("pin_session", session_id)
 
     def unpin_session(self, session_id: str) -> None:
-        return self._write("unpin_session", session_id)
+        self._change("unpin_session", session_id)
 
     def extend_session(self, session_id: str, ttl: int | None = None) -> int | None:
-        return self._write("extend_session", session_id, ttl)
+        left = self._change("extend_session", session_id, ttl)
+        if session_id in self._pending and left is None:  # queued: the countdown restarts on replay
+            session = self.get_session(session_id)
+            return None if session.pinned else (ttl if ttl is not None else self.primary.default_ttl) or None
+        return left
 
     def clear_session(self, session_id: str) -> bool:
-        def refuse() -> bool:
+        if not self._readable:
             # not queued: a delete replayed later could remove what another device wrote since
-            raise StoreUnavailable(f"Redis at {self.location} is unreachable: delete again once it is back")
-
-        return self._call("clear_session", session_id, fallback=refuse)
+            raise StoreUnavailable(f"Redis at {self.location}: {self._reason}: delete again once it is back")
+        try:
+            deleted = self.primary.clear_session(session_id)
+        except REDIS_DOWN as exc:
+            self._lost_redis(exc)
+            raise StoreUnavailable(f"Redis at {self.location} is unreachable: delete again once it is back") from None
+        if session_id in self._pending:  # e.g. a session whose replay Redis refused
+            with self._lock:
+                deleted = self.outbox.clear_session(session_id) or deleted
+                self._pending.discard(session_id)
+                self._waiting.pop(session_id, None)
+        with self._lock:
+            self._known.pop(session_id, None)
+            self._seen.pop(session_id, None)
+        return deleted
 
     # ------------------------------------------------------------- reads
+    def _know(self, sessions: list[Session]) -> None:
+        with self._lock:
+            for s in sessions:
+                self._known[s.id] = s
+                self._known.move_to_end(s.id)
+            while len(self._known) > REMEMBERED_SESSIONS:
+                self._known.popitem(last=False)
+
+    def _remember(self, sid: str, messages: list[Message]) -> None:
+        with self._lock:
+            self._seen[sid] = messages
+            self._seen.move_to_end(sid)
+            while len(self._seen) > REMEMBERED_HISTORIES:
+                self._seen.popitem(last=False)
+
+    def _with_pending(self, sid: str, known: Session | None) -> Session | None:
+        """A session as Redis showed it (or None) with what is pending locally on top."""
+        pending = self.outbox.get_session(sid) if sid in self._pending else None
+        if pending is None:
+            return known
+        if known is None:
+            return dataclasses.replace(pending, ttl=None if pending.pinned else self.primary.default_ttl or None)
+        calls = [c["call"] for c in self.outbox.queued_changes(sid)]
+        pins = [c for c in calls if c in ("pin_session", "unpin_session")]
+        pinned = pins[-1] == "pin_session" if pins else known.pinned
+        return dataclasses.replace(
+            known,
+            title=pending.title if "rename_session" in calls else known.title or pending.title,
+            message_count=known.message_count + pending.message_count,
+            last_activity=max(known.last_activity, pending.last_activity),
+            pinned=pinned,
+            ttl=None if pinned else known.ttl,
+        )
+
     def get_session(self, session_id: str) -> Session | None:
-        return self._call("get_session", session_id, fallback=lambda: self.outbox.get_session(session_id))
+        if self._readable:
+            try:
+                session = self.primary.get_session(session_id)
+            except REDIS_DOWN as exc:
+                self._lost_redis(exc)
+            else:
+                if session is not None:
+                    self._know([session])
+                return self._with_pending(session_id, session)
+        known = self._known.get(session_id)
+        if known is None and session_id not in self._pending:
+            raise self._unknown(f"session {session_id}")
+        return self._with_pending(session_id, known)
 
     def ttl(self, session_id: str) -> int | None:
-        return self._call("ttl", session_id, fallback=lambda: self.outbox.ttl(session_id))
+        if self._readable:
+            try:
+                return self.primary.ttl(session_id)
+            except REDIS_DOWN as exc:
+                self._lost_redis(exc)
+            except SessionNotFound:
+                if session_id not in self._pending:
+                    raise
+                return self.get_session(session_id).ttl  # made offline, its replay refused so far
+        raise StoreUnavailable(f"Redis at {self.location}: {self._reason}: time left unknown")
+
+    def _local_history(self, sid: str) -> list[Message]:
+        """What Redis last showed of a session, then what is pending for it."""
+        if sid not in self._seen and sid not in self._pending and sid not in self._known:
+            raise self._unknown(f"session {sid}")
+        pending = self.outbox.get_conversation_history(sid) if sid in self._pending else []
+        held = {m.id for m in pending}
+        return [m for m in self._seen.get(sid, []) if m.id not in held] + pending
 
     def get_messages(self, session_id: str, start: int = 0, end: int = -1) -> list[Message]:
-        def local() -> list[Message]:
-            history = self._local_history(session_id)
-            return history[start : None if end == -1 else end + 1] if start >= 0 else history[start:]
-
-        result = self._call("get_messages", session_id, start, end, fallback=local)
-        if not self._degraded and start == 0 and end == -1:
-            self._remember(session_id, result)
-        return result
+        if self._readable:
+            try:
+                if session_id not in self._pending:
+                    result = self.primary.get_messages(session_id, start, end)
+                    if start == 0 and end == -1:
+                        self._remember(session_id, result)
+                    return result
+                self._remember(session_id, self.primary.get_conversation_history(session_id))
+            except REDIS_DOWN as exc:
+                self._lost_redis(exc)
+        history = self._local_history(session_id)
+        return history[start : None if end == -1 else end + 1] if start >= 0 else history[start:]
 
     def get_conversation_history(self, session_id: str) -> list[Message]:
         return self.get_messages(session_id, 0, -1)
 
     def get_last_n_messages(self, session_id: str, n: int) -> list[Message]:
-        result = self._call(
-            "get_last_n_messages", session_id, n,
-            fallback=lambda: self._local_history(session_id)[-n:] if n > 0 else [],
-        )
-        if not self._degraded:
-            self._remember(session_id, result)
-        return result
+        if n <= 0:
+            return []
+        if self._readable and session_id not in self._pending:
+            try:
+                newest = self.primary.get_last_n_messages(session_id, n)
+            except REDIS_DOWN as exc:
+                self._lost_redis(exc)
+            else:  # keep what was seen before them too, for reads during an outage
+                ids = {m.id for m in newest}
+                older = [m for m in self._seen.get(session_id, []) if m.id not in ids]
+                if newest:
+                    older = [m for m in older if m.timestamp <= newest[0].timestamp]
+                self._remember(session_id, (older + newest)[-self.primary.max_messages :])
+                return newest
+        return self.get_messages(session_id, -n, -1)
 
     def format_history_as_context(self, session_id: str, n: int = 10) -> str:
         return "\n".join(f"{m.role.capitalize()}: {m.content}" for m in self.get_last_n_messages(session_id, n))
 
+    def _local_listing(self, user_id: str | None) -> list[Session]:
+        """Sessions known here: what Redis last showed and what is pending, newest first."""
+        with self._lock:
+            sids = self._pending | set(self._known)
+        sessions = [self._with_pending(sid, self._known.get(sid)) for sid in sids]
+        mine = [s for s in sessions if s is not None and (user_id is None or s.user_id == str(user_id))]
+        return sorted(mine, key=lambda s: s.last_activity, reverse=True)
+
+    def _merge_pending(self, listed: list[Session], user_id: str | None, limit: int, offset: int) -> list[Session]:
+        """Redis's page of a listing, with pending changes on top (and, on the first page,
+        sessions made while Redis was away and not in it yet)."""
+        page = [self._with_pending(s.id, s) if s.id in self._pending else s for s in listed]
+        if offset == 0:
+            with self._lock:
+                made_here = self._pending - {s.id for s in page}
+            extra = [self._with_pending(sid, None) for sid in made_here]
+            page += [s for s in extra if s is not None and (user_id is None or s.user_id == str(user_id))]
+            page.sort(key=lambda s: s.last_activity, reverse=True)
+        return page[:limit]
+
     def get_all_active_sessions(self, user_id: str | None = None, limit: int = 50, offset: int = 0) -> list[Session]:
-        return self._call(
-            "get_all_active_sessions", user_id, limit, offset,
-            fallback=lambda: self.outbox.get_all_active_sessions(user_id, limit, offset),
-        )
+        if self._readable:
+            try:
+                listed = self.primary.get_all_active_sessions(user_id, limit, offset)
+            except REDIS_DOWN as exc:
+                self._lost_redis(exc)
+            else:
+                self._know(listed)
+                return self._merge_pending(listed, user_id, limit, offset) if self._pending else listed
+        return self._local_listing(user_id)[offset : offset + limit]
 
     def search_sessions(self, user_id: str, text: str, limit: int = 50) -> list[Session]:
-        return self._call(
-            "search_sessions", user_id, text, limit,
-            fallback=lambda: self.outbox.search_sessions(user_id, text, limit),
-        )
+        if self._readable:
+            try:
+                found = self.primary.search_sessions(user_id, text, limit)
+            except REDIS_DOWN as exc:
+                self._lost_redis(exc)
+            else:
+                if not self._pending:
+                    return found
+                extra = [s for s in self.outbox.search_sessions(user_id, text, limit) if s.id not in {f.id for f in found}]
+                return self._merge_pending(found + extra, user_id, limit, 1)
+        needle = text.casefold().strip()
+        matches = [
+            s for s in self._local_listing(user_id)
+            if needle in s.title.casefold()
+            or any(needle in m.content.casefold() for m in self._local_history(s.id))
+        ]
+        return matches[:limit]
 
     def count_sessions(self) -> int:
-        return self._call("count_sessions", fallback=self.outbox.count_sessions)
+        if self._readable:
+            try:
+                return self.primary.count_sessions()
+            except REDIS_DOWN as exc:
+                self._lost_redis(exc)
+        return len(self._local_listing(None))
 
     def get_session_stats(self) -> StoreStats:
-        def local() -> StoreStats:
-            stats = self.outbox.get_session_stats()
-            stats.backend = "redis"
-            stats.location = self.location
-            return stats
-
-        stats = self._call("get_session_stats", fallback=local)
+        stats = None
+        if self._readable:
+            try:
+                stats = self.primary.get_session_stats()
+            except REDIS_DOWN as exc:
+                self._lost_redis(exc)
+        if stats is None:
+            listing = self._local_listing(None)
+            stats = StoreStats(backend="redis", health="", sessions=len(listing),
+                               messages=sum(s.message_count for s in listing), memory_bytes=None,
+                               latency_ms=self.latency.summary(), location=self.location)
         stats.health = self.health
-        stats.server["pending_sessions"] = self.outbox.count_sessions()
+        stats.server["pending_sessions"] = len(self._pending)
         return stats
 
     def ping(self) -> bool:
-        return self._call("ping", fallback=lambda: False)
+        try:
+            return self.primary.ping()
+        except REDIS_DOWN as exc:
+            self._lost_redis(exc)
+            return False
 
     def close(self) -> None:
+        self._closed.set()
+        prober = self._prober
+        if prober is not None and prober is not threading.current_thread():
+            prober.join(timeout=5)
         self.primary.close()
         self.outbox.close()

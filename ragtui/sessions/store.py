@@ -8,10 +8,12 @@ Key layout (hash tags keep one session's keys in one Redis Cluster slot):
 
     {ns}:session:{<sid>}            HASH  user_id, title, created_at, pinned, model
     {ns}:session:{<sid>}:messages   LIST  JSON messages, oldest first, trimmed to max_messages
+    {ns}:session:{<sid>}:ids        ZSET  message id -> timestamp, the newest max_messages: a
+                                          message replayed under the id it already has is skipped
     {ns}:user:{<uid>}:sessions      ZSET  sid -> last activity (Unix s): one user's listing
     {ns}:sessions                   ZSET  sid -> creation time (Unix s): the admin listing
 
-The hash and the list carry the TTL; the sorted sets are indexes, pruned when a read meets
+The hash, the list and the ids carry the TTL; the sorted sets are indexes, pruned when a read meets
 a session whose hash is gone. Last activity is the newest message's time (or creation):
 derived, so a message costs only the commands that must change.
 """
@@ -28,7 +30,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import redis
 
-from .models import CorruptSession, Message, Session, SessionNotFound, StoreStats
+from .models import CorruptSession, Message, Session, SessionNotFound, StoreError, StoreStats, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +41,40 @@ LISTING_BATCH = 100
 # One message, atomically and in one round trip. A script rather than MULTI because it can
 # look before it writes: nothing is written to a session that expired, and a session
 # pinned by another device keeps no TTL — MULTI can't branch, so each of those needed a
-# second round trip. KEYS: meta hash, messages list, the owner's listing index.
-# ARGV: message JSON, max messages, deadline ms ("" = never), time s, sid, title ("" = none).
+# second round trip. It skips a message whose id the session already holds: a call that
+# timed out may still have landed, and its retry (or replay) carries the same id.
+# KEYS: meta hash, messages list, the owner's listing index, the session's recent ids.
+# ARGV: message JSON, max messages, deadline ms ("" = never), time s, sid, title ("" = none),
+# message id. Returns false (no session), 1 (added) or 2 (already there).
 ADD_MESSAGE = """
 if not redis.call('HGET', KEYS[1], 'user_id') then return false end
+if redis.call('ZADD', KEYS[4], 'NX', ARGV[4], ARGV[7]) == 0 then return 2 end
+redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -tonumber(ARGV[2]) - 1)
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 if ARGV[6] ~= '' then redis.call('HSETNX', KEYS[1], 'title', ARGV[6]) end
 if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'pinned') ~= '1' then
   redis.call('PEXPIREAT', KEYS[1], ARGV[3])
   redis.call('PEXPIREAT', KEYS[2], ARGV[3])
+  redis.call('PEXPIREAT', KEYS[4], ARGV[3])
 end
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 return 1
 """
+
+# Errors with which a reachable Redis refuses a write for reasons of its own state, not the
+# session's data: the write is kept locally and tried again, rather than reported as corrupt.
+REFUSALS = {
+    "OOM": "Redis is out of memory",
+    "READONLY": "Redis is read-only (a replica?)",
+    "MISCONF": "Redis cannot save to disk (MISCONF)",
+    "NOREPLICAS": "Redis has too few replicas to accept writes",
+    "BUSY": "Redis is busy running a script",
+    "LOADING": "Redis is loading its data",
+    "MASTERDOWN": "Redis lost its master",
+    "CLUSTERDOWN": "the Redis cluster is down",
+    "TRYAGAIN": "Redis asked to try again",
+}
 
 
 def new_session_id() -> str:
@@ -62,6 +84,17 @@ def new_session_id() -> str:
 def new_message_id(now: float) -> str:
     # time-ordered and unique across writers; replay uses it to never push a message twice
     return f"{int(now * 1000):011x}-{secrets.token_hex(4)}"
+
+
+def refusal(exc: BaseException) -> str | None:
+    """Why Redis refused a command for its own state (out of memory, read-only…), or None."""
+    code = getattr(exc, "status_code", None) or str(exc).split(" ", 1)[0]  # redis-py strips known codes
+    return REFUSALS.get(code.upper())
+
+
+def _response_error(sid: str, exc: redis.ResponseError) -> StoreError:
+    why = refusal(exc)
+    return StoreUnavailable(why) if why else CorruptSession(f"session {sid}: {exc}")
 
 
 def title_from(text: str) -> str:
@@ -141,6 +174,9 @@ class SessionStore:
     def _messages(self, sid: str) -> str:
         return f"{self.namespace}:session:{{{sid}}}:messages"
 
+    def _ids(self, sid: str) -> str:
+        return f"{self.namespace}:session:{{{sid}}}:ids"
+
     def _user_index(self, user_id: str) -> str:
         return f"{self.namespace}:user:{{{user_id}}}:sessions"
 
@@ -164,7 +200,10 @@ class SessionStore:
     def _commit(self, record: dict[str, Any]) -> Any:
         """Apply one change; on the local backend, also make it durable before returning."""
         if self.journal is None:
-            return self._apply(record)
+            try:
+                return self._apply(record)
+            except redis.ResponseError as exc:
+                raise _response_error(record["sid"], exc) from None
         with self.journal.transaction():
             result = self._apply(record)
             self.journal.append(record)
@@ -185,7 +224,7 @@ class SessionStore:
         try:
             owner, pinned = self.client.hmget(self._meta(sid), ["user_id", "pinned"])
         except redis.ResponseError as exc:
-            raise CorruptSession(f"session {sid}: {exc}") from None
+            raise _response_error(sid, exc) from None
         if owner is None:
             raise SessionNotFound(f"session {sid} does not exist or has expired")
         self._owners[sid] = owner
@@ -196,7 +235,7 @@ class SessionStore:
         return self._owners.get(sid) or self._lookup(sid)[0]
 
     def _set_expiry(self, pipe, sid: str, deadline: float | None) -> None:
-        for key in (self._meta(sid), self._messages(sid)):
+        for key in (self._meta(sid), self._messages(sid), self._ids(sid)):
             if deadline is None:
                 pipe.persist(key)
             else:
@@ -224,12 +263,12 @@ class SessionStore:
         deadline = "" if r["deadline"] is None else _ms(r["deadline"])
         try:
             added = self._add_script(
-                keys=[self._meta(sid), self._messages(sid), self._user_index(self._owner(sid))],
+                keys=[self._meta(sid), self._messages(sid), self._user_index(self._owner(sid)), self._ids(sid)],
                 args=[json.dumps(msg, ensure_ascii=False), self.max_messages, deadline,
-                      msg["timestamp"], sid, title],
+                      msg["timestamp"], sid, title, msg["id"]],
             )
         except redis.ResponseError as exc:
-            raise CorruptSession(f"session {sid}: {exc}") from None
+            raise _response_error(sid, exc) from None
         if not added:
             self._owners.pop(sid, None)
             raise SessionNotFound(f"session {sid} does not exist or has expired")
@@ -264,7 +303,7 @@ class SessionStore:
         except CorruptSession:
             owner = None  # still clear it: deleting is how an operator repairs it
         pipe = self.client.pipeline(transaction=True)
-        pipe.delete(self._meta(sid), self._messages(sid))
+        pipe.delete(self._meta(sid), self._messages(sid), self._ids(sid))
         if owner is not None:
             pipe.zrem(self._user_index(owner), sid)
         pipe.zrem(self._all, sid)
@@ -272,16 +311,42 @@ class SessionStore:
         self._owners.pop(sid, None)
         return deleted > 0
 
+    def _apply_defer(self, r: dict[str, Any]) -> None:
+        sid = r["sid"]
+        self._apply(r["change"])
+        last = self.client.lindex(self._messages(sid), -1)
+        queued = json.loads(self.client.hget(self._meta(sid), "queued") or "[]")
+        queued.append({"call": r["call"], "args": r["args"], "after": json.loads(last)["id"] if last else None})
+        self.client.hset(self._meta(sid), "queued", json.dumps(queued, ensure_ascii=False))
+
+    def _apply_settle(self, r: dict[str, Any]) -> bool:
+        sid = r["sid"]
+        queued = json.loads(self.client.hget(self._meta(sid), "queued") or "[]")[r["changes"]:]
+        self.client.ltrim(self._messages(sid), r["messages"], -1)
+        if queued or self.client.llen(self._messages(sid)):
+            self.client.hset(self._meta(sid), "queued", json.dumps(queued, ensure_ascii=False))
+            return False
+        return self._apply_clear({"op": "clear", "sid": sid})
+
     def _apply_restore(self, r: dict[str, Any]) -> None:
         """A whole session at once: what journal compaction writes."""
         sid, meta = r["sid"], r["meta"]
         if r["deadline"] is not None and r["deadline"] <= self.clock():
             return
         pipe = self.client.pipeline(transaction=True)
-        pipe.delete(self._meta(sid), self._messages(sid))
+        pipe.delete(self._meta(sid), self._messages(sid), self._ids(sid))
         pipe.hset(self._meta(sid), mapping=meta)
         if r["messages"]:
             pipe.rpush(self._messages(sid), *r["messages"])
+            ids = {}
+            for raw in r["messages"]:
+                try:
+                    data = json.loads(raw)
+                    ids[str(data["id"])] = float(data["timestamp"])
+                except (ValueError, TypeError, KeyError):
+                    continue  # a garbled message: reading the history reports it
+            if ids:
+                pipe.zadd(self._ids(sid), ids)
         self._set_expiry(pipe, sid, r["deadline"])
         pipe.zadd(self._user_index(meta["user_id"]), {sid: r["last_activity"]})
         pipe.zadd(self._all, {sid: float(meta["created_at"])})
@@ -350,24 +415,52 @@ class SessionStore:
             }
             return self._commit(record)
 
+    def _change(self, call: str, sid: str, *args) -> dict[str, Any]:
+        """The record of a change to a session's settings (rename, pin, unpin, extend)."""
+        if call == "rename_session":
+            return {"op": "rename", "sid": sid, "title": title_from(args[0]) or "untitled"}
+        if call == "pin_session":
+            return {"op": "pin", "sid": sid, "pinned": True, "deadline": None}
+        if call == "unpin_session":
+            return {"op": "pin", "sid": sid, "pinned": False, "deadline": self._deadline(self.clock())}
+        if call == "extend_session":
+            return {"op": "extend", "sid": sid, "deadline": self._deadline(self.clock(), *args)}
+        raise ValueError(f"not a change to a session: {call!r}")
+
     def rename_session(self, session_id: str, title: str) -> None:
         with self.latency.measure("rename_session"):
-            self._commit({"op": "rename", "sid": session_id, "title": title_from(title) or "untitled"})
+            self._commit(self._change("rename_session", session_id, title))
 
     def pin_session(self, session_id: str) -> None:
         with self.latency.measure("pin_session"):
-            self._commit({"op": "pin", "sid": session_id, "pinned": True, "deadline": None})
+            self._commit(self._change("pin_session", session_id))
 
     def unpin_session(self, session_id: str) -> None:
         with self.latency.measure("pin_session"):
-            deadline = self._deadline(self.clock())
-            self._commit({"op": "pin", "sid": session_id, "pinned": False, "deadline": deadline})
+            self._commit(self._change("unpin_session", session_id))
 
     def extend_session(self, session_id: str, ttl: int | None = None) -> int | None:
         """Restart the idle countdown (at `ttl` seconds, default the store's); seconds left."""
         with self.latency.measure("extend_session"):
-            self._commit({"op": "extend", "sid": session_id, "deadline": self._deadline(self.clock(), ttl)})
+            self._commit(self._change("extend_session", session_id, ttl))
         return self.ttl(session_id)
+
+    # -------------------------------------------- the failover store's outbox
+    def defer(self, session_id: str, call: str, *args) -> None:
+        """Make a change here and queue `call(session_id, *args)`, after the messages held
+        now, to be made again on Redis (see `queued_changes`)."""
+        change = self._change(call, session_id, *args)
+        self._commit({"op": "defer", "sid": session_id, "call": call, "args": list(args), "change": change})
+
+    def queued_changes(self, session_id: str) -> list[dict[str, Any]]:
+        """Deferred changes, oldest first: {call, args, after: id of the message before it}."""
+        with self._reading("queued_changes"):
+            return json.loads(self.client.hget(self._meta(session_id), "queued") or "[]")
+
+    def settle(self, session_id: str, messages: int, changes: int) -> bool:
+        """Forget the first `messages` messages and `changes` changes (now on Redis); the
+        session goes once nothing is left. True when it went."""
+        return self._commit({"op": "settle", "sid": session_id, "messages": messages, "changes": changes})
 
     def clear_session(self, session_id: str) -> bool:
         with self.latency.measure("clear_session"):

@@ -217,3 +217,23 @@ def test_memory_mode_keeps_nothing(make_store):
     store.create_session("alice")
     assert make_store("memory").get_all_active_sessions("alice") == []
     assert "nothing is kept" in store.describe()
+
+
+def test_a_message_keeps_one_id_and_is_stored_once(store):
+    sid = store.create_session("alice")
+    first = store.add_message(sid, "user", "hello", message_id="m-1")
+    retried = store.add_message(sid, "user", "hello", message_id="m-1")  # a retry of a call that timed out
+    store.add_message(sid, "assistant", "hi")
+    assert retried.id == first.id == "m-1"
+    assert [m.content for m in store.get_conversation_history(sid)] == ["hello", "hi"]
+    assert store.get_session(sid).message_count == 2
+
+
+def test_a_message_id_is_remembered_after_a_reopen(make_store, shared_backend):
+    store = make_store(shared_backend)
+    sid = store.create_session("alice")
+    store.add_message(sid, "user", "hello", message_id="m-1")
+    store.close()
+    again = make_store(shared_backend)
+    again.add_message(sid, "user", "hello", message_id="m-1")
+    assert [m.id for m in again.get_conversation_history(sid)] == ["m-1"]
