@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
 NOT_SAVED = REDIS_DOWN + (StoreUnavailable,)  # a write Redis did not take: keep it locally
+REFUSED = (StoreError, redis.RedisError, ValueError, KeyError, TypeError)  # Redis answered, but no
 PROBE_INTERVAL = 1.0
 REMEMBERED_HISTORIES = 32
 REMEMBERED_SESSIONS = 1000
@@ -48,8 +49,13 @@ def _probe(store_ref: "weakref.ref[FailoverStore]") -> None:
     while (store := store_ref()) is not None:
         closed, interval = store._closed, store.probe_interval
         del store
-        if closed.wait(interval) or (store := store_ref()) is None or not store._probe_once():
+        if closed.wait(interval) or (store := store_ref()) is None:
             return
+        try:
+            if not store._probe_once():
+                return
+        except Exception:  # keep probing: a pending write must not be stranded by one bad try
+            log.exception("replaying pending writes into Redis failed; trying again")
         del store
 
 
@@ -206,15 +212,15 @@ class FailoverStore:
                     except REDIS_DOWN as exc:
                         self._lost_redis(exc)
                         return False
-                    except StoreError as exc:  # refused (out of memory…) or foreign data: this one waits
+                    except REFUSED as exc:  # refused (out of memory…) or foreign data: this one waits
                         log.warning("session %s stays pending: %s", pending.id, exc)
                         refused[pending.id] = str(exc) if isinstance(exc, StoreUnavailable) else f"session {pending.id}: {exc}"
 
     def _replay_session(self, pending: Session) -> None:
         """Do again on Redis what the outbox holds for one session, in order, then forget it."""
         sid = pending.id
-        messages = self.outbox.get_conversation_history(sid)
-        changes = self.outbox.queued_changes(sid)
+        changes = self.outbox.queued_changes(sid)  # first: a change made after the messages
+        messages = self.outbox.get_conversation_history(sid)  # are read names one of them
         if self.primary.get_session(sid) is None:  # made offline, or it expired meanwhile
             self.primary.create_session(pending.user_id, pending.title or None, session_id=sid)
         ids = {m.id for m in messages}
