@@ -31,6 +31,9 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--ttl", type=int, help="idle seconds before a session expires (0 = never)")
     parser.add_argument("--data-dir", dest="data_dir", help="where the index and local store live")
     parser.add_argument("--model", help="GGUF file path or name of a model in models/")
+    parser.add_argument("--llm-url", dest="llm_url",
+                        help="use a model on an OpenAI-compatible server instead, e.g. http://localhost:8080/v1")
+    parser.add_argument("--llm-model", dest="llm_model", help="which of the server's models (default: its only one)")
     parser.add_argument("--admin", action="store_true", help="open the app on the admin panel")
     if not commands:
         return parser

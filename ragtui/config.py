@@ -39,6 +39,12 @@ class Settings:
     max_tokens: int = 512
     top_k: int = 5
     search_mode: str = "hybrid"  # hybrid | vector | fts
+    n_gpu_layers: int = 0  # layers of the local model offloaded to a GPU (-1 = all)
+    llm_url: str | None = None  # an OpenAI-compatible server (http://host:port/v1) instead of the local model
+    llm_model: str | None = None  # the server's model to use; None = its only one
+    llm_api_key: str | None = field(default=None, repr=False)  # from RAGTUI_LLM_API_KEY only; never shown
+    llm_api_key_file: Path | None = None  # or the key from this file
+    llm_timeout: float = 120.0  # seconds the model server may stay silent before we give up
     theme: str = "textual-dark"
 
 
@@ -74,6 +80,9 @@ def _from_file(path: Path) -> dict[str, Any]:
     unknown = sorted(set(raw) - set(_FIELDS))
     if unknown:
         raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")
+    if "llm_api_key" in raw:  # a config file is often shared or committed: secrets go elsewhere
+        raise ConfigError(f"config file {path}: put the API key in RAGTUI_LLM_API_KEY or in a file "
+                          "named by llm_api_key_file, not in the config file")
     return raw
 
 
@@ -98,9 +107,13 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         raise ConfigError("setting 'ttl': must be 0 (never expire) or a positive number of seconds")
     if not 0 < settings.redis_timeout <= 60:
         raise ConfigError("setting 'redis_timeout': must be a number of seconds above 0 and at most 60")
+    if settings.llm_timeout <= 0:
+        raise ConfigError("setting 'llm_timeout': must be a number of seconds above 0")
     return settings
 
 
 def describe(settings: Settings) -> dict[str, Any]:
-    """Settings as plain data, for `ragtui doctor --json` and the README."""
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(settings).items()}
+    """Settings as plain data, for `ragtui doctor --json` and the README; the API key only as set or not."""
+    shown = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(settings).items()}
+    shown["llm_api_key"] = "(set)" if settings.llm_api_key else None
+    return shown

@@ -39,11 +39,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--user", default=argparse.SUPPRESS, help="whose session (same as the global --user)")
     p.add_argument("--no-history", action="store_true", help="ignore the conversation so far")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming")
+    _add_server_flags(p)
     p.set_defaults(func=cmd_ask)
 
-    p = subparsers.add_parser("models", help="list the GGUF models ragtui can use")
+    p = subparsers.add_parser("models", help="list the GGUF models ragtui can use, or the server's (--llm-url)")
     p.add_argument("--json", action="store_true")
+    _add_server_flags(p)
     p.set_defaults(func=cmd_models)
+
+
+def _add_server_flags(p: argparse.ArgumentParser) -> None:
+    """The global --llm-url / --llm-model, also accepted after the command."""
+    p.add_argument("--llm-url", dest="llm_url", default=argparse.SUPPRESS,
+                   help="an OpenAI-compatible server, e.g. http://localhost:8080/v1 (same as the global flag)")
+    p.add_argument("--llm-model", dest="llm_model", default=argparse.SUPPRESS, help="which of the server's models")
 
 
 # -- ingest ---------------------------------------------------------------------------
@@ -220,6 +229,8 @@ def _print_sources(answer) -> None:
 
 
 def cmd_models(settings, args) -> int:
+    if settings.llm_url:
+        return _served_models(settings, args)
     from ..rag.models import available_models, model_folders, resolve_model
 
     models = available_models(settings.data_dir)
@@ -238,4 +249,24 @@ def cmd_models(settings, args) -> int:
     print("\n* = used by default. Add a model: put a .gguf file in one of", file=sys.stderr)
     for _, folder in model_folders(settings.data_dir):
         print(f"    {folder}", file=sys.stderr)
+    return 0
+
+
+def _served_models(settings, args) -> int:
+    from ..rag.served import ServedModel
+
+    server = ServedModel.from_settings(settings)
+    try:
+        names = [str(entry["id"]) for entry in server.list_models()]
+    finally:
+        server.close()
+    selected = settings.llm_model or (names[0] if len(names) == 1 else None)
+    if args.json:
+        print(json.dumps([{"name": n, "server": server.shown_url, "selected": n == selected} for n in names]))
+        return 0
+    for name in names:
+        print(f"{'*' if name == selected else ' '} {safe(name)}")
+    print(f"\nserved by {server.shown_url}; * = used. Choose with --llm-model NAME", file=sys.stderr)
+    if selected is not None and selected not in names:
+        print(f"--llm-model {safe(selected)!r} is not among them", file=sys.stderr)
     return 0

@@ -108,20 +108,18 @@ class ChatService:
 
     def load(self, progress: Progress | None = None) -> None:
         """Embedder, index (the user guide is indexed when the index is empty), model."""
-        from .llm import shared_model
-        from .models import check_gguf, resolve_model
+        from .served import choose_model  # a local GGUF file, or a model on a server (llm_url)
 
         say = progress or (lambda _message: None)
         with self._lock:
             if self._model is not None:
                 return
-            model_file = resolve_model(self.settings.model, self.settings.data_dir)
-            check_gguf(model_file.path)  # a bad model file fails now, not after indexing
+            choice = choose_model(self.settings)  # a bad model file or server fails now, not after indexing
             if self._retriever is None:
                 self._retriever = self._load_retriever(say)
-            say(f"loading the language model {model_file.name}…")
-            self._model = shared_model(model_file, self.settings.threads, self.settings.n_ctx)
-            say(f"ready: {self._model.model.name}, context {self._model.n_ctx} tokens")
+            say(f"loading the language model {choice.name}…")
+            self._model = choice.load()
+            say(f"ready: {choice.name}, context {self._model.n_ctx} tokens")
 
     def _load_retriever(self, say: Progress):
         from .embed import shared_embedder
@@ -145,11 +143,7 @@ class ChatService:
 
     @property
     def model_info(self) -> dict[str, Any]:
-        if self._model is None:
-            return {}
-        return {"name": self._model.model.name, "path": str(self._model.model.path),
-                "n_ctx": self._model.n_ctx, "threads": self._model.threads,
-                "chat_template": self._model.template_source}
+        return self._model.info if self._model is not None else {}
 
     @property
     def index_info(self) -> dict[str, int]:

@@ -6,7 +6,34 @@ from ..errors import RagtuiError
 
 
 def checks(settings) -> list[tuple[str, bool, str]]:
-    return [_model(settings), _embedder(), _index(settings)]
+    model = _served(settings) if settings.llm_url else _model(settings)
+    return [model, _embedder(), _index(settings)]
+
+
+def _served(settings) -> tuple[str, bool, str]:
+    """The server answers, takes the key, and serves the model; the key itself is never shown."""
+    import time
+
+    from .served import ServedModel
+
+    try:
+        server = ServedModel.from_settings(settings)
+    except RagtuiError as exc:
+        return ("model server", False, str(exc))
+    try:
+        started = time.perf_counter()
+        server.load()
+        ms = (time.perf_counter() - started) * 1000
+    except RagtuiError as exc:
+        return ("model server", False, str(exc))
+    finally:
+        server.close()
+    key = ("API key from RAGTUI_LLM_API_KEY" if settings.llm_api_key else
+           f"API key from {settings.llm_api_key_file}" if settings.llm_api_key_file else "no API key")
+    info = server.info
+    return ("model server", True,
+            f"{server.name} at {server.shown_url} (answered in {ms:.0f} ms); context {server.n_ctx} tokens "
+            f"({info['context']}); tokens counted {info['token_counting']}; {key}")
 
 
 def _model(settings) -> tuple[str, bool, str]:
@@ -17,7 +44,8 @@ def _model(settings) -> tuple[str, bool, str]:
         check_gguf(model.path)
     except RagtuiError as exc:
         return ("model", False, str(exc))
-    return ("model", True, f"{model.name} ({model.size / 2**20:.0f} MiB, {model.origin}) {model.path}")
+    gpu = f"; {settings.n_gpu_layers} layers on the GPU" if settings.n_gpu_layers else ""
+    return ("model", True, f"{model.name} ({model.size / 2**20:.0f} MiB, {model.origin}) {model.path}{gpu}")
 
 
 def _embedder() -> tuple[str, bool, str]:
