@@ -268,7 +268,22 @@ class FailoverStore:
                 return to_redis()
             except NOT_SAVED as exc:
                 self._lost_redis(exc)
+            except SessionNotFound:
+                if not self._pending_here(sid):
+                    raise
         return self._save_locally(sid, locally)
+
+    def _pending_here(self, sid: str) -> bool:
+        """Whether the outbox holds `sid` (another process may have put it there)."""
+        if sid in self._pending:
+            return True
+        if self.outbox.get_session(sid) is None:
+            return False
+        with self._lock:
+            self._pending.add(sid)
+            self._synced.clear()
+        self._ensure_prober()
+        return True
 
     # ------------------------------------------------------------ writes
     def create_session(self, user_id: str, title: str | None = None, *, session_id: str | None = None) -> str:
@@ -381,6 +396,8 @@ class FailoverStore:
             else:
                 if session is not None:
                     self._know([session])
+                elif not self._pending_here(session_id):
+                    return None  # Redis answered: it does not exist
                 return self._with_pending(session_id, session)
         known = self._known.get(session_id)
         if known is None and session_id not in self._pending:
@@ -394,7 +411,7 @@ class FailoverStore:
             except REDIS_DOWN as exc:
                 self._lost_redis(exc)
             except SessionNotFound:
-                if session_id not in self._pending:
+                if not self._pending_here(session_id):
                     raise
                 return self.get_session(session_id).ttl  # made offline, its replay refused so far
         raise StoreUnavailable(f"Redis at {self.location}: {self._reason}: time left unknown")

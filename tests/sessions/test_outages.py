@@ -93,6 +93,22 @@ def test_a_running_store_replays_a_start_up_outage_once_redis_answers(open_store
     store.close()
 
 
+def test_a_session_another_process_saved_offline_is_not_called_expired(open_store, own_redis, tmp_path):
+    data = tmp_path / "data"
+    other = open_store(own_redis.url, data_dir=data)  # started while Redis was up
+    own_redis.kill()
+    offline = open_store("auto", redis_url=own_redis.url, data_dir=data)
+    sid = offline.create_session("alice", "made offline")
+    offline.add_message(sid, "user", "from the offline process")
+    offline.close()
+    own_redis.start()
+    assert other.get_session(sid).title == "made offline"  # pending, not "expired"
+    other.add_message(sid, "user", "from the other one")  # queued behind the pending one
+    assert other.sync()
+    direct = open_store(own_redis.url, data_dir=tmp_path / "another-device")
+    assert contents(direct, sid) == ["from the offline process", "from the other one"]
+
+
 def test_sessions_an_older_version_kept_locally_are_moved_into_redis(open_store, own_redis, tmp_path):
     data = tmp_path / "data"
     old = open_store("local", data_dir=data)  # where older versions' auto mode put them
