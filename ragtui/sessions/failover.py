@@ -88,7 +88,7 @@ class FailoverStore:
         self._synced = threading.Event()  # set while nothing is pending and Redis takes writes
         self._prober: threading.Thread | None = None
         if self._degraded:
-            log.warning("Redis at %s: %s: saving sessions locally until it is back", self.location, unreachable)
+            log.info("Redis at %s: %s: saving sessions locally until it is back", self.location, unreachable)
             self._ensure_prober()
         elif self._pending:
             self.sync()
@@ -119,8 +119,8 @@ class FailoverStore:
 
     def describe(self) -> str:
         if self._degraded:
-            return (f"Redis ✗ degraded — {self._reason} ({self.location}): saving on this machine "
-                    f"until it is back, {len(self._pending)} session(s) pending here")
+            return (f"Redis ✗ degraded — {self._reason} ({self.location}): showing what this machine "
+                    f"knows and saving here until it is back ({len(self._pending)} session(s) pending)")
         return self.primary.describe()
 
     def _lost_redis(self, exc: BaseException) -> None:
