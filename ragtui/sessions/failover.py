@@ -106,11 +106,12 @@ class FailoverStore:
 
     @property
     def health(self) -> str:
+        problems = [f"saving locally: {self._reason}"] if self._degraded else []
         if self._waiting:
             n = len(self._waiting)
             reasons = "; ".join(sorted(set(self._waiting.values())))
-            return f"degraded — {n} session{'s' if n > 1 else ''} waiting: {reasons}"
-        return f"degraded — saving locally: {self._reason}" if self._degraded else "ok"
+            problems.append(f"{n} session{'s' if n > 1 else ''} waiting: {reasons}")
+        return "degraded — " + "; ".join(problems) if problems else "ok"
 
     @property
     def fallback_reason(self) -> str | None:
