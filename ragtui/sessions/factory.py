@@ -22,6 +22,7 @@ MODES = ("auto", "redis", "local", "memory")
 URL_SCHEMES = ("redis://", "rediss://", "unix://")
 CONNECT_TIMEOUT = 0.5  # auto mode must not make the app wait for a Redis that isn't there
 REDIS_TIMEOUT = 1.0  # an interactive call that takes longer is saved locally instead
+OUTBOX_CAP = 2**31 - 1  # messages pending per session: all of them
 
 
 def _redis_url(explicit: str | None) -> str:
@@ -97,8 +98,8 @@ def open_store(
     except redis.RedisError as exc:  # e.g. a password is needed
         primary.close()
         raise StoreUnavailable(f"Redis at {url}: {exc}") from None
-    # the outbox never expires what it holds: Redis sets the TTL when it is replayed
-    outbox = _local_store(data_dir, "outbox", **{**options, "ttl": None})
+    # the outbox neither expires nor trims what it holds: Redis does, once it is replayed
+    outbox = _local_store(data_dir, "outbox", **{**options, "ttl": None, "max_messages": OUTBOX_CAP})
     if target == "auto":
         _move_local_sessions(data_dir, outbox, **options)
     replay_lock = paths.store_dir(data_dir) / "outbox.replay.lock"
