@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 from ..config import Settings, describe
-from ..safe_text import clean
+from ..errors import RagtuiError
+from ..safe_text import clean, json_line, one_line
 from ..sessions import SessionNotFound
 from ..sessions.export import FORMATS, export_session
+
+MAX_LIMIT = 100_000
+MAX_OFFSET = 1 << 31
+MAX_TTL = 10 * 365 * 86400  # ten years: longer is "forever", which is what pin is for
 
 
 def open_store_from_settings(settings: Settings):
@@ -86,12 +90,21 @@ def format_ttl(ttl: int | None) -> str:
     return f"{ttl // 3600}:{ttl % 3600 // 60:02d}:{ttl % 60:02d}" if ttl >= 3600 else f"{ttl // 60}:{ttl % 60:02d}"
 
 
+def _in_range(flag: str, value: int | None, low: int, high: int, hint: str = "") -> None:
+    """Refuse a number that would do harm (a negative TTL expires the session at once)."""
+    if value is not None and not low <= value <= high:
+        shown = one_line(str(value), 24)
+        raise RagtuiError(f"{flag} must be between {low:,} and {high:,}, not {shown}{hint}")
+
+
 def _say_backend(store) -> None:
     if getattr(store, "fallback_reason", None) or store.backend == "memory":
-        print(f"ragtui: sessions: {store.describe()}", file=sys.stderr)
+        print(f"ragtui: sessions: {one_line(store.describe())}", file=sys.stderr)
 
 
 def cmd_list(settings: Settings, args) -> int:
+    _in_range("--limit", args.limit, 1, MAX_LIMIT)
+    _in_range("--offset", args.offset, 0, MAX_OFFSET)
     store = open_store_from_settings(settings)
     _say_backend(store)
     if args.search:
@@ -99,23 +112,23 @@ def cmd_list(settings: Settings, args) -> int:
     else:
         sessions = store.get_all_active_sessions(None if args.all else settings.user, args.limit, args.offset)
     if args.json:
-        print(json.dumps([s.to_dict() for s in sessions], ensure_ascii=False))
+        print(json_line([s.to_dict() for s in sessions]))
         return 0
     if not sessions:
         print("no sessions")
         return 0
     for s in sessions:
         mark = "📌" if s.pinned else "  "
-        owner = f"{clean(s.user_id)}  " if args.all else ""
-        print(f"{mark} {s.id}  {owner}{s.message_count:>4} msgs  {_ago(s.last_activity):>8}  "
-              f"ttl {format_ttl(s.ttl):>8}  {clean(s.title) or '(untitled)'}")
+        owner = f"{one_line(s.user_id)}  " if args.all else ""
+        print(f"{mark} {one_line(s.id)}  {owner}{s.message_count:>4} msgs  {_ago(s.last_activity):>8}  "
+              f"ttl {format_ttl(s.ttl):>8}  {one_line(s.title) or '(untitled)'}")
     return 0
 
 
 def _session_or_fail(store, sid: str):
     session = store.get_session(sid)
     if session is None:
-        raise SessionNotFound(f"no session {sid} (it may have expired; see `ragtui sessions list`)")
+        raise SessionNotFound(f"no session {one_line(sid)} (it may have expired; see `ragtui sessions list`)")
     return session
 
 
@@ -124,15 +137,14 @@ def cmd_show(settings: Settings, args) -> int:
     session = _session_or_fail(store, args.session_id)
     messages = store.get_conversation_history(args.session_id)
     if args.json:
-        print(json.dumps({"session": session.to_dict(), "messages": [m.to_dict() for m in messages]},
-                         ensure_ascii=False))
+        print(json_line({"session": session.to_dict(), "messages": [m.to_dict() for m in messages]}))
         return 0
-    print(f"{clean(session.title) or '(untitled)'} — {session.message_count} messages, "
+    print(f"{one_line(session.title) or '(untitled)'} — {session.message_count} messages, "
           f"ttl {format_ttl(session.ttl)}")
     for m in messages:
         print(f"\n{m.role}:\n{clean(m.content)}")
         for i, src in enumerate(m.sources, 1):
-            print(f"  [{src.get('n', i)}] {clean(str(src.get('source', '?')))} {src.get('location', '')}")
+            print(f"  [{src.get('n', i)}] {one_line(str(src.get('source', '?')))} {one_line(str(src.get('location', '')))}")
     return 0
 
 
@@ -142,7 +154,7 @@ def cmd_export(settings: Settings, args) -> int:
     text = export_session(session, store.get_conversation_history(args.session_id), args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
-        print(f"exported {session.message_count} messages to {args.output}")
+        print(f"exported {session.message_count} messages to {one_line(args.output)}")
     else:
         sys.stdout.write(text)
     return 0
@@ -151,29 +163,31 @@ def cmd_export(settings: Settings, args) -> int:
 def cmd_delete(settings: Settings, args) -> int:
     store = open_store_from_settings(settings)
     if not store.clear_session(args.session_id):
-        raise SessionNotFound(f"no session {args.session_id}")
-    print(f"deleted {args.session_id}")
+        raise SessionNotFound(f"no session {one_line(args.session_id)}")
+    print(f"deleted {one_line(args.session_id)}")
     return 0
 
 
 def cmd_extend(settings: Settings, args) -> int:
+    _in_range("--ttl", args.extend_ttl, 1, MAX_TTL, "; to keep a session forever: ragtui sessions pin SESSION_ID")
     store = open_store_from_settings(settings)
     left = store.extend_session(args.session_id, args.extend_ttl)
-    print(f"{args.session_id}: expires in {format_ttl(left)}" if left else f"{args.session_id}: never expires")
+    sid = one_line(args.session_id)
+    print(f"{sid}: expires in {format_ttl(left)}" if left else f"{sid}: never expires")
     return 0
 
 
 def cmd_rename(settings: Settings, args) -> int:
     store = open_store_from_settings(settings)
     store.rename_session(args.session_id, args.title)
-    print(f"renamed {args.session_id}")
+    print(f"renamed {one_line(args.session_id)}")
     return 0
 
 
 def cmd_pin(settings: Settings, args) -> int:
     store = open_store_from_settings(settings)
     (store.unpin_session if args.off else store.pin_session)(args.session_id)
-    print(f"{'unpinned' if args.off else 'pinned'} {args.session_id}")
+    print(f"{'unpinned' if args.off else 'pinned'} {one_line(args.session_id)}")
     return 0
 
 
@@ -181,16 +195,16 @@ def cmd_stats(settings: Settings, args) -> int:
     store = open_store_from_settings(settings)
     stats = store.get_session_stats()
     if args.json:
-        print(json.dumps(stats.to_dict(), ensure_ascii=False, default=str))
+        print(json_line(stats.to_dict()))
         return 0
-    print(f"backend   {store.describe()}")
+    print(f"backend   {one_line(store.describe())}")
     print(f"health    {stats.health}")
     print(f"sessions  {stats.sessions}")
     print(f"messages  {stats.messages}")
     if stats.memory_bytes is not None:
         print(f"memory    {stats.memory_bytes / 1e6:.1f} MB")
     for key, value in stats.server.items():
-        print(f"{key:<9} {value}")
+        print(f"{key:<9} {one_line(str(value))}")
     return 0
 
 
@@ -228,10 +242,9 @@ def cmd_doctor(settings: Settings, args) -> int:
     if health is not None:
         checks += health.checks(settings)
     if args.json:
-        print(json.dumps({"settings": describe(settings),
-                          "checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in checks]},
-                         ensure_ascii=False))
+        print(json_line({"settings": describe(settings),
+                         "checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in checks]}))
     else:
         for name, ok, detail in checks:
-            print(f"{'✓' if ok else '✗'} {name:<14} {detail}")
+            print(f"{'✓' if ok else '✗'} {name:<14} {one_line(str(detail))}")
     return 0 if all(ok for _, ok, _ in checks) else 1

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import html.parser
 import io
+import logging
+import os
 import re
+import stat
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from ..errors import RagtuiError
+from ..safe_text import one_line
 from .documents import Document, Section
+
+log = logging.getLogger(__name__)
 
 MARKDOWN = {".md", ".markdown"}
 RESTRUCTURED = {".rst"}
@@ -35,6 +43,42 @@ class LoadError(RagtuiError):
 
 def is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED or path.name.lower() in PLAIN_NAMES
+
+
+FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+              (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _not_regular(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for is_kind, name in FILE_KINDS if is_kind(mode)), "not a file")
+    return f"not a regular file ({kind})"
+
+
+def read_file(path: Path, limit: int) -> bytes:
+    """A regular file's bytes, at most `limit` of them; LoadError for anything else.
+
+    Symlinks are followed, then what they lead to is checked before it is opened (a `.txt`
+    link to /dev/zero would never end; opening some devices acts on them) and again once it
+    is open (it may have been swapped meanwhile). The limit counts bytes actually read:
+    st_size says nothing true of /proc files or devices."""
+    try:
+        problem = _not_regular(os.stat(path).st_mode)
+        if problem:
+            raise LoadError(problem)
+        # O_NONBLOCK: if a FIFO was swapped in after the check, opening it must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as f:
+            problem = _not_regular(os.fstat(fd).st_mode)
+            if problem:
+                raise LoadError(problem)
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise LoadError(f"unreadable ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise LoadError(f"larger than {limit // 2**20} MiB")
+    return data
 
 
 def looks_binary(data: bytes) -> bool:
@@ -247,7 +291,38 @@ def load_source_code(source: str, text: str, *, title: str) -> Document:
     return _document(source, title, sections)
 
 
+class _Collected(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _pypdf_warnings_named(source: str) -> Iterator[None]:
+    """pypdf logs what it repairs ("EOF marker not found") on its own logger, without the
+    file's name: catch those and say them again, once each, naming the file."""
+    pypdf_log = logging.getLogger("pypdf")
+    caught, propagate = _Collected(), pypdf_log.propagate
+    pypdf_log.addHandler(caught)
+    pypdf_log.propagate = False
+    try:
+        yield
+    finally:
+        pypdf_log.removeHandler(caught)
+        pypdf_log.propagate = propagate
+        for message in dict.fromkeys(caught.messages):
+            log.warning("%s: %s", one_line(source), one_line(message, 200))
+
+
 def _load_pdf(source: str, path: Path, data: bytes) -> Document:
+    with _pypdf_warnings_named(source):
+        return _read_pdf(source, path, data)
+
+
+def _read_pdf(source: str, path: Path, data: bytes) -> Document:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
