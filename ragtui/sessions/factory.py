@@ -101,7 +101,10 @@ def open_store(
     # the outbox neither expires nor trims what it holds: Redis does, once it is replayed
     outbox = _local_store(data_dir, "outbox", **{**options, "ttl": None, "max_messages": OUTBOX_CAP})
     if target == "auto":
-        _move_local_sessions(data_dir, outbox, **options)
+        try:
+            _move_local_sessions(data_dir, outbox, **options)
+        except StoreError as exc:  # e.g. a read-only data dir: they stay put, and readable
+            log.warning("sessions kept locally by an older ragtui stay where they are for now: %s", exc)
     replay_lock = paths.store_dir(data_dir) / "outbox.replay.lock"
     return FailoverStore(primary, outbox, replay_lock=replay_lock, unreachable=unreachable)
 

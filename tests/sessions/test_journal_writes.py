@@ -62,6 +62,24 @@ def test_a_failed_create_leaves_no_session(tmp_path, monkeypatch):
     assert store.get_all_active_sessions("alice") == []
 
 
+def test_a_compaction_that_fails_keeps_the_old_journal_and_the_change(tmp_path, monkeypatch, caplog):
+    data_dir = tmp_path / "data"
+    store = open_store("local", data_dir=data_dir)
+    store.journal.compact_slack = 0  # the next change compacts
+    sid = store.create_session("alice")
+
+    def replace(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", replace)
+        store.add_message(sid, "user", "saved although compaction failed")
+    assert "not compacted" in caplog.text
+    assert not os.path.exists(store.location + ".compacting")
+    store.close()
+    assert _contents(open_store("local", data_dir=data_dir), sid) == ["saved although compaction failed"]
+
+
 def test_fsync_failure_is_not_acknowledged(tmp_path, monkeypatch):
     data_dir = tmp_path / "data"
     store = open_store("local", data_dir=data_dir)
@@ -91,6 +109,27 @@ def test_the_cli_says_one_line_naming_the_journal(tmp_path, monkeypatch, capsys)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err == [f"ragtui: cannot save to {store.location}: no space left on device"]
+
+
+def test_redis_down_and_the_disk_full_the_caller_is_told_and_nothing_appears_later(tmp_path, monkeypatch):
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(tmp_path / "redis", appendonly=True).start()
+    try:
+        store = open_store(server.url, data_dir=tmp_path / "data")
+        sid = store.create_session("alice")
+        store.add_message(sid, "user", "in Redis")
+        server.kill()
+        store.add_message(sid, "user", "pending")  # saved in the outbox
+        with disk_full(monkeypatch), pytest.raises(StoreError) as failed:
+            store.add_message(sid, "user", "nowhere to keep it")
+        assert str(failed.value).startswith("cannot save to ") and "outbox.journal: no space left" in str(failed.value)
+        server.start()
+        assert store.sync()
+        assert _contents(store, sid) == ["in Redis", "pending"]
+        store.close()
+    finally:
+        server.stop()
 
 
 # ------------------------------------------------------------- real filesystems
@@ -186,7 +225,9 @@ def test_a_read_only_data_dir_does_not_block_redis(read_only_data_dir, redis_url
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "no sessions"
-    store = open_store(redis_url, data_dir=data_dir)
-    sid = store.create_session("alice")
-    store.add_message(sid, "user", "in Redis")
-    assert _contents(store, sid) == ["in Redis"]
+    for target in (redis_url, "auto"):  # auto would move the local sessions: it cannot, and says so
+        store = open_store(target, redis_url=redis_url, data_dir=data_dir)
+        sid = store.create_session("alice")
+        store.add_message(sid, "user", "in Redis")
+        assert _contents(store, sid) == ["in Redis"]
+        store.close()
