@@ -1,19 +1,20 @@
 """ChatService: one question in, a grounded and cited answer out, both kept in the session store.
 
-retrieve → build the prompt with the history that fits → stream → persist. The CLI and the
-TUI both call `ask`. Importing this module is cheap: torch, LanceDB and llama.cpp are
+retrieve → pick the evidence → build the prompt with the history that fits → stream,
+cleaned (answer_text) → persist. The CLI and the TUI both call `ask`. Importing this module is cheap: torch, LanceDB and llama.cpp are
 imported by `load()`, which the TUI runs in a worker.
 """
 from __future__ import annotations
 
 import dataclasses
-import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .answer_text import AnswerFilter, cited_numbers, truncation_mark
+from .evidence import Evidence, extract, shown
 from .prompt import NOTHING_FOUND, Passage, Turn, build_prompt, retrieval_query
 
 HISTORY_MESSAGES = 40  # read from the store; the token budget then decides what fits
@@ -21,6 +22,13 @@ MIN_SIMILARITY = 0.25  # cosine below which a passage is not about the question 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "data"  # the user guide, in the checkout
 
 Progress = Callable[[str], None]
+STATUS_SECONDS = 0.5  # how often on_status hears the tokens/s while an answer streams
+# A model this small (SmolLM2-135M is 0.1 GB) reads evidence sentences rather than passages,
+# and writes a short answer: given more, it echoes passage headers and rambles
+# (bench/answer_quality.py).
+TINY_MODEL_BYTES = 400_000_000
+TINY_MODEL_FACTS = 3
+TINY_MODEL_MAX_TOKENS = 160
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,10 @@ class Citation:
     text: str
     score: float
     cited: bool = False  # the answer refers to it as [n]
+    # Sentences of this passage shown as the answer's evidence: [rank, sentence] pairs,
+    # rank 1 the best over all passages. Stored with the message, so a resumed session
+    # shows them too; messages stored before evidence existed have none.
+    evidence: tuple = ()
 
 
 @dataclass
@@ -48,11 +60,15 @@ class Answer:
     evaluated_prompt_tokens: int = 0  # prompt tokens not found in the KV cache
     history_turns: int = 0
     retrieval_query: str = ""
+    evidence: list[Evidence] = field(default_factory=list)  # best first
+    truncated: bool = False  # cut at the token limit (the text says so at its end)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "session_id": self.session_id,
             "answer": self.text,
+            "evidence": [{"n": e.n, "text": e.text} for e in self.evidence],
+            "truncated": self.truncated,
             "sources": [dataclasses.asdict(c) for c in self.sources],
             "usage": {
                 "prompt_tokens": self.prompt_tokens,
@@ -67,26 +83,22 @@ class Answer:
         }
 
 
-_CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-
-
-def cited_numbers(text: str, available: int) -> set[int]:
-    """The passage numbers an answer refers to: [2], [1, 3], [1][2]; out-of-range ones ignored."""
-    found = set()
-    for group in _CITATION.findall(text):
-        found.update(int(n) for n in re.split(r"\s*[,;]\s*", group))
-    return {n for n in found if 1 <= n <= available}
-
-
 def history_turns(messages: Sequence) -> list[Turn]:
-    """Question/answer pairs, each with the passages its question was given (kept with the answer)."""
-    turns = []
+    """Question/answer pairs, each with the passages its question was given (kept with the answer).
+
+    A regenerated answer replaces the one before it (same question asked again right after);
+    a question nothing was found for is left out: it tells the model nothing."""
+    turns: list[Turn] = []
     for question, answer in zip(messages, messages[1:]):
         if question.role == "user" and answer.role == "assistant":
             passages = tuple(
                 Passage(s["n"], s["source"], s["title"], s["location"], s["text"], s.get("score", 0.0))
                 for s in answer.sources if {"n", "source", "title", "location", "text"} <= set(s)
             )
+            if answer.content == NOTHING_FOUND:
+                continue
+            if turns and turns[-1].question.strip() == question.content.strip():
+                turns.pop()
             turns.append(Turn(question.content, passages, answer.content))
     return turns
 
@@ -163,16 +175,22 @@ class ChatService:
         should_stop: Callable[[], bool] | None = None,
         use_history: bool = True,
         on_saved: Callable[[Any], None] | None = None,
+        on_status: Progress | None = None,
     ) -> Answer:
         """`on_saved(message)` hears each message as it is stored (the question, then the
-        answer), so a UI can tell its own messages from other devices' by id."""
+        answer), so a UI can tell its own messages from other devices' by id. `on_status(str)`
+        hears what is happening: searching, reading n passages, then tokens/s."""
         self.load()
         saved = on_saved or (lambda _message: None)
+        say = on_status or (lambda _status: None)
         started = time.perf_counter()
         earlier = self.store.get_last_n_messages(session_id, HISTORY_MESSAGES) if use_history else []
         history = history_turns(earlier)
+        if history and history[-1].question.strip() == question.strip():
+            history.pop()  # asked again (regenerate): the new answer replaces the old one
         saved(self.store.add_message(session_id, "user", question))  # kept even if generation fails
 
+        say("searching the documents…")
         query = retrieval_query(question, history)
         hits = self._retriever.search(query, k=self.settings.top_k, mode=self.settings.search_mode)
         passages = [
@@ -188,28 +206,82 @@ class ChatService:
             if on_token:
                 on_token(NOTHING_FOUND)
         else:
-            self._generate(answer, question, passages, history, on_token, should_stop, started)
+            say(f"reading {len(passages)} passage{'s' if len(passages) > 1 else ''}…")
+            self._generate(answer, question, passages, history, on_token, should_stop, say, started)
         saved(self.store.add_message(session_id, "assistant", answer.text,
                                      sources=[dataclasses.asdict(c) for c in answer.sources]))
         return answer
 
-    def _generate(self, answer, question, passages, history, on_token, should_stop, started) -> None:
+    def _generate(self, answer, question, passages, history, on_token, should_stop, say, started) -> None:
         model = self._model
-        max_tokens = min(self.settings.max_tokens, model.n_ctx // 2)
+        tiny = _is_tiny(model)
+        max_tokens = min(self.settings.max_tokens, model.n_ctx // 2, *([TINY_MODEL_MAX_TOKENS] if tiny else []))
+        found = extract(question, passages, self._retriever.embedder.embed_query, limit=TINY_MODEL_FACTS)
+        use_facts = tiny and bool(found)
+        by_number = {p.n: p for p in passages}
         prompt = build_prompt(
-            question, passages, history, render=model.render, count_tokens=model.count_tokens,
-            budget=model.n_ctx - max_tokens,
+            question, [dataclasses.replace(by_number[e.n], text=e.text) for e in found] if use_facts else passages,
+            history, render=model.render, count_tokens=model.count_tokens, budget=model.n_ctx - max_tokens,
+            facts=use_facts,
         )
+        given = passages if use_facts else list(prompt.passages)  # the sources, as numbered
+        answer.evidence = shown([e for e in found if any(p.n == e.n for p in given)])
+        cleaned = AnswerFilter(len(given), on_token)
+        meter = _TokenRate(say)
+        user_stopped = should_stop or (lambda: False)
+
+        def keep(piece: str) -> None:
+            meter.tick()
+            cleaned.feed(piece)
+
         generating_at = time.perf_counter()
-        generation = model.generate(prompt.text, max_tokens=max_tokens, on_token=on_token, should_stop=should_stop)
-        cited = cited_numbers(generation.text, len(prompt.passages))
-        answer.text = generation.text
-        answer.sources = [Citation(p.n, p.source, p.title, p.location, p.text, p.score, p.n in cited)
-                          for p in prompt.passages]
+        generation = model.generate(prompt.text, max_tokens=max_tokens, on_token=keep,
+                                    should_stop=lambda: cleaned.ended or user_stopped())
+        text = cleaned.finish()
+        answer.stopped = generation.stopped and not cleaned.ended
+        answer.truncated = not generation.stopped and generation.completion_tokens >= max_tokens
+        if answer.truncated:
+            text += truncation_mark(max_tokens)
+            if on_token:
+                on_token(truncation_mark(max_tokens))
+        cited = cited_numbers(text, len(given))
+        ranks = {id(e): rank for rank, e in enumerate(answer.evidence, start=1)}
+        answer.text = text
+        answer.sources = [
+            Citation(p.n, p.source, p.title, p.location, p.text, p.score, p.n in cited,
+                     tuple((ranks[id(e)], e.text) for e in answer.evidence if e.n == p.n))
+            for p in given
+        ]
         answer.prompt_tokens = generation.prompt_tokens
         answer.evaluated_prompt_tokens = generation.evaluated_prompt_tokens
         answer.completion_tokens = generation.completion_tokens
         answer.tokens_per_s = generation.tokens_per_s
-        answer.stopped = generation.stopped
         answer.history_turns = prompt.history_turns
         answer.ttft_ms = (generating_at - started) * 1000 + generation.ttft_ms
+
+
+def _is_tiny(model) -> bool:
+    path = getattr(getattr(model, "model", None), "path", None)  # a served model has no file here
+    try:
+        return path is not None and path.stat().st_size < TINY_MODEL_BYTES
+    except OSError:
+        return False
+
+
+class _TokenRate:
+    """Tells `say` the tokens/s of the answer being written, every STATUS_SECONDS."""
+
+    def __init__(self, say: Progress):
+        self.say = say
+        self.tokens = 0
+        self.first = self.last_said = 0.0
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        self.tokens += 1
+        if self.tokens == 1:
+            self.first = self.last_said = now
+            self.say("writing…")
+        elif now - self.last_said >= STATUS_SECONDS:
+            self.last_said = now
+            self.say(f"writing… {(self.tokens - 1) / (now - self.first):.0f} tokens/s")

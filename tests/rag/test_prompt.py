@@ -5,13 +5,15 @@ import pytest
 
 from ragtui.rag.chat import cited_numbers, history_turns
 from ragtui.rag.prompt import (
+    NOTHING_FOUND,
     SYSTEM_PROMPT,
     Passage,
     PromptTooLong,
     Turn,
     build_prompt,
+    gist,
     retrieval_query,
-    user_message,
+    turn_messages,
 )
 from ragtui.sessions import Message
 
@@ -52,14 +54,12 @@ def test_long_sessions_keep_the_newest_whole_turns_within_budget(budget):
     prompt = build("latest?", [passage(1), passage(2)], history, budget)
     assert prompt.tokens == count_words(prompt.text) <= budget
     kept = history[len(history) - prompt.history_turns:]
-    assert [m["content"] for m in prompt.messages if m["role"] == "assistant"] == [t.answer for t in kept]
+    assert [m["content"] for m in prompt.messages if m["role"] == "assistant"] == [gist(t.answer) for t in kept]
     # Adding one more (older) turn would not have fitted.
     if prompt.history_turns < len(history):
         wider = history[len(history) - prompt.history_turns - 1:]
         assert count_words(chatml(
-            [prompt.messages[0]] + [m for t in wider for m in
-                                    ({"role": "user", "content": user_message(t.question, t.passages)},
-                                     {"role": "assistant", "content": t.answer})] + [prompt.messages[-1]]
+            [prompt.messages[0]] + [m for t in wider for m in turn_messages(t)] + [prompt.messages[-1]]
         )) > budget
 
 
@@ -83,13 +83,30 @@ def test_a_question_longer_than_the_context_is_a_clear_error():
         build("word " * 1000, [passage(1)], [], budget=200)
 
 
-def test_turn_two_prompt_extends_turn_one_prompt_and_its_answer():
-    """What makes llama.cpp's KV cache reusable: turn 1's full text is a prefix of turn 2's."""
-    first = build("what is a kettle?", [passage(1), passage(2)], [], budget=10_000)
-    answer = "A kettle boils water [1]."
-    history = [Turn("what is a kettle?", first.passages, answer)]
+def test_past_turns_are_their_questions_and_the_gist_of_their_answers():
+    """A small model copies whole earlier answers, and their [n] point at other passages."""
+    answer = "A kettle boils water [1]. It also whistles [2] when the water is ready, loudly."
+    history = [Turn("what is a kettle?", (passage(1), passage(2)), answer)]
     second = build("and descaling?", [passage(3)], history, budget=10_000)
-    assert second.text.startswith(first.text + answer)
+    assert second.messages[1:3] == [{"role": "user", "content": "what is a kettle?"},
+                                    {"role": "assistant", "content": "A kettle boils water."}]
+    assert "w1" not in second.text and "whistles" not in second.text
+
+
+def test_a_gist_is_the_first_sentence_cut_to_a_few_words():
+    assert gist("Sessions expire [1, 2]. Pin them [3].") == "Sessions expire."
+    long = " ".join(f"word{i}" for i in range(50)) + "."
+    assert gist(long, limit=5) == "word0 word1 word2 word3 word4 …"
+
+
+def test_turn_three_prompt_extends_turn_two_prompt_up_to_its_new_turn():
+    """What keeps llama.cpp's KV cache useful: past turns render the same on every later turn."""
+    turn_one = Turn("what is a kettle?", (passage(1),), "A kettle boils water [1].")
+    turn_two = Turn("and descaling?", (passage(2),), "Descale monthly [1].")
+    second = build("and descaling?", [passage(2)], [turn_one], budget=10_000)
+    third = build("why?", [passage(3)], [turn_one, turn_two], budget=10_000)
+    shared = chatml(second.messages[:3]).removesuffix("<|im_start|>assistant\n")
+    assert third.text.startswith(shared)
 
 
 def test_follow_up_questions_are_searched_with_the_previous_question():
@@ -117,3 +134,15 @@ def test_history_turns_rebuild_each_question_with_the_passages_it_was_given():
     ]
     turns = history_turns(messages)
     assert turns == [Turn("what is a kettle?", (Passage(1, "/d/k.md", "Kettle", "chars 0-9", "boils", 0.5),), "It boils [1].")]
+
+
+def test_a_regenerated_answer_replaces_the_one_before_it_and_declines_are_left_out():
+    messages = [
+        Message("1", "user", "what is a kettle?", 1.0),
+        Message("2", "assistant", "A first, bad answer.", 2.0),
+        Message("3", "user", "what is a kettle?", 3.0),  # ctrl+r: the same question again
+        Message("4", "assistant", "It boils water.", 4.0),
+        Message("5", "user", "who won the world cup?", 5.0),
+        Message("6", "assistant", NOTHING_FOUND, 6.0),
+    ]
+    assert [(t.question, t.answer) for t in history_turns(messages)] == [("what is a kettle?", "It boils water.")]

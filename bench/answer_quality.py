@@ -1,0 +1,228 @@
+"""Answer quality with the default model: ragtui beside a naive RAG prompt on raw llama-cpp-python.
+
+Both get the same model (SmolLM2-135M-Instruct Q4_1 unless --model), the same settings and
+the same retrieved passages; the naive side is what most local RAG tools do: a "use the
+context" prompt, the model's chat template, and whatever comes out. Reported per system:
+
+- gold: the answer contains a gold fact (bench/answer_questions.py), in the prose, in the
+  evidence (ragtui only), or in either;
+- invalid citations: answers citing an [n] with no passage n;
+- invented turns: answers with a "Question:" / "User:" line of their own;
+- copied: in a 10-question session (with history), answers whose word 4-grams come for at
+  least half from one earlier answer;
+- declined: out-of-corpus questions answered with a refusal.
+
+In-corpus figures are given for the tuning half and the held-out half separately.
+
+    flock /tmp/ragtui-bench.lock nice -n 5 .venv/bin/python bench/answer_quality.py [--json]
+
+The indexes (user guide; Python reference topics) are built once under --work-dir.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from answer_questions import GUIDE, OUT_OF_CORPUS, PYTHON, SESSION, halves  # noqa: E402
+
+from ragtui.config import load_settings  # noqa: E402
+from ragtui.rag.chat import CORPUS_DIR, ChatService  # noqa: E402
+from ragtui.rag.prompt import NOTHING_FOUND  # noqa: E402
+from ragtui.sessions import open_store  # noqa: E402
+
+NAIVE_SYSTEM = "You are a helpful assistant. Answer the question using the context. Cite sources as [n]."
+INVENTED_TURN = re.compile(r"(?:^|\n)[ \t*#>]*(?:question|user|q|human)[ \t]*\d*[ \t*]*:", re.IGNORECASE)
+CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+DECLINE = re.compile(
+    r"found nothing relevant|(?:do|does) not (?:cover|contain|mention|say)|don't (?:know|have)|"
+    r"no information|not (?:mentioned|covered|provided)|cannot answer|can't answer|unable to answer",
+    re.IGNORECASE)
+COPY_SHARE = 0.5
+
+
+def normal(text: str) -> str:
+    return " ".join(re.sub(r"[\"*`'’]", "", text.lower()).split())
+
+
+def has_gold(text: str, gold: list[str]) -> bool:
+    text = normal(text)
+    return any(normal(g) in text for g in gold)
+
+
+def invalid_citations(text: str, available: int) -> int:
+    numbers = [int(n) for group in CITATION.findall(text) for n in re.findall(r"\d+", group)]
+    return sum(not 1 <= n <= available for n in numbers)
+
+
+def copied(answer: str, earlier: list[str]) -> bool:
+    def grams(text):
+        words = normal(text).split()
+        return {tuple(words[i:i + 4]) for i in range(len(words) - 3)}
+
+    mine = grams(answer)
+    return bool(mine) and any(len(mine & grams(e)) >= COPY_SHARE * len(mine) for e in earlier if grams(e))
+
+
+class Naive:
+    """Raw llama-cpp-python: the model's own chat template, a plain context prompt."""
+
+    def __init__(self, model_path: str, n_ctx: int, threads: int, max_tokens: int):
+        from llama_cpp import Llama
+
+        self.llm = Llama(model_path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
+        self.max_tokens = max_tokens
+        self.history: list[dict] = []
+
+    def ask(self, question: str, passages: list[str], *, keep_history: bool = False) -> str:
+        context = "\n\n".join(f"[{i}] {text}" for i, text in enumerate(passages, start=1))
+        user = {"role": "user", "content": f"Context:\n{context}\n\nQuestion: {question}"}
+        messages = [{"role": "system", "content": NAIVE_SYSTEM}, *self.history, user]
+        while len(self.history) > 2 and self._tokens(messages) > self.llm.n_ctx() - self.max_tokens:
+            self.history = self.history[2:]
+            messages = [{"role": "system", "content": NAIVE_SYSTEM}, *self.history, user]
+        out = self.llm.create_chat_completion(messages, max_tokens=self.max_tokens, temperature=0.0,
+                                              top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.1)
+        text = out["choices"][0]["message"]["content"] or ""
+        if keep_history:
+            self.history += [user, {"role": "assistant", "content": text}]
+        return text
+
+    def _tokens(self, messages) -> int:
+        return len(self.llm.tokenize(json.dumps(messages).encode()))
+
+
+def corpus_service(work_dir: Path, name: str, threads: int) -> ChatService:
+    data_dir = work_dir / name
+    settings = load_settings({"data_dir": str(data_dir), "store": "memory", "threads": threads})
+    service = ChatService(open_store("memory"), settings, corpus_dir=CORPUS_DIR if name == "guide" else None)
+    if name == "python":
+        from ragtui.rag.embed import shared_embedder
+        from ragtui.rag.ingest import Ingester
+        from ragtui.rag.retriever import open_index
+
+        index = open_index(data_dir)
+        if index.chunk_count() == 0:
+            print("indexing the Python reference topics…", file=sys.stderr)
+            Ingester(index, lambda: shared_embedder(threads)).ingest([], python_docs=True)
+    service.load(progress=lambda step: print(f"[{name}] {step}", file=sys.stderr))
+    return service
+
+
+def raw_passages(service: ChatService, question: str) -> list[str]:
+    """What the naive side is given: the same search, without ragtui's relevance floor."""
+    hits = service._retriever.search(question, k=service.settings.top_k, mode=service.settings.search_mode)
+    return [h.text for h in hits]
+
+
+def ragtui_row(service: ChatService, session_id: str | None, question: str, gold: list[str] | None,
+               *, history: bool = False) -> dict:
+    sid = session_id or service.store.create_session("bench")
+    started = time.perf_counter()
+    answer = service.ask(sid, question, use_history=history)
+    evidence = " ".join(e.text for e in answer.evidence)
+    return {
+        "question": question, "answer": answer.text, "evidence": evidence,
+        "passages": [c.text for c in answer.sources], "seconds": time.perf_counter() - started,
+        "declined": answer.text == NOTHING_FOUND or bool(DECLINE.search(answer.text)),
+        "gold_prose": has_gold(answer.text, gold) if gold else None,
+        "gold_evidence": has_gold(evidence, gold) if gold else None,
+        "invalid_citations": invalid_citations(answer.text, len(answer.sources)),
+        "invented_turn": bool(INVENTED_TURN.search(answer.text)),
+        "truncated": answer.truncated,
+    }
+
+
+def naive_row(naive: Naive, question: str, passages: list[str], gold: list[str] | None, *, history=False) -> dict:
+    started = time.perf_counter()
+    text = naive.ask(question, passages, keep_history=history)
+    return {
+        "question": question, "answer": text, "seconds": time.perf_counter() - started,
+        "declined": bool(DECLINE.search(text)),
+        "gold_prose": has_gold(text, gold) if gold else None,
+        "gold_evidence": None,
+        "invalid_citations": invalid_citations(text, len(passages)),
+        "invented_turn": bool(INVENTED_TURN.search(text)),
+        "truncated": False,
+    }
+
+
+def summary(rows: list[dict]) -> dict:
+    n = len(rows) or 1
+    gold = [r for r in rows if r["gold_prose"] is not None]
+    out = {"n": len(rows),
+           "invalid_citation_answers": sum(r["invalid_citations"] > 0 for r in rows),
+           "invented_turns": sum(r["invented_turn"] for r in rows),
+           "seconds_per_answer": round(sum(r["seconds"] for r in rows) / n, 2)}
+    if gold:
+        out["gold_in_prose"] = round(sum(r["gold_prose"] for r in gold) / len(gold), 3)
+        if gold[0]["gold_evidence"] is not None:
+            out["gold_in_evidence"] = round(sum(r["gold_evidence"] for r in gold) / len(gold), 3)
+            out["gold_in_either"] = round(sum(r["gold_prose"] or r["gold_evidence"] for r in gold) / len(gold), 3)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--work-dir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "ragtui-answer-bench")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-naive", action="store_true", help="ragtui only")
+    parser.add_argument("--json", action="store_true", help="every answer, as JSON, on stdout")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    services = {name: corpus_service(args.work_dir, name, args.threads) for name in ("guide", "python")}
+    guide = services["guide"]
+    info = guide.model_info
+    naive = None if args.no_naive else Naive(info["path"], info["n_ctx"], args.threads, guide.settings.max_tokens)
+    rows: dict[str, dict[str, list[dict]]] = {"ragtui": {}, "naive": {}}
+
+    def run(label: str, service: ChatService, questions) -> None:
+        for system in rows:
+            rows[system].setdefault(label, [])
+        for question, gold in questions:
+            mine = ragtui_row(service, None, question, gold)
+            rows["ragtui"][label].append(mine)
+            if naive:
+                rows["naive"][label].append(naive_row(naive, question, raw_passages(service, question), gold))
+            print(f"{label}: {question} -> {mine['answer'][:70]!r}", file=sys.stderr)
+
+    for corpus, questions in (("guide", GUIDE), ("python", PYTHON)):
+        tuning, held_out = halves(questions)
+        run(f"{corpus} tuning", services[corpus], tuning)
+        run(f"{corpus} held-out", services[corpus], held_out)
+    run("out of corpus", guide, [(q, None) for q in OUT_OF_CORPUS])
+    run("out of corpus (python index)", services["python"], [(q, None) for q in OUT_OF_CORPUS[::2]])
+
+    session_id = guide.store.create_session("bench")
+    for system in rows:
+        rows[system]["session"] = []
+    for question, gold in SESSION:
+        rows["ragtui"]["session"].append(ragtui_row(guide, session_id, question, gold, history=True))
+        if naive:
+            rows["naive"]["session"].append(naive_row(naive, question, raw_passages(guide, question), gold, history=True))
+
+    report = {}
+    for system, groups in rows.items():
+        if not any(groups.values()):
+            continue
+        report[system] = {label: summary(group) for label, group in groups.items()}
+        for label, group in groups.items():
+            if label.startswith("out of corpus"):
+                report[system][label]["declined"] = round(sum(r["declined"] for r in group) / len(group), 3)
+        answers = [r["answer"] for r in groups["session"]]
+        report[system]["session"]["copied_answers"] = sum(copied(a, answers[:i]) for i, a in enumerate(answers))
+    report["model"] = info["name"]
+    if args.json:
+        print(json.dumps({"report": report, "answers": rows}, indent=1))
+    else:
+        print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Questions for bench/answer_quality.py, written before any tuning.
+
+Each in-corpus question has gold facts: short strings, any one of which the right answer
+contains (matched without case, quotes, asterisks or backticks). Questions at even positions
+are the tuning half; odd positions are held out and were not looked at while tuning.
+"""
+
+# The user guide (data/), indexed by ragtui on first run.
+GUIDE = [
+    ("How long do sessions last by default?", ["3600", "1 hour", "one hour"]),
+    ("How do I resume an earlier chat?", ["session browser", "--session"]),
+    ("Which command indexes my own documents?", ["ragtui ingest"]),
+    ("Where is the data directory on Linux?", ["~/.local/share/ragtui"]),
+    ("What happens when Redis goes down in the middle of a conversation?", ["saving locally", "keeps saving"]),
+    ("Can ragtui index PDF files?", ["pdf"]),
+    ("What is the default language model?", ["smollm2"]),
+    ("How do I stop an answer early?", ["esc"]),
+    ("What does pinning a session do?", ["never expires"]),
+    ("What does the --no-history flag do?", ["without the conversation"]),
+    ("Where is the config file on Linux?", ["~/.config/ragtui/config.toml"]),
+    ("What does the fts search mode use?", ["bm25"]),
+    ("How are vector and full-text results merged in hybrid search?", ["reciprocal rank fusion"]),
+    ("What happens to conversations in the memory store mode when the app exits?", ["nothing is kept"]),
+    ("How does the local store make sessions survive a restart?", ["journal", "fsync"]),
+    ("What is the default Redis URL?", ["redis://localhost:6379/0"]),
+    ("How many messages does a session keep at most by default?", ["1000"]),
+    ("How can I use a different GGUF model?", ["--model", "models/"]),
+    ("What can an operator do on the admin screen?", ["extend, export or clear"]),
+    ("Which environment variable moves the data directory?", ["ragtui_data_dir"]),
+    ("What does the cache directory hold?", ["query encoder"]),
+    ("Are hidden files indexed?", ["skipped"]),
+    ("What happens when I ingest a file that has not changed?", ["skipped", "content hash"]),
+    ("What does ingest --rebuild do?", ["starts the index over"]),
+    ("Which kinds of Redis URL can I give?", ["rediss://", "unix://"]),
+]
+
+# The Python language reference topics (`ragtui ingest --python-docs`).
+PYTHON = [
+    ("What does the pass statement do?", ["null operation"]),
+    ("Which exception does a failing assert statement raise?", ["assertionerror"]),
+    ("Which method is called when a with statement enters its context manager?", ["__enter__"]),
+    ("What does break do inside a loop?", ["terminates the nearest enclosing loop"]),
+    ("What does the continue statement do?", ["next cycle"]),
+    ("What does the global statement do to the names it lists?", ["interpreted as globals"]),
+    ("What does an anonymous function created with lambda look like?", ["lambda", "anonymous function"]),
+    ("Which numbers are considered false in a truth test?", ["zero of any numeric type"]),
+    ("How does the expression x and y evaluate?", ["first evaluates x"]),
+    ("What is str.casefold used for?", ["caseless matching"]),
+    ("How do I write an imaginary literal?", ["j"]),
+    ("What does a chained comparison like x < y <= z mean?", ["x < y and y <= z"]),
+    ("Can I use underscores in integer literals?", ["group digits", "underscores are ignored"]),
+    ("What does del do to a name?", ["removes the binding"]),
+    ("What does dict.setdefault do when the key is missing?", ["insert key with a value of default"]),
+    ("When raising an exception with from, which attribute holds the cause?", ["__cause__"]),
+    ("What turns a function into a generator function?", ["yield"]),
+    ("What is the None object returned by?", ["explicitly return a value"]),
+    ("How does a for loop iterate over a sequence?", ["iterator"]),
+    ("What does the else clause of a while loop do?", ["else", "terminates"]),
+]
+
+# Nothing in either corpus answers these: ragtui should decline.
+OUT_OF_CORPUS = [
+    "Who won the 1958 football world cup?",
+    "What is the capital of Australia?",
+    "How do I bake sourdough bread?",
+    "What is the boiling point of water at the top of Mount Everest?",
+    "Who painted the Mona Lisa?",
+    "How many moons does Jupiter have?",
+    "What is a good stretching routine for lower back pain?",
+    "Which wine goes well with grilled salmon?",
+    "How do I change a flat tyre on a bicycle?",
+    "What did the Treaty of Westphalia establish?",
+    "How tall is the Eiffel Tower?",
+    "What is the best time of year to plant tulip bulbs?",
+    "Who wrote the novel Pride and Prejudice?",
+    "How do I knit a scarf for beginners?",
+    "What causes the northern lights?",
+    "How much caffeine is in a cup of espresso?",
+]
+
+# One session of ten questions on the user guide, asked in order with history, to catch an
+# answer that copies an earlier one.
+SESSION = [
+    ("What is ragtui?", ["terminal", "offline"]),
+    ("Where are my conversations stored?", ["session store", "redis", "local"]),
+    ("Can I create a session with several app instances?", ["several app instances", "share"]),
+    ("How long do sessions last?", ["3600", "1 hour", "one hour"]),
+    ("How do I make a session last forever?", ["pin", "--ttl 0"]),
+    ("Which search modes are there?", ["hybrid"]),
+    ("How do I index my notes folder?", ["ragtui ingest"]),
+    ("What model answers my questions?", ["smollm2", "gguf"]),
+    ("Where is the index kept?", ["index/", "data directory"]),
+    ("How do I see which store I am using?", ["header", "stats pane"]),
+]
+
+
+def halves(questions):
+    """(tuning, held_out): even and odd positions."""
+    return questions[0::2], questions[1::2]

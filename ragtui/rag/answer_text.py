@@ -1,0 +1,131 @@
+"""What a small model writes, made fit to show, as it streams.
+
+- An invented next turn ("Question: …", "User: …") or a chat-template token ends the answer,
+  and so does a sentence the answer already said (small models loop): the caller is told to
+  stop generating.
+- A citation [n] with no passage n is removed; a run of citations ("[1], [2], [3] … [40]")
+  is shown once, as its valid numbers.
+- A leading "Answer:" label is dropped.
+
+Text that may still turn into one of these (a line starting "Quest…", an open "[1, 2",
+trailing spaces) is held back until it is decided, so what streams is exactly what is kept.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+TURN_LABELS = ("question", "user", "q", "human", "passages", "passage", "context", "instruction")
+_TURN = re.compile(r"(?:^|\n)[ \t*_#>]*(?:" + "|".join(TURN_LABELS) + r")[ \t]*\d*[ \t*_]*:", re.IGNORECASE)
+_SPECIAL = re.compile(r"<\||</s>")  # <|im_start|>, <|endoftext|>, … never belong in prose
+_ANSWER_LABEL = re.compile(r"^[ \t*_]*answer[ \t*_]*:[ \t*_]*", re.IGNORECASE)
+_GROUP = r"\[[ \t]*\d+(?:[ \t]*[,;][ \t]*\d+)*[ \t]*\]"
+_RUN = re.compile(rf"(?:[ \t]*[,;]?[ \t]*{_GROUP})+")
+_OPEN_TAIL = re.compile(rf"(?:[ \t]*[,;]?[ \t]*{_GROUP})*[ \t]*[,;]?\s*(?:\[[\d,; \t]*)?$")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?](?=\s)")
+REPEAT_MIN_WORDS = 5
+
+
+def cited_numbers(text: str, available: int) -> set[int]:
+    """The passage numbers an answer refers to: [2], [1, 3], [1][2]; out-of-range ones ignored."""
+    found = {int(n) for group in re.findall(_GROUP, text) for n in re.findall(r"\d+", group)}
+    return {n for n in found if 1 <= n <= available}
+
+
+def clean_citations(text: str, available: int) -> str:
+    """Each run of citations becomes its valid numbers, once each; a run with none goes."""
+
+    def valid(run: re.Match) -> str:
+        numbers: list[int] = []
+        for n in map(int, re.findall(r"\d+", run.group())):
+            if 1 <= n <= available and n not in numbers:
+                numbers.append(n)
+        return " " + "".join(f"[{n}]" for n in numbers) if numbers else ""
+
+    return _RUN.sub(valid, text)
+
+
+def truncation_mark(max_tokens: int) -> str:
+    return f" … (cut at {max_tokens} tokens)"
+
+
+def settle(raw: str, available: int, *, final: bool = False) -> tuple[str, bool]:
+    """The clean text decided so far from the model's raw output, and whether it has ended.
+
+    Not final: what might still change is left out. The text for a longer `raw` always
+    extends the text for a shorter one."""
+    raw = raw.lstrip()
+    if not final and len(raw) < 12 and "answer:".startswith(raw.lower().strip(" *_")[:7]):
+        return "", False  # might be an "Answer:" label: wait to see it whole
+    raw = _ANSWER_LABEL.sub("", raw, count=1)
+    end = _end(raw)
+    if end is not None:
+        return _clean(raw[:end], available), True
+    if final:
+        return _clean(raw, available), False
+    return _clean(raw[:_undecided_from(raw)], available), False
+
+
+def _clean(text: str, available: int) -> str:
+    return clean_citations(text.rstrip(), available).rstrip()
+
+
+def _end(raw: str) -> int | None:
+    ends = [m.start() for m in (_TURN.search(raw), _SPECIAL.search(raw)) if m]
+    said: set[str] = set()
+    for match in _SENTENCE.finditer(raw):
+        sentence = " ".join(match.group().split()).lower()
+        if len(sentence.split()) >= REPEAT_MIN_WORDS:
+            if sentence in said:
+                ends.append(match.start())
+                break
+            said.add(sentence)
+    return min(ends) if ends else None
+
+
+def _undecided_from(raw: str) -> int:
+    """Where text that may still become a turn label, a template token or a citation run starts."""
+    hold = len(raw)
+    line_start = raw.rfind("\n")
+    if line_start >= 0:
+        label = raw[line_start + 1:].lstrip(" \t*_#>").lower()
+        label = re.sub(r"[ \t]*\d*[ \t*_]*:?$", "", label)
+        if len(label) < 16 and any(t.startswith(label) for t in TURN_LABELS):
+            hold = line_start
+    angle = raw.rfind("<")
+    if angle >= 0 and len(raw) - angle < 2:
+        hold = min(hold, angle)
+    tail = _OPEN_TAIL.search(raw)
+    if tail:
+        hold = min(hold, tail.start())
+    return hold
+
+
+class AnswerFilter:
+    """Feed it the model's pieces; it passes on the clean text and says when to stop."""
+
+    def __init__(self, available: int, emit: Callable[[str], None] | None = None):
+        self.available = available
+        self.emit = emit or (lambda _text: None)
+        self.text = ""  # everything passed on so far
+        self.ended = False  # an invented turn, a template token or a repeat was cut off
+        self._raw = ""
+
+    def feed(self, piece: str) -> bool:
+        """True once the answer is over: stop generating."""
+        if not self.ended:
+            self._raw += piece
+            self._update(*settle(self._raw, self.available))
+        return self.ended
+
+    def finish(self) -> str:
+        """Pass on what was held back; returns the whole clean text."""
+        if not self.ended:
+            self._update(*settle(self._raw, self.available, final=True))
+        return self.text
+
+    def _update(self, text: str, ended: bool) -> None:
+        if len(text) > len(self.text) and text.startswith(self.text):
+            self.emit(text[len(self.text):])
+            self.text = text
+        self.ended = ended

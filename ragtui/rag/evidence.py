@@ -1,0 +1,130 @@
+"""Evidence: the one or two sentences of the retrieved passages that best answer a question.
+
+Extracted, never generated, so an answer is useful even when a small model's prose is weak.
+Every sentence of the passages is scored lexically (the question's words it contains, rare
+words weighing more); the best few are embedded with the query encoder already loaded for
+search, and the final score adds their cosine to the question. The best sentence is kept,
+and a second one when it scores nearly as well.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+MAX_SENTENCES = 2  # shown
+EMBEDDED_CANDIDATES = 12  # lexical pre-selection: embedding every sentence costs ~5 ms each
+SECOND_WITHIN = 0.08  # a second sentence is shown when it scores this close to the best
+LEXICAL_WEIGHT = 0.6
+QUESTION_PENALTY = 0.3  # a sentence that asks ("for example 'how long do sessions last?'") answers nothing
+MIN_WORDS = 4
+MAX_CHARS = 400
+
+Embed = Callable[[str], Any]  # text -> normalised numpy vector (Embedder.embed_query)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    n: int  # the passage it was taken from, as numbered in the prompt
+    text: str
+    score: float
+
+
+_STOP_WORDS = frozenset(
+    "a an and are as at be by can do does for from has have how i if in is it its me my of on or "
+    "so that the their then there these this to was what when where which who why will with you "
+    "your yours should would could".split()
+)
+_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+.\-]*[A-Za-z0-9_]|[A-Za-z0-9]")
+# A sentence ends at . ! ? followed by a space and a capital, quote or bracket; lists,
+# headings and table rows end at their line.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[*])")
+_MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|>\s*)")
+
+
+def words(text: str) -> list[str]:
+    return [_stem(w.lower()) for w in _WORD.findall(text)]
+
+
+def _stem(word: str) -> str:
+    """Plural and verb endings off, so 'sessions' meets 'session' and 'expires' 'expire'."""
+    for suffix in ("ing", "es", "ed", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences worth quoting: prose, list items and table rows; no headings, no code."""
+    found, in_code = [], False
+    paragraph: list[str] = []
+
+    def flush():
+        if paragraph:
+            found.extend(s.strip() for s in _SENTENCE_END.split(" ".join(paragraph)))
+            paragraph.clear()
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            flush()
+            in_code = not in_code
+            continue
+        if in_code or not stripped or stripped.startswith("#") or set(stripped) <= set("|-: "):
+            flush()
+            continue
+        if _MARKUP.match(line) or stripped.startswith("|"):
+            flush()  # a list item or table row stands alone
+            paragraph.append(_MARKUP.sub("", line).strip().strip("|").strip())
+            flush()
+            continue
+        paragraph.append(stripped)
+    flush()
+    return [s[:MAX_CHARS] for s in found if len(_WORD.findall(s)) >= MIN_WORDS]
+
+
+def extract(question: str, passages: Sequence, embed: Embed | None, *,
+            limit: int = MAX_SENTENCES) -> list[Evidence]:
+    """The best `limit` sentences of `passages` (objects with .n and .text), best first."""
+    asked = [w for w in words(question) if w not in _STOP_WORDS]
+    candidates = [(p.n, rank, s) for rank, p in enumerate(passages) for s in sentences(p.text)]
+    if not candidates or not asked:
+        return []
+    # Rare words say more: a word in every sentence ("ragtui") counts little.
+    sentence_words = [set(words(s)) for _, _, s in candidates]
+    weight = {w: math.log(1 + len(candidates) / (1 + sum(w in ws for ws in sentence_words))) for w in set(asked)}
+    total = sum(weight.values()) or 1.0
+    lexical = [sum(weight[w] for w in set(asked) if w in ws) / total for ws in sentence_words]
+    # Earlier passages ranked higher in retrieval: a small tie-breaker.
+    prior = [lexical[i] - 0.01 * rank for i, (_, rank, _) in enumerate(candidates)]
+    shortlist = sorted(range(len(candidates)), key=lambda i: -prior[i])[:EMBEDDED_CANDIDATES]
+    scored = []
+    query = embed(question) if embed else None
+    for i in shortlist:
+        n, rank, text = candidates[i]
+        similarity = float(query @ embed(text)) if query is not None else 0.0
+        penalty = QUESTION_PENALTY if "?" in text else 0.0
+        scored.append(Evidence(n, text, similarity + LEXICAL_WEIGHT * lexical[i] - 0.01 * rank - penalty))
+    scored.sort(key=lambda e: -e.score)
+    return scored[:limit]
+
+
+def shown(evidence: Sequence[Evidence], limit: int = MAX_SENTENCES) -> list[Evidence]:
+    """What an answer shows: the best sentence, and the next when it scores nearly as well."""
+    best = list(evidence[:1])
+    for other in evidence[1:limit]:
+        if other.score >= best[0].score - SECOND_WITHIN and other.text != best[0].text:
+            best.append(other)
+    return best
+
+
+def from_sources(sources: Sequence[dict]) -> list[Evidence]:
+    """The evidence stored with a message (its `sources`), in the order it was chosen.
+
+    Messages stored before evidence existed have none: an empty list."""
+    found = []
+    for source in sources:
+        for rank, text in source.get("evidence") or ():
+            found.append((rank, Evidence(int(source.get("n", 0)), str(text), 0.0)))
+    return [e for _, e in sorted(found, key=lambda pair: pair[0])]

@@ -1,0 +1,65 @@
+"""What the model writes is cleaned as it streams: no invented turns, no citation of nothing."""
+from __future__ import annotations
+
+import pytest
+
+from ragtui.rag.answer_text import AnswerFilter, clean_citations, cited_numbers, settle, truncation_mark
+
+
+def stream(pieces, available=3):
+    shown = []
+    cleaned = AnswerFilter(available, shown.append)
+    for piece in pieces:
+        if cleaned.feed(piece):
+            break
+    text = cleaned.finish()
+    assert "".join(shown) == text  # what streamed is exactly what is kept
+    return text, cleaned.ended
+
+
+@pytest.mark.parametrize("pieces", [
+    ["The port is 7341 [1].", "\nQuestion: and the other one?"],
+    ["The port is 7341 [1].", "\n\n", "Quest", "ion", ":", " what?"],
+    ["The port is 7341 [1].", "\nUser: thanks"],
+    ["The port is 7341 [1].", "\n**Question 2:** more"],
+    ["The port is 7341 [1].", "<|im_start|>", "user"],
+])
+def test_an_invented_next_turn_ends_the_answer_and_is_never_shown(pieces):
+    assert stream(pieces) == ("The port is 7341 [1].", True)
+
+
+def test_a_line_that_only_starts_like_a_label_is_kept():
+    assert stream(["It works.\nUs", "ers can pin sessions.\nQuick", " note."]) == \
+        ("It works.\nUsers can pin sessions.\nQuick note.", False)
+
+
+def test_a_leading_answer_label_is_dropped():
+    assert stream(["Ans", "wer:", " Port 7341."])[0] == "Port 7341."
+
+
+def test_citations_of_missing_passages_are_removed_even_when_split_across_pieces():
+    assert stream(["Use ingest [1", "]. See [7", "] and [2, 9]."])[0] == "Use ingest [1]. See and [2]."
+
+
+def test_a_run_of_forty_citations_becomes_its_valid_numbers_once():
+    run = ", ".join(f"[{n}]" for n in range(1, 41))
+    assert stream(["Run ragtui ingest ", run, "."], available=5)[0] == "Run ragtui ingest [1][2][3][4][5]."
+    assert clean_citations("Done [1][1][1] [2].", 2) == "Done [1][2]."
+    assert cited_numbers("Done [1, 4] [2][9].", 3) == {1, 2}
+
+
+def test_a_sentence_said_twice_ends_the_answer():
+    text, ended = stream(["Sessions expire after one hour. ", "Pinned ones never do at all. ",
+                          "Sessions expire after one hour. ", "Sessions"])
+    assert ended and text == "Sessions expire after one hour. Pinned ones never do at all."
+
+
+def test_held_back_text_is_released_at_the_end():
+    assert settle("It is [1", 3) == ("It is", False)
+    assert settle("It is [1", 3, final=True) == ("It is [1", False)
+    assert settle("Fine.\nQ", 3) == ("Fine.", False)
+    assert settle("Fine.\nQ", 3, final=True) == ("Fine.\nQ", False)
+
+
+def test_the_truncation_mark_names_the_limit():
+    assert truncation_mark(512) == " … (cut at 512 tokens)"

@@ -1,0 +1,76 @@
+"""Evidence is extracted from the passages (never generated) and survives being stored."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ragtui.rag.chat import Citation
+from ragtui.rag.evidence import Evidence, extract, from_sources, sentences
+from ragtui.rag.prompt import Passage
+
+SESSIONS = """# Sessions
+
+## Time to live (TTL)
+
+Sessions expire after a period of inactivity: by default **1 hour (3600 seconds) of idle
+time**. The expiry is sliding: every new message resets the clock.
+
+- A pinned session never expires, whatever the TTL.
+- `--ttl 0` means sessions never expire.
+
+```
+ragtui --ttl 7200
+```
+"""
+STORE = """Conversations live in a Redis server. If Redis goes away in the middle of a
+conversation, nothing you typed is lost: ragtui keeps saving locally and the header shows
+"degraded — saving locally". How durable the data is depends on the Redis server."""
+
+
+def test_sentences_are_prose_list_items_and_rows_never_headings_or_code():
+    found = sentences(SESSIONS)
+    assert found[0].startswith("Sessions expire after a period of inactivity")
+    assert "The expiry is sliding: every new message resets the clock." in found
+    assert "A pinned session never expires, whatever the TTL." in found
+    assert not any(s.startswith(("#", "ragtui --ttl", "Time to live")) for s in found)
+
+
+def test_the_sentence_that_answers_is_chosen_from_the_passage_that_holds_it():
+    passages = [Passage(1, "/a/store.md", "Store", "chars 0-9", STORE),
+                Passage(2, "/a/sessions.md", "Sessions", "chars 0-9", SESSIONS)]
+    best = extract("How long do sessions last by default?", passages, embed=None)
+    assert best[0].n == 2 and "3600 seconds" in best[0].text
+    best = extract("What happens when Redis goes away mid-conversation?", passages, embed=None)
+    assert best[0].n == 1 and "keeps saving locally" in best[0].text
+    assert len(best) <= 2
+
+
+def test_embeddings_decide_between_sentences_with_the_same_words():
+    passages = [Passage(1, "/a.md", "A", "", "The cat sat on the mat today. The cat ate the fish today.")]
+    vectors = {"what did the cat eat today?": [1.0, 0.0], "The cat ate the fish today.": [0.9, 0.1],
+               "The cat sat on the mat today.": [0.0, 1.0]}
+    best = extract("what did the cat eat today?", passages, lambda text: np.array(vectors[text]), limit=1)
+    assert [e.text for e in best] == ["The cat ate the fish today."]
+
+
+def test_nothing_to_quote_gives_no_evidence():
+    assert extract("anything?", [], embed=None) == []
+    assert extract("the?", [Passage(1, "/a.md", "A", "", "Too short.")], embed=None) == []
+
+
+def test_evidence_stored_with_the_sources_comes_back_in_its_order_and_old_messages_have_none():
+    cited = Citation(1, "/a.md", "A", "", "text", 0.5, True, ((2, "second best"),))
+    other = Citation(2, "/b.md", "B", "", "text", 0.4, False, ((1, "best"),))
+    stored = [dataclasses.asdict(c) for c in (cited, other)]
+    assert from_sources(stored) == [Evidence(2, "best", 0.0), Evidence(1, "second best", 0.0)]
+    old = {"n": 1, "source": "/a.md", "title": "A", "location": "", "text": "t", "score": 0.5, "cited": True}
+    assert from_sources([old]) == []
+
+
+def test_the_app_quotes_stored_evidence_under_the_answer_as_plain_text():
+    from ragtui.tui.widgets.chat_messages import evidence_lines
+
+    source = dataclasses.asdict(Citation(2, "/a.md", "A", "", "t", 0.5, False, ((1, "Keys [bold]expire[/] in 1 h."),)))
+    assert evidence_lines([source]).plain == "Evidence:\n  [2] “Keys [bold]expire[/] in 1 h.”"
+    assert evidence_lines([{"n": 1, "source": "/old.md"}]) is None  # stored before evidence existed
