@@ -167,6 +167,7 @@ def cmd_ask(settings, args) -> int:
         answer = _ask_streaming(service, session_id, question, use_history=not args.no_history)
     finally:
         store.close()
+    _print_evidence(answer)
     _print_sources(answer)
     if not args.session:
         print(f"\nsession {session_id} — continue it with: ragtui ask --session {session_id} QUESTION")
@@ -213,10 +214,18 @@ def _ask_streaming(service, session_id: str, question: str, *, use_history: bool
     return answer
 
 
+def _print_evidence(answer) -> None:
+    """The sentences the answer rests on, quoted from the passages (extracted, not generated)."""
+    if answer.evidence:
+        print("\nEvidence:")
+        for item in answer.evidence:
+            print(f"  [{item.n}] “{safe(item.text)}”")
+
+
 def _print_sources(answer) -> None:
     if not answer.sources:
         return
-    cited = [c for c in answer.sources if c.cited]
+    cited = [c for c in answer.sources if c.cited or c.evidence]  # cited in the prose or the evidence
     shown = cited or answer.sources
     print("\nSources:")
     for c in shown:

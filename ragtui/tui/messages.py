@@ -55,6 +55,13 @@ class AnswerFinished(Message):
 
 
 @dataclass
+class AnswerStatus(Message):
+    """What the answer in flight is doing: searching, reading passages, tokens/s."""
+
+    status: str
+
+
+@dataclass
 class AnswerFailed(Message):
     error: str
     session_expired: bool = False

@@ -24,6 +24,19 @@ def citation_line(sources: Sequence[dict[str, Any]]) -> Content:
     return Content.assemble(*parts)
 
 
+def evidence_lines(sources: Sequence[dict[str, Any]]) -> Content | None:
+    """The sentences the answer rests on, quoted from its passages with their [n]."""
+    from ...rag.evidence import from_sources
+
+    evidence = from_sources(sources)
+    if not evidence:
+        return None
+    lines: list[str | tuple[str, str]] = [("Evidence:", "bold")]
+    for item in evidence:
+        lines += [f"\n  [{item.n}] ", (f"“{one_line(item.text, 400)}”", "italic")]
+    return Content.assemble(*lines)
+
+
 def truncation_note(total_chars: int, shown: int) -> Content:
     return Content.styled(
         f"… showing the first {shown:,} of {total_chars:,} characters as plain text; "
