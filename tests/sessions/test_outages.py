@@ -299,3 +299,16 @@ def test_a_session_redis_holds_foreign_data_for_waits_alone(open_store, own_redi
         store.get_conversation_history(broken)
     assert store.clear_session(broken)  # how an operator repairs it; nothing waits any more
     assert store.health == "ok"
+
+
+def test_the_redis_deadline_is_a_setting(open_store, redis_url, tmp_path):
+    from ragtui.config import ConfigError, load_settings
+    from ragtui.sessions import open_store_from_settings
+
+    settings = load_settings({"store": redis_url, "data_dir": tmp_path / "data"}, env={"RAGTUI_REDIS_TIMEOUT": "0.25"})
+    store = open_store_from_settings(settings)
+    assert store.primary.client.connection_pool.connection_kwargs["socket_timeout"] == 0.25
+    store.close()
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(ConfigError, match="redis_timeout"):
+            load_settings(env={"RAGTUI_REDIS_TIMEOUT": bad})
