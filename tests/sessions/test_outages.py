@@ -301,7 +301,7 @@ def test_a_session_redis_holds_foreign_data_for_waits_alone(open_store, own_redi
     assert store.health == "ok"
 
 
-def test_the_redis_deadline_is_a_setting(open_store, redis_url, tmp_path):
+def test_the_redis_deadline_is_a_setting(redis_url, tmp_path):
     from ragtui.config import ConfigError, load_settings
     from ragtui.sessions import open_store_from_settings
 
