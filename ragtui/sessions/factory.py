@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import fakeredis
 import redis
@@ -29,6 +30,15 @@ def _redis_url(explicit: str | None) -> str:
     return explicit or os.environ.get("RAGTUI_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://localhost:6379/0"
 
 
+def _shown(url: str) -> str:
+    """The URL as the header and errors show it: without its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def _redis_client(url: str, timeout: float) -> redis.Redis:
     try:
         return redis.Redis.from_url(
@@ -42,7 +52,7 @@ def _redis_client(url: str, timeout: float) -> redis.Redis:
             health_check_interval=30,
         )
     except ValueError as exc:
-        raise StoreError(f"bad Redis URL {url!r}: {exc}") from None
+        raise StoreError(f"bad Redis URL {_shown(url)!r}: {exc}") from None
 
 
 def _fake_client() -> fakeredis.FakeRedis:
@@ -85,11 +95,15 @@ def open_store(
     if target == "local":
         return _local_store(data_dir, "sessions", **options)
 
-    url = _redis_url(redis_url)
-    primary = SessionStore(_redis_client(url, redis_timeout), backend="redis", location=url, **options)
+    full_url = _redis_url(redis_url)
+    url = _shown(full_url)
+    primary = SessionStore(_redis_client(full_url, redis_timeout), backend="redis", location=url, **options)
     unreachable = None
     try:
         primary.ping()
+    except (redis.AuthenticationError, redis.exceptions.AuthorizationError) as exc:  # not an outage
+        primary.close()
+        raise StoreUnavailable(f"Redis at {url} refused us ({exc}): check the password in the URL") from None
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         if target == "redis":
             primary.close()
@@ -97,7 +111,8 @@ def open_store(
         unreachable = "Redis is unreachable"  # auto: start degraded, replay once it answers
     except redis.RedisError as exc:  # e.g. a password is needed
         primary.close()
-        raise StoreUnavailable(f"Redis at {url}: {exc}") from None
+        hint = ": give the password in the URL (redis://:PASSWORD@host:port)" if "auth" in str(exc).lower() else ""
+        raise StoreUnavailable(f"Redis at {url}: {exc}{hint}") from None
     # the outbox neither expires nor trims what it holds: Redis does, once it is replayed
     outbox = _local_store(data_dir, "outbox", **{**options, "ttl": None, "max_messages": OUTBOX_CAP})
     if target == "auto":

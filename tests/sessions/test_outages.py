@@ -312,3 +312,15 @@ def test_the_redis_deadline_is_a_setting(redis_url, tmp_path):
     for bad in ("0", "-1", "soon"):
         with pytest.raises(ConfigError, match="redis_timeout"):
             load_settings(env={"RAGTUI_REDIS_TIMEOUT": bad})
+
+
+def test_a_wrong_password_is_not_an_outage_and_no_password_is_shown(open_store, own_redis, tmp_path):
+    redis.Redis.from_url(own_redis.url).config_set("requirepass", "s3cret")
+    wrong = own_redis.url.replace("redis://", "redis://:wrong@")
+    for target in ("auto", "redis"):  # refused in one line, not "saving locally" for ever
+        with pytest.raises(StoreUnavailable, match="password") as refused:
+            open_store(target, redis_url=wrong, data_dir=tmp_path / "data")
+        assert "wrong" not in str(refused.value)
+    store = open_store(own_redis.url.replace("redis://", "redis://:s3cret@"), data_dir=tmp_path / "data")
+    store.add_message(store.create_session("alice"), "user", "hello")
+    assert "s3cret" not in store.describe() and ":***@" in store.describe()
