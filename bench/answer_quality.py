@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answer_questions import GUIDE, OUT_OF_CORPUS, PYTHON, SESSION, halves  # noqa: E402
 
 from ragtui.config import load_settings  # noqa: E402
-from ragtui.rag.chat import CORPUS_DIR, ChatService  # noqa: E402
+from ragtui.rag.chat import CORPUS_DIR, TINY_MODEL_MAX_TOKENS, ChatService, _is_tiny  # noqa: E402
 from ragtui.rag.prompt import NOTHING_FOUND  # noqa: E402
 from ragtui.sessions import open_store  # noqa: E402
 
@@ -179,7 +179,9 @@ def main() -> None:
     services = {name: corpus_service(args.work_dir, name, args.threads) for name in ("guide", "python")}
     guide = services["guide"]
     info = guide.model_info
-    naive = None if args.no_naive else Naive(info["path"], info["n_ctx"], args.threads, guide.settings.max_tokens)
+    # The same token limit ragtui applies to this model (160 for a tiny one), so both write as much.
+    max_tokens = min(guide.settings.max_tokens, *([TINY_MODEL_MAX_TOKENS] if _is_tiny(guide._model) else []))
+    naive = None if args.no_naive else Naive(info["path"], info["n_ctx"], args.threads, max_tokens)
     rows: dict[str, dict[str, list[dict]]] = {"ragtui": {}, "naive": {}}
 
     def run(label: str, service: ChatService, questions) -> None:
@@ -218,6 +220,7 @@ def main() -> None:
         answers = [r["answer"] for r in groups["session"]]
         report[system]["session"]["copied_answers"] = sum(copied(a, answers[:i]) for i, a in enumerate(answers))
     report["model"] = info["name"]
+    report["max_tokens"] = max_tokens
     if args.json:
         print(json.dumps({"report": report, "answers": rows}, indent=1))
     else:

@@ -62,6 +62,10 @@ def settle(raw: str, available: int, *, final: bool = False) -> tuple[str, bool]
     if end is not None:
         return _clean(raw[:end], available), True
     if final:
+        raw = raw.rstrip()
+        last = raw.rsplit("\n", 1)[-1].strip(" \t*_#>").rstrip("0123456789 ").lower()
+        if last in TURN_LABELS:  # a label the model began and then stopped at
+            raw = raw[: raw.rfind("\n") + 1] if "\n" in raw else ""
         return _clean(raw, available), False
     return _clean(raw[:_undecided_from(raw)], available), False
 

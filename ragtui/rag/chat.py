@@ -29,6 +29,7 @@ STATUS_SECONDS = 0.5  # how often on_status hears the tokens/s while an answer s
 TINY_MODEL_BYTES = 400_000_000
 TINY_MODEL_FACTS = 3
 TINY_MODEL_MAX_TOKENS = 160
+MIN_ANSWER_WORDS = 3  # fewer, and the answer is quoted from the evidence instead
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,13 @@ class ChatService:
                                     should_stop=lambda: cleaned.ended or user_stopped())
         text = cleaned.finish()
         answer.stopped = generation.stopped and not cleaned.ended
+        if len(text.split()) < MIN_ANSWER_WORDS and not answer.stopped and answer.evidence:
+            # Nothing usable from the model: the best evidence sentence is the answer.
+            best = answer.evidence[0]
+            quote = f"{' ' if text else ''}From the documents: “{best.text}” [{best.n}]"
+            text += quote
+            if on_token:
+                on_token(quote)
         answer.truncated = not generation.stopped and generation.completion_tokens >= max_tokens
         if answer.truncated:
             text += truncation_mark(max_tokens)

@@ -15,9 +15,9 @@ from typing import Any, Callable, Sequence
 
 MAX_SENTENCES = 2  # shown
 EMBEDDED_CANDIDATES = 12  # lexical pre-selection: embedding every sentence costs ~5 ms each
-SECOND_WITHIN = 0.08  # a second sentence is shown when it scores this close to the best
+SECOND_WITHIN = 0.15  # a second sentence is shown when it scores this close to the best
 LEXICAL_WEIGHT = 0.6
-QUESTION_PENALTY = 0.3  # a sentence that asks ("for example 'how long do sessions last?'") answers nothing
+QUESTION_PENALTY = 1.0  # a sentence that asks ("for example 'how long do sessions last?'") answers nothing
 MIN_WORDS = 4
 MAX_CHARS = 400
 
@@ -56,32 +56,50 @@ def _stem(word: str) -> str:
 
 
 def sentences(text: str) -> list[str]:
-    """Sentences worth quoting: prose, list items and table rows; no headings, no code."""
-    found, in_code = [], False
-    paragraph: list[str] = []
+    """Sentences worth quoting: prose, list items and table rows; no headings, no code.
 
-    def flush():
-        if paragraph:
-            found.extend(s.strip() for s in _SENTENCE_END.split(" ".join(paragraph)))
-            paragraph.clear()
+    A sentence that leads in with a colon ("index them first:") is quoted with what follows
+    it, be it a sentence, a list item or the first line of a code block."""
+    found: list[str] = []
+    paragraph: list[str] = []
+    in_code = code_started = False
+
+    def add(unit: str) -> None:
+        unit = unit.strip()
+        if unit and found and found[-1].endswith(":"):
+            found.append(f"{found[-1]} {unit}")
+        elif unit:
+            found.append(unit)
+
+    def flush() -> None:
+        for sentence in _SENTENCE_END.split(" ".join(paragraph)) if paragraph else ():
+            add(sentence)
+        paragraph.clear()
 
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("```"):
             flush()
-            in_code = not in_code
+            in_code, code_started = not in_code, False
             continue
-        if in_code or not stripped or stripped.startswith("#") or set(stripped) <= set("|-: "):
+        if in_code:
+            if not code_started and stripped and found and found[-1].endswith(":"):
+                add(stripped)
+            code_started = code_started or bool(stripped)
+            continue
+        if not stripped or stripped.startswith("#") or set(stripped) <= set("|-: "):
             flush()
             continue
-        if _MARKUP.match(line) or stripped.startswith("|"):
-            flush()  # a list item or table row stands alone
-            paragraph.append(_MARKUP.sub("", line).strip().strip("|").strip())
-            flush()
+        if stripped.startswith("|"):
+            flush()  # a table row stands alone
+            add(stripped.strip("|").strip())
             continue
+        if _MARKUP.match(line):
+            flush()  # a list item starts afresh; its wrapped lines follow
+            stripped = _MARKUP.sub("", line).strip()
         paragraph.append(stripped)
     flush()
-    return [s[:MAX_CHARS] for s in found if len(_WORD.findall(s)) >= MIN_WORDS]
+    return [s[:MAX_CHARS] for s in found if len(_WORD.findall(s)) >= MIN_WORDS and not s.endswith(":")]
 
 
 def extract(question: str, passages: Sequence, embed: Embed | None, *,

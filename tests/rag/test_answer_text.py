@@ -57,8 +57,10 @@ def test_a_sentence_said_twice_ends_the_answer():
 def test_held_back_text_is_released_at_the_end():
     assert settle("It is [1", 3) == ("It is", False)
     assert settle("It is [1", 3, final=True) == ("It is [1", False)
-    assert settle("Fine.\nQ", 3) == ("Fine.", False)
-    assert settle("Fine.\nQ", 3, final=True) == ("Fine.\nQ", False)
+    assert settle("Fine.\nQues", 3) == ("Fine.", False)
+    assert settle("Fine.\nQues", 3, final=True) == ("Fine.\nQues", False)
+    assert settle("Fine.\nQuestion", 3, final=True) == ("Fine.", False)  # a label, then the end
+    assert settle("Question", 3, final=True) == ("", False)
 
 
 def test_the_truncation_mark_names_the_limit():
