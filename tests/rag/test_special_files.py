@@ -127,3 +127,10 @@ def test_search_prints_one_json_line_per_query_and_one_line_per_result_whatever_
     out = capsys.readouterr().out
     assert not set("\x1b\x07\x85\u2028\u202e\r") & set(out)
     assert len(out.strip().splitlines()) == 1 + 2 * len(HOSTILE_NAMES)  # header, then 2 lines a result
+
+
+@pytest.mark.parametrize("k", ["0", "-1", "99999999999999999999"])
+def test_search_refuses_a_bad_k_in_one_line(k, capsys):
+    assert cli.main(["search", "-k", k, "anything"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ragtui: -k must be between 1 and 1,000")
