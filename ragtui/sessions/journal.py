@@ -138,11 +138,13 @@ class Journal:
         self.damaged_path = path.with_name(path.name + ".damaged")
         self.compact_slack = compact_slack
         self.read_only: OSError | None = None  # why nothing can be saved here, when that is so
+        self._dir_error: OSError | None = None
         try:
             ensure_private_dir(path.parent)
         except OSError as exc:
             if exc.errno not in READ_ONLY:
                 raise  # otherwise opening the journal below tells whether we can write
+            self._dir_error = exc
         self._lock_fd = self._open_lock()
         self._mutex = threading.RLock()  # flock is per process; threads queue here first
         self._fd = -1
@@ -280,6 +282,8 @@ class Journal:
         except OSError as exc:
             if exc.errno not in READ_ONLY + (errno.ENOENT,):
                 raise
+            if exc.errno == errno.ENOENT and self._dir_error is not None:
+                exc = self._dir_error  # its folder could not be made: say why
             if self.read_only is None:
                 log.warning("%s: %s: sessions there can be read but nothing new can be saved",
                             self.path, (exc.strerror or str(exc)).lower())
