@@ -424,17 +424,20 @@ class Journal:
             finally:
                 os.close(fd)
             os.replace(tmp, self.path)
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)  # the rename itself must survive a crash
-            finally:
-                os.close(dir_fd)
         except OSError as exc:
             log.warning("%s: not compacted (%s); it keeps growing until there is room",
                         self.path, exc.strerror or exc)
             tmp.unlink(missing_ok=True)
             self._compacted_size = self._offset  # try again after as much growth again
             return
+        try:
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)  # the rename itself must survive a crash
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:  # the new file is in place all the same: carry on with it
+            log.warning("%s: compacted, but its folder could not be synced (%s)", self.path, exc.strerror or exc)
         known, owners = self._known, self._owners
         self._reopen()
         self._known, self._owners = known, owners  # the same sessions, now as restore records
