@@ -107,6 +107,7 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
     """The best `limit` sentences of `passages` (objects with .n and .text), best first."""
     asked = [w for w in words(question) if w not in _STOP_WORDS]
     candidates = [(p.n, rank, s) for rank, p in enumerate(passages) for s in sentences(p.text)]
+    headings = {p.n: _heading(getattr(p, "title", "")) for p in passages}
     if not candidates or not asked:
         return []
     # Rare words say more: a word in every sentence ("ragtui") counts little.
@@ -121,11 +122,18 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
     query = embed(question) if embed else None
     for i in shortlist:
         n, rank, text = candidates[i]
-        similarity = float(query @ embed(text)) if query is not None else 0.0
+        # Embedded under its heading: "It is flushed on every turn" says more under "local".
+        in_context = f"{headings[n]}: {text}" if headings[n] else text
+        similarity = float(query @ embed(in_context)) if query is not None else 0.0
         penalty = QUESTION_PENALTY if "?" in text else 0.0
         scored.append(Evidence(n, text, similarity + LEXICAL_WEIGHT * lexical[i] - 0.01 * rank - penalty))
     scored.sort(key=lambda e: -e.score)
     return scored[:limit]
+
+
+def _heading(title: str) -> str:
+    """The innermost heading of a passage title such as "Guide › Install › Linux"."""
+    return title.rsplit("›", 1)[-1].strip()
 
 
 def shown(evidence: Sequence[Evidence], limit: int = MAX_SENTENCES) -> list[Evidence]:
