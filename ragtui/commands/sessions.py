@@ -155,8 +155,8 @@ def cmd_export(settings: Settings, args) -> int:
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"exported {session.message_count} messages to {one_line(args.output)}")
-    else:
-        sys.stdout.write(text)
+    else:  # exact into a pipe or a file; on a terminal, nothing it would act on
+        sys.stdout.write(clean(text) if sys.stdout.isatty() else text)
     return 0
 
 

@@ -95,3 +95,14 @@ def test_undecodable_bytes_in_an_argument_give_one_line_not_a_traceback(saved, t
     assert result.returncode == 2
     assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
     assert b"\x1b" not in result.stderr and b"\x07" not in result.stderr
+
+
+def test_export_to_a_terminal_is_inert_and_to_a_pipe_exact(saved, capsys, private_data_dir, monkeypatch):
+    store = open_store("local", data_dir=private_data_dir)
+    store.add_message(saved, "assistant", f"answer{ESCAPES}{BIDI}")
+    store.close()
+    code, piped, _ = run(capsys, "sessions", "export", saved)
+    assert code == 0 and f"answer{ESCAPES}{BIDI}" in piped
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, shown, _ = run(capsys, "sessions", "export", saved)
+    assert code == 0 and "answer" in shown and not ACTIVE & set(shown)
