@@ -47,9 +47,10 @@ def test_the_sentence_that_answers_is_chosen_from_the_passage_that_holds_it():
 
 
 def test_embeddings_decide_between_sentences_with_the_same_words():
-    passages = [Passage(1, "/a.md", "A", "", "The cat sat on the mat today. The cat ate the fish today.")]
-    vectors = {"what did the cat eat today?": [1.0, 0.0], "The cat ate the fish today.": [0.9, 0.1],
-               "The cat sat on the mat today.": [0.0, 1.0]}
+    passages = [Passage(1, "/a.md", "Pets › Cats", "", "The cat sat on the mat today. The cat ate the fish today.")]
+    # Each sentence is embedded under its heading.
+    vectors = {"what did the cat eat today?": [1.0, 0.0], "Cats: The cat ate the fish today.": [0.9, 0.1],
+               "Cats: The cat sat on the mat today.": [0.0, 1.0]}
     best = extract("what did the cat eat today?", passages, lambda text: np.array(vectors[text]), limit=1)
     assert [e.text for e in best] == ["The cat ate the fish today."]
 
