@@ -1,6 +1,7 @@
 """What loaders produce and the chunker consumes: documents made of titled sections."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -39,6 +40,23 @@ class Chunk:
         return f"chars {self.start}-{self.end}"
 
     @property
+    def label(self) -> str:
+        """What the passage is about by name: file name, document title and heading path.
+        Questions often name the topic ("ttl", "keyspace notifications") without the words
+        of the passage, so the label is embedded with the text and weighted in full-text search."""
+        name = document_name(self.source)
+        if not name or name.lower() in self.title.lower():
+            return self.title
+        return f"{name} · {self.title}"
+
+    @property
     def searchable_text(self) -> str:
-        """What is embedded and full-text indexed: the heading gives a passage its topic."""
-        return f"{self.title}\n{self.text}"
+        """What is embedded and full-text indexed."""
+        return f"{self.label}\n{self.text}"
+
+
+def document_name(source: str) -> str:
+    """A document's file name as words: "/docs/keyspace-notifications.md" -> "keyspace notifications"."""
+    name = re.split(r"[\\/:]", source)[-1]
+    stem = name.rsplit(".", 1)[0] if "." in name[1:] else name
+    return " ".join(stem.replace("_", " ").replace("-", " ").split())

@@ -1,8 +1,14 @@
 """The document index: passages with vectors in LanceDB, searched by vector, full text, or both.
 
 Two tables under the data dir's index folder:
-  chunks  one row per passage: where it comes from, its text, its vector
-  files   one row per indexed document: its content hash, so unchanged files are skipped
+  chunks  one row per passage: where it comes from, its label (file name, title, heading),
+          its text, its vector
+  files   one row per indexed document: its content hash, so unchanged files are skipped,
+          and a vector of what the document as a whole is about
+
+Search takes a fixed number of candidates per signal, whatever k is, scores each passage
+from its own similarity, its document's and its BM25 score, then puts each document's best
+passage first (see `search`).
 """
 from __future__ import annotations
 
@@ -23,10 +29,37 @@ CHUNKS = "chunks"
 FILES = "files"
 SEARCH_MODES = ("hybrid", "vector", "fts")
 ANN_INDEX_MIN_ROWS = 20_000  # below this an exhaustive scan is faster than any ANN index
+LAYOUT = 2  # what the tables hold and how they are indexed; an index of another layout is rebuilt
+CANDIDATES = 40  # passages each signal finds before fusion: results never depend on k
+# Fusion weights, measured on the tuning halves of bench/eval (bench/rag_quality.py):
+LABEL_BOOST = 1.0  # BM25 weight of a match in a passage's label (file name, title, heading) vs its text
+DOCUMENT_WEIGHT = 1.0  # weight of the document's cosine to the query beside the passage's own
+KEYWORD_WEIGHT = 0.2  # weight of BM25, scaled to 1 for the query's best full-text match
+
+
+@dataclass(frozen=True)
+class AnnSearch:
+    """How far a search goes into the ANN index: IVF partitions probed, HNSW candidates per
+    partition, and how many times the limit is re-ranked with exact vectors
+    (chosen with bench/rag_search.py at 100,000 passages)."""
+    nprobes: int
+    ef: int
+    refine_factor: int
+
+
+ANN_SEARCH = AnnSearch(nprobes=20, ef=60, refine_factor=1)
 
 
 class SearchError(RagtuiError):
     """A search that cannot run as asked."""
+
+
+class IndexOutdated(SearchError):
+    """The index was built by an older ragtui, with another layout."""
+
+    def __init__(self):
+        super().__init__("the document index was built by an older version of ragtui: "
+                         "run `ragtui ingest --rebuild PATH...` to rebuild it")
 
 
 @dataclass(frozen=True)
@@ -35,7 +68,7 @@ class Hit:
     title: str
     location: str
     text: str
-    score: float  # higher is better: cosine (vector), BM25 (fts), RRF relevance (hybrid)
+    score: float  # higher is better: the fused relevance the results are ranked by
     similarity: float  # cosine between query and passage, whatever the mode
 
     def to_dict(self) -> dict:
@@ -54,8 +87,9 @@ def _schema():
         pa.field("source", pa.string()),
         pa.field("title", pa.string()),
         pa.field("location", pa.string()),
+        pa.field("label", pa.string()),  # file name, title, heading path: full-text indexed with a boost
         pa.field("text", pa.string()),
-        pa.field("content", pa.string()),  # title + text: what is embedded and full-text indexed
+        pa.field("content", pa.string()),  # label + text: what is embedded and full-text indexed
         pa.field("vector", pa.list_(pa.float32(), DIMENSIONS)),
     ])
     files = pa.schema([
@@ -63,11 +97,12 @@ def _schema():
         pa.field("hash", pa.string()),
         pa.field("chunks", pa.int32()),
         pa.field("indexed_at", pa.float64()),
+        pa.field("vector", pa.list_(pa.float32(), DIMENSIONS)),  # what the document is about: see add()
     ])
     return chunks, files
 
 
-MANIFEST = "manifest.json"  # {source: [content hash, chunks]}: what `files` holds, readable without LanceDB
+MANIFEST = "manifest.json"  # {"layout": n, "documents": {source: [content hash, chunks]}}: readable without LanceDB
 
 
 class Index:
@@ -79,6 +114,7 @@ class Index:
         directory.mkdir(parents=True, exist_ok=True)
         self._db = self._chunks = self._files = None
         self._documents: dict[str, list] | None = None
+        self._layout = LAYOUT
 
     def open(self) -> "Index":
         """Connect now (an app about to answer questions should not pay for it on the first one)."""
@@ -107,27 +143,39 @@ class Index:
             if name in self._db.list_tables().tables:
                 self._db.drop_table(name)
         self._open()
+        self._layout = LAYOUT
         self._save_manifest({})
 
     # -- what is indexed ------------------------------------------------------------
+
+    @property
+    def outdated(self) -> bool:
+        """Made by an older ragtui, in a layout this one cannot search or add to."""
+        self._manifest()
+        return self._layout != LAYOUT
 
     def _manifest(self) -> dict[str, list]:
         if self._documents is None:
             path = self.directory / MANIFEST
             try:
-                self._documents = json.loads(path.read_text(encoding="utf-8"))
+                saved = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):  # absent or damaged: the files table is the truth
                 self._connect()
                 table = self._files.to_arrow()
+                self._layout = LAYOUT if "vector" in table.schema.names else 1
                 self._save_manifest({s: [h, n] for s, h, n in zip(
                     table["source"].to_pylist(), table["hash"].to_pylist(), table["chunks"].to_pylist())})
+            else:
+                # Layout 1 saved the documents alone.
+                self._layout, self._documents = ((saved["layout"], saved["documents"]) if "layout" in saved
+                                                 else (1, saved))
         return self._documents
 
     def _save_manifest(self, documents: dict[str, list]) -> None:
         """Written after the tables, atomically: it never claims more than they hold."""
         self._documents = documents
         temporary = self.directory / (MANIFEST + ".tmp")
-        temporary.write_text(json.dumps(documents), encoding="utf-8")
+        temporary.write_text(json.dumps({"layout": self._layout, "documents": documents}), encoding="utf-8")
         os.replace(temporary, self.directory / MANIFEST)
 
     def chunk_count(self) -> int:
@@ -156,6 +204,7 @@ class Index:
     def add(self, chunks: Sequence[Chunk], vectors, documents: dict[str, tuple[str, int]]) -> None:
         """Write passages, then their documents' hashes: a crash in between only means the
         documents are indexed again next time (their old passages are removed first)."""
+        import numpy as np
         import pyarrow as pa
 
         self._connect()
@@ -166,16 +215,23 @@ class Index:
                 pa.array([c.source for c in chunks]),
                 pa.array([c.title for c in chunks]),
                 pa.array([c.location for c in chunks]),
+                pa.array([c.label for c in chunks]),
                 pa.array([c.text for c in chunks]),
                 pa.array([c.searchable_text for c in chunks]),
                 pa.FixedSizeListArray.from_arrays(flat, DIMENSIONS),
             ], schema=chunks_schema))
         if documents:
+            means = np.zeros((len(documents), DIMENSIONS), dtype=np.float32)
+            for i, source in enumerate(documents):
+                means[i] = _document_vector(vectors, [r for r, c in enumerate(chunks) if c.source == source])
             now = time.time()
-            self._files.add(pa.Table.from_pylist(
-                [{"source": s, "hash": h, "chunks": n, "indexed_at": now} for s, (h, n) in documents.items()],
-                schema=files_schema,
-            ))
+            self._files.add(pa.Table.from_arrays([
+                pa.array(list(documents)),
+                pa.array([h for h, _ in documents.values()]),
+                pa.array([n for _, n in documents.values()], type=pa.int32()),
+                pa.array([now] * len(documents), type=pa.float64()),
+                pa.FixedSizeListArray.from_arrays(pa.array(means.reshape(-1), type=pa.float32()), DIMENSIONS),
+            ], schema=files_schema))
             self._save_manifest({**self._manifest(), **{s: [h, n] for s, (h, n) in documents.items()}})
 
     def refresh_search_indexes(self) -> None:
@@ -185,8 +241,10 @@ class Index:
 
         self._connect()
         existing = {tuple(i.columns)[0] for i in self._chunks.list_indices()}
-        if "content" not in existing:
-            self._chunks.create_index("content", config=FTS(), replace=True)  # LanceDB's native BM25
+        for column in ("content", "label"):  # LanceDB's native BM25, English stemming and stop words
+            if column not in existing:
+                self._chunks.create_index(column, config=FTS(language="English", stem=True, remove_stop_words=True),
+                                          replace=True)
         rows = self._chunks.count_rows()
         if "vector" not in existing and rows >= ANN_INDEX_MIN_ROWS:
             self._chunks.create_index(
@@ -199,28 +257,67 @@ class Index:
     # -- search ---------------------------------------------------------------------
 
     def search(self, text: str, vector, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        """The k best passages, in an order that does not depend on k.
+
+        Candidates: the CANDIDATES passages nearest the query vector (vector) and those with the
+        best BM25 over text and, boosted, label (fts); hybrid takes both. A passage scores its
+        cosine to the query plus its document's (vector), plus its BM25 scaled to the best
+        match (fts). A document's vector stands for it as a whole, so a long catch-all
+        document, about many things, loses to the focused one even when one of its passages
+        matches as well. Results give each document's best passage first, documents in the
+        order of their best passage, then the other passages: one document cannot fill the top."""
         if mode not in SEARCH_MODES:
             raise SearchError(f"unknown search mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
         self._connect()
+        if self.outdated:
+            raise IndexOutdated()
         if self._chunks.count_rows() == 0:
             return []
-        columns = ["source", "title", "location", "text", "vector"]
-        if mode == "vector":
-            query = self._chunks.search(vector, vector_column_name="vector").distance_type("cosine")
-            rows = query.select(columns).limit(k).to_list()
-            return [self._hit(r, vector, 1.0 - r["_distance"]) for r in rows]
-        if mode == "fts":
-            rows = (self._chunks.search(text, query_type="fts", fts_columns="content")
-                    .select(columns).limit(k).to_list())
-            return [self._hit(r, vector, r["_score"]) for r in rows]
-        from lancedb.rerankers import RRFReranker
+        import numpy as np
 
-        rows = (
-            self._chunks.search(query_type="hybrid", vector_column_name="vector", fts_columns="content")
-            .vector(vector).text(text).distance_type("cosine")
-            .rerank(RRFReranker()).select(columns).limit(k).to_list()
-        )
-        return [self._hit(r, vector, r["_relevance_score"]) for r in rows]
+        rows: dict[int, dict] = {}
+        scores: dict[int, float] = {}
+        if mode in ("hybrid", "fts"):
+            matches = self._text_candidates(text)
+            best = max((row["_score"] for row in matches), default=0.0) or 1.0
+            for row in matches:
+                rows[row["_rowid"]] = row
+                scores[row["_rowid"]] = KEYWORD_WEIGHT * row["_score"] / best
+        if mode in ("hybrid", "vector"):
+            for row in self._vector_candidates(vector):
+                rows.setdefault(row["_rowid"], row)
+            documents = self._document_similarities(vector, {row["source"] for row in rows.values()})
+            for rowid, row in rows.items():  # every candidate, found by words or by meaning
+                similarity = float(np.dot(np.asarray(row["vector"], dtype=np.float32), vector))
+                scores[rowid] = (scores.get(rowid, 0.0) + similarity
+                                 + DOCUMENT_WEIGHT * documents.get(row["source"], 0.0))
+        ranked = _by_document(sorted(scores, key=lambda r: -scores[r]), rows)
+        return [self._hit(rows[r], vector, scores[r]) for r in ranked[:k]]
+
+    _COLUMNS = ["source", "title", "location", "text", "vector"]
+
+    def _vector_candidates(self, vector) -> list[dict]:
+        query = self._chunks.search(vector, vector_column_name="vector").distance_type("cosine")
+        return query.select(self._COLUMNS).with_row_id(True).limit(CANDIDATES).to_list()
+
+    def _text_candidates(self, text: str) -> list[dict]:
+        from lancedb.query import MultiMatchQuery
+
+        query = MultiMatchQuery(text, ["content", "label"], boosts=[1.0, LABEL_BOOST])
+        try:
+            return (self._chunks.search(query, query_type="fts").select(self._COLUMNS)
+                    .with_row_id(True).limit(CANDIDATES).to_list())
+        except ValueError:  # nothing left to search once stop words are gone ("how is it?")
+            return []
+
+    def _document_similarities(self, vector, sources: set[str]) -> dict[str, float]:
+        import numpy as np
+
+        if not sources:
+            return {}
+        rows = (self._files.search().where(f"source IN ({', '.join(_quote(s) for s in sources)})")
+                .select(["source", "vector"]).limit(len(sources)).to_list())
+        return {r["source"]: float(np.dot(np.asarray(r["vector"], dtype=np.float32), vector)) for r in rows}
 
     @staticmethod
     def _hit(row: dict, query_vector, score: float) -> Hit:
@@ -228,3 +325,26 @@ class Index:
 
         similarity = float(np.dot(np.asarray(row["vector"], dtype=np.float32), query_vector))
         return Hit(row["source"], row["title"], row["location"], row["text"], float(score), similarity)
+
+
+def _document_vector(vectors, rows: list[int]):
+    """What a document is about: the mean of its passages (diffuse for a catch-all document)
+    plus its first passage (its title and introduction), normalised. Measured on bench/eval:
+    better than either alone."""
+    import numpy as np
+
+    if not rows:
+        return np.zeros(DIMENSIONS, dtype=np.float32)
+    mean = vectors[rows].mean(axis=0)
+    vector = mean / (np.linalg.norm(mean) or 1.0) + vectors[rows[0]]
+    return vector / (np.linalg.norm(vector) or 1.0)
+
+
+def _by_document(ranked: list[int], rows: dict[int, dict]) -> list[int]:
+    """Each document's best passage, in rank order, then the rest in rank order."""
+    seen: set[str] = set()
+    best, rest = [], []
+    for rowid in ranked:
+        (rest if rows[rowid]["source"] in seen else best).append(rowid)
+        seen.add(rows[rowid]["source"])
+    return best + rest

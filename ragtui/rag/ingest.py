@@ -136,6 +136,11 @@ class Ingester:
     ) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
+        if self.index.outdated:  # made by an older ragtui: index everything it held again, the new way
+            known = list(self.index.file_hashes())
+            paths = [*paths, *(Path(s) for s in known if not s.startswith(PYTHON_DOCS_PREFIX))]
+            python_docs = python_docs or any(s.startswith(PYTHON_DOCS_PREFIX) for s in known)
+            rebuild = True
         if rebuild:
             self.index.reset()
         candidates, roots = discover(paths, report)
