@@ -92,8 +92,8 @@ def choose_model(settings) -> ModelChoice:
     )
 
 
-# Token-counting endpoints, tried in turn at load: (path from the server root, request body,
-# where the token list is in the answer). Ollama and hosted APIs have none: we estimate.
+# Token-counting endpoints, tried in turn at load: (path from the server root, request body);
+# each answers {"tokens": [...]}. Ollama and hosted APIs have none: we estimate.
 TOKENIZERS = (
     ("/extras/tokenize", lambda text, model: {"input": text, "model": model}),  # llama_cpp.server
     ("/tokenize", lambda text, model: {"content": text, "add_special": True}),  # llama.cpp server
@@ -102,7 +102,8 @@ TOKENIZERS = (
 
 
 class ServedModel:
-    """One model on an OpenAI-compatible server. Thread-safe: the server queues requests."""
+    """One model on an OpenAI-compatible server. Thread-safe: the server queues requests, and
+    the caches of rendered prompts and token counts have a lock."""
 
     template_source = "the server's"
 
@@ -140,6 +141,7 @@ class ServedModel:
         self._tokenizer: tuple[str, Callable[[str, str], dict]] | None = None
         self._rendered: OrderedDict[str, list[dict]] = OrderedDict()
         self._counted: OrderedDict[str, int] = OrderedDict()
+        self._caches = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings) -> ServedModel:
@@ -271,18 +273,27 @@ class ServedModel:
     def render(self, messages: list[dict]) -> str:
         text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
         text += "<|im_start|>assistant\n"
-        _remember(self._rendered, text, [dict(m) for m in messages])
+        with self._caches:
+            _remember(self._rendered, text, [dict(m) for m in messages])
         return text
 
+    def messages_for(self, prompt: str) -> list[dict]:
+        """The messages `render` made this prompt from; one user message for a prompt it did not render."""
+        with self._caches:
+            messages = self._rendered.get(prompt)
+        return messages or [{"role": "user", "content": prompt}]
+
     def count_tokens(self, text: str) -> int:
-        if text in self._counted:
-            return self._counted[text]
+        with self._caches:
+            if text in self._counted:
+                return self._counted[text]
         if self._tokenizer is None:
             count = estimate_tokens(text)
         else:
             path, body = self._tokenizer
             count = len(self._post_json(f"{self.root}{path}", body(text, self.name), "counting tokens")["tokens"])
-        _remember(self._counted, text, count)
+        with self._caches:
+            _remember(self._counted, text, count)
         return count
 
     def generate(
@@ -292,18 +303,15 @@ class ServedModel:
         max_tokens: int,
         on_token: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
-        stop: list[str] | None = None,
     ) -> Generation:
-        """Stream a chat completion. A prompt this model did not render is sent as one user message."""
-        messages = self._rendered.get(prompt) or [{"role": "user", "content": prompt}]
+        """Stream a chat completion of the messages the prompt was rendered from."""
+        messages = self.messages_for(prompt)
         prompt_tokens = self.count_tokens(prompt)
         body: dict[str, Any] = {
             "model": self.name, "messages": messages, "stream": True,
             "max_tokens": max(1, min(max_tokens, self.n_ctx - prompt_tokens)),
             "temperature": self.temperature, "stream_options": {"include_usage": True},
         }
-        if stop:
-            body["stop"] = list(stop)
         stream = _Stream(on_token, should_stop)
         try:
             with self._client.sse(f"{self.url}/chat/completions", method="POST", json=body) as events:
