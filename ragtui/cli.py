@@ -91,7 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             # long as the app: collecting them cost ~60 ms before the first frame, one full
             # collection ~35 ms of it. The app turns collection back on after its first frame.
             gc.disable()
-            make_app(settings, admin=args.admin).run()
+            app = make_app(settings, admin=args.admin)
+            app.run()
+            if app.startup_error:  # the store could not be opened, e.g. no Redis at --store redis://…
+                raise RagtuiError(app.startup_error)
             return 0
         return int(args.func(settings, args) or 0)
     except BrokenPipeError:  # `ragtui ... | head` closed the pipe: not an error

@@ -55,6 +55,7 @@ class RagTuiApp(App):
         self.clock = clock  # wall time, for "5m ago"
         self.monotonic = monotonic  # for the TTL countdown
         self.stray_output_log = stray_output_log
+        self.startup_error: str | None = None  # why the app refused to start (the CLI prints it)
         self.sub_title = store.describe() if store is not None else "opening the session store…"
 
     def run(self, *args, **kwargs):
@@ -64,6 +65,12 @@ class RagTuiApp(App):
 
         with stray_output_to(self.stray_output_log):
             return super().run(*args, **kwargs)
+
+    def refuse_to_start(self, error: str) -> None:
+        """The session store could not be opened: leave rather than take questions that
+        could not be kept; `startup_error` says why, and the exit status is 2."""
+        self.startup_error = error
+        self.exit(return_code=2)
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen()
@@ -93,9 +100,6 @@ class RagTuiApp(App):
             self.push_screen(AdminScreen())
 
     def on_unmount(self) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, MainScreen):
-                screen.cancel_generation()  # a generating thread would otherwise hold up exit
         if self.store is not None:
             self.store.close()
 

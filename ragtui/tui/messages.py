@@ -90,7 +90,13 @@ class MessagesArrived(Message):
 
     session_id: str
     messages: list
-    total: int
+
+
+@dataclass
+class StoreReachability(Message):
+    """After each poll: why the store's server can't be reached (None: it answers)."""
+
+    unreachable: str | None
 
 
 @dataclass
@@ -132,6 +138,7 @@ class EarlierLoaded(Message):
 
 @dataclass
 class SessionExpired(Message):
-    """The open session is gone; a new one was started for the question in flight."""
+    """The open session was gone when a question was asked in it (the store said so);
+    the question starts a new session."""
 
     old_session_id: str

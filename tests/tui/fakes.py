@@ -12,14 +12,16 @@ CITATION = Citation(1, "docs/guide.md", "Guide", "§ Install", "Run `make run` t
 class FakeChatService:
     """Saves the question, streams `reply` word by word, saves the answer.
 
-    `hold_at`: stop streaming after that many pieces until `should_stop()` is true,
-    so a test can press Esc mid-answer.
+    `hold_at`: stop streaming after that many pieces until `should_stop()` is true or
+    `release` is set, so a test can press Esc mid-answer or act while it is answering.
     """
 
     def __init__(self, store, reply: str = "Run **make run** [1].", *, hold_at: int | None = None):
         self.store = store
         self.reply = reply
         self.hold_at = hold_at
+        self.release = threading.Event()
+        self.fail_with: Exception | None = None  # raised once the question is saved, as a model error would be
         self.ready = False
         self.load_gate = threading.Event()
         self.load_gate.set()
@@ -33,17 +35,21 @@ class FakeChatService:
         self.load_gate.wait(30)
         self.ready = True
 
-    def ask(self, session_id, question, *, on_token=None, should_stop=None, use_history=True):
+    def ask(self, session_id, question, *, on_token=None, should_stop=None, use_history=True, on_saved=None,
+            on_status=None):
+        saved = on_saved or (lambda _message: None)
         history = [m.content for m in self.store.get_conversation_history(session_id)]
         self.asked.append((session_id, question, history))
-        self.store.add_message(session_id, "user", question)
+        saved(self.store.add_message(session_id, "user", question))
+        if self.fail_with is not None:
+            raise self.fail_with
         pieces = [word + " " for word in self.reply.split(" ")]
         pieces[-1] = pieces[-1].rstrip()
         text, stopped = "", False
         for i, piece in enumerate(pieces):
             if self.hold_at is not None and i == self.hold_at:
-                while not should_stop():
-                    threading.Event().wait(0.01)
+                while not should_stop() and not self.release.wait(0.01):
+                    pass
             if should_stop and should_stop():
                 stopped = True
                 break
@@ -51,6 +57,6 @@ class FakeChatService:
             if on_token:
                 on_token(piece)
         sources = [CITATION]
-        self.store.add_message(session_id, "assistant", text, sources=[asdict(c) for c in sources])
+        saved(self.store.add_message(session_id, "assistant", text, sources=[asdict(c) for c in sources]))
         return Answer(session_id, text, sources, prompt_tokens=120, completion_tokens=8,
                       retrieval_ms=12.0, ttft_ms=40.0, tokens_per_s=25.0, stopped=stopped)

@@ -31,6 +31,9 @@ class FrozenStore:
         session = self._store.get_session(sid)
         return session and self._freeze(session)
 
+    def ttl(self, sid):
+        return self.get_session(sid).ttl
+
     def get_all_active_sessions(self, user_id=None, limit=50, offset=0):
         sessions = self._store.get_all_active_sessions(user_id=user_id, limit=limit, offset=offset)
         if user_id is None:  # the admin table shows ids: make them fixed too
@@ -76,6 +79,8 @@ def test_main_screen(snap_compare, settings, frozen):
         await pilot.press(*"How do I start it?", "enter")
         await until(pilot, lambda: app.query("AssistantMessage") and not app.screen.generating)
         await until(pilot, lambda: len(app.query_one("SessionBrowser").sessions) == 2)
+        # a poll after the answer has synced the TTL (one during it lists the session but skips it)
+        await until(pilot, lambda: str(app.screen.countdown.render()) == "TTL 30:00")
         await app.workers.wait_for_complete()
         await pilot.pause()
 

@@ -5,6 +5,7 @@ every store and model call in a thread worker, hearing back through messages.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 from collections import deque
@@ -65,6 +66,7 @@ class MainScreen(Screen):
         self.model_ready = False
         self._stop = threading.Event()
         self._queue: deque[tuple[str, UserMessage | None]] = deque()
+        self._question: UserMessage | None = None  # the question being answered, as shown
         self._answer: StreamingAnswer | None = None
         self._tokens: deque[str] = deque()  # written by the generating thread, read on a timer
         self._token_timer = None
@@ -72,7 +74,9 @@ class MainScreen(Screen):
         self._last_answer: Any = None
         self._shown_from = 0  # index of the oldest message on screen
         self._last_known_id: str | None = None  # newest message on screen
-        self._own_unconfirmed: list[tuple[str, str]] = []  # (role, content) we showed ourselves
+        self._own_ids: set[str] = set()  # messages this screen saved and showed itself (by id)
+        self._unreachable = False  # the store's server did not answer the last poll
+        self._kept_alive_at = 0.0  # monotonic time of the last keep-alive while answering
         self._polls = 0
         self._poll_worker = None
         self._user_toggled: set[str] = set()
@@ -123,6 +127,9 @@ class MainScreen(Screen):
         else:
             self.post_message(msg.StoreOpened(self.store, self.service))
 
+    def on_unmount(self) -> None:
+        self.cancel_generation()  # a generating thread would otherwise hold up the exit
+
     def on_resize(self, event) -> None:
         self._fit_panes(event.size.width)
 
@@ -167,10 +174,9 @@ class MainScreen(Screen):
         self._load_model()
 
     @on(msg.StoreFailed)
-    async def _store_failed(self, event: msg.StoreFailed) -> None:
-        self.app.sub_title = "no session store"
-        self._set_status("no store")
-        await self.chat.add_notice(f"Cannot open the session store: {event.error}", severity="error")
+    def _store_failed(self, event: msg.StoreFailed) -> None:
+        # Without a store nothing typed here could be kept: don't pretend to take questions.
+        self.app.refuse_to_start(event.error)
 
     @work(thread=True, exclusive=True, group="model")
     def _load_model(self) -> None:
@@ -218,47 +224,65 @@ class MainScreen(Screen):
         question, widget = self._queue.popleft()
         if widget is not None:
             widget.set_note("")
-        self._start_answer(question)
+        self._start_answer(question, widget)
 
-    def _start_answer(self, question: str) -> None:
+    def _start_answer(self, question: str, widget: UserMessage | None) -> None:
         self.generating = True
         self._stop.clear()
         self._last_question = question
+        self._question = widget
         self._answer = None
+        self._kept_alive_at = self.app.monotonic()
         self._set_status("thinking…")
         self.refresh_bindings()
         self._ask(question, self.session_id)
 
     @work(thread=True, exclusive=True, group="answer")
     def _ask(self, question: str, session_id: str | None) -> None:
-        from ...sessions import SessionNotFound
+        from ...sessions import SessionNotFound, StoreUnavailable
 
         try:
-            for attempt in range(2):
-                if session_id is None:
-                    session_id = self.store.create_session(self.app.settings.user)
-                self.post_message(msg.AnswerStarted(session_id, question))
+            if session_id is not None:
                 try:
-                    answer = self.service.ask(
-                        session_id, question, on_token=self._tokens.append, should_stop=self._stop.is_set
-                    )
-                    break
-                except SessionNotFound:
-                    if attempt:
-                        raise
-                    # Expired between questions: tell the user and carry on in a new session.
+                    # A question is activity: the session lives on while it is answered.
+                    self.store.extend_session(session_id)
+                except SessionNotFound:  # the server says it is gone: nothing of this question is there
                     self.post_message(msg.SessionExpired(session_id))
                     session_id = None
-        except Exception as exc:  # the user sees it as a notice; the app carries on
+                except StoreUnavailable:
+                    pass  # unreachable is not expired: the question is kept locally until it is back
+            if session_id is None:
+                session_id = self.store.create_session(self.app.settings.user)
+            self.post_message(msg.AnswerStarted(session_id, question))
+            answer = self.service.ask(
+                session_id, question, on_token=self._tokens.append, should_stop=self._stop.is_set,
+                on_saved=lambda message: self._own_ids.add(message.id),
+                on_status=lambda status: self.post_message(msg.AnswerStatus(status)),
+            )
+        except SessionNotFound:  # expired or deleted while answering: never re-asked elsewhere
+            self.post_message(msg.AnswerFailed(
+                "the session expired or was deleted while answering: the answer was not saved",
+                session_expired=True,
+            ))
+            return
+        except Exception as exc:  # shown as the failed answer; the app carries on
             self.post_message(msg.AnswerFailed(str(exc)))
             return
         self.post_message(msg.AnswerFinished(answer, question))
 
     @on(msg.SessionExpired)
-    async def _session_expired_midway(self, event: msg.SessionExpired) -> None:
-        await self._expired_notice()
+    async def _session_expired_before_question(self, event: msg.SessionExpired) -> None:
+        await self.chat.add_notice(
+            "This session expired: your question starts a new session.", severity="warning", before=self._question
+        )
 
-    async def _expired_notice(self) -> None:
+    async def _session_gone(self) -> None:
+        """The store answered that the open session no longer exists: say so, once."""
+        if self.session_id is None:
+            return
+        self.countdown.mark_expired()
+        self.session_id = None
+        self.browser.set_current(None)
         await self.chat.add_notice(
             "This session expired. Your next question starts a new session.", severity="warning"
         )
@@ -268,7 +292,7 @@ class MainScreen(Screen):
         if event.session_id != self.session_id:
             self._set_session(event.session_id, title=event.question)
         if self._answer is None:
-            self._answer = await self.chat.begin_answer()
+            self._answer = await self.chat.begin_answer(self._question)
             self._token_timer = self.set_interval(TOKEN_SECONDS, self._show_tokens)
 
     def _take_tokens(self) -> str:
@@ -290,13 +314,17 @@ class MainScreen(Screen):
             self._token_timer = None
         return self._take_tokens()
 
+    @on(msg.AnswerStatus)
+    def _answer_status(self, event: msg.AnswerStatus) -> None:
+        if self.generating:  # a late status must not overwrite "✓ ready"
+            self._set_status(event.status)
+
     @on(msg.AnswerFinished)
     async def _answer_finished(self, event: msg.AnswerFinished) -> None:
         self._end_stream()  # the finished answer shows the whole text
         answer = event.answer
         sources = [c if isinstance(c, dict) else asdict(c) for c in answer.sources]
-        await self.chat.end_answer(self._answer, answer.text, sources, stopped=answer.stopped)
-        self._own_unconfirmed += [("user", event.question), ("assistant", answer.text)]
+        await self.chat.end_answer(self._answer, answer.text, sources, stopped=answer.stopped, question=self._question)
         self._last_answer = answer
         if self.service is not None:
             self.stats.show_model(dict(self.service.model_info), answer)
@@ -305,14 +333,18 @@ class MainScreen(Screen):
     @on(msg.AnswerFailed)
     async def _answer_failed(self, event: msg.AnswerFailed) -> None:
         rest = self._end_stream()
-        if self._answer is not None:
-            await self.chat.end_answer(self._answer, self._answer.text + rest, [], stopped=True)
-        await self.chat.add_notice(f"No answer: {event.error}", severity="error")
+        written = self._answer.text + rest if self._answer is not None else ""
+        await self.chat.end_answer(
+            self._answer, written, [], stopped=False, failed=event.error, question=self._question
+        )
+        if event.session_expired:
+            await self._session_gone()
         self._done_generating()
 
     def _done_generating(self) -> None:
         self.generating = False
         self._answer = None
+        self._question = None
         self._set_status("✓ ready" if self.model_ready else "")
         self.refresh_bindings()
         self._next_question()
@@ -334,8 +366,8 @@ class MainScreen(Screen):
         if self._last_question is None:
             self.notify("Nothing to regenerate yet.", severity="warning")
             return
-        await self.chat.add_user(f"↻ {self._last_question}")
-        self._queue.append((self._last_question, None))
+        widget = await self.chat.add_user(f"↻ {self._last_question}")
+        self._queue.append((self._last_question, widget))
         self._next_question()
 
     # -------------------------------------------------------------- sessions
@@ -346,9 +378,16 @@ class MainScreen(Screen):
         if session_id is None:
             self.countdown.clear()
             self._last_known_id = None
-            self._own_unconfirmed.clear()
+            self._own_ids.clear()
         else:
-            self.countdown.set_ttl(self.app.settings.ttl or None)
+            self._show_ttl(self.app.settings.ttl or None)
+
+    def _show_ttl(self, ttl: int | None) -> None:
+        """Count down from `ttl`, unless the store's server can't say what it really is."""
+        if self._unreachable:
+            self.countdown.mark_unknown()
+        else:
+            self.countdown.set_ttl(ttl)
 
     async def action_new_chat(self) -> None:
         if self.generating:
@@ -368,11 +407,15 @@ class MainScreen(Screen):
 
     @work(thread=True, exclusive=True, group="load")
     def _load_session(self, session_id: str) -> None:
-        session = self.store.get_session(session_id)
-        if session is None:
-            self.post_message(msg.StoreActionDone("That session has expired or was deleted.", "warning"))
+        try:
+            session = self.store.get_session(session_id)
+            if session is None:
+                self.post_message(msg.StoreActionDone("That session has expired or was deleted.", "warning"))
+                return
+            messages = self.store.get_messages(session_id, -PAGE, -1)
+        except Exception as exc:  # e.g. unreachable and never seen by this process
+            self.post_message(msg.StoreActionDone(f"Cannot open that session: {exc}", "error"))
             return
-        messages = self.store.get_messages(session_id, -PAGE, -1)
         import rich.markdown  # noqa: F401 -- answers are drawn with it: import here, not on the UI thread
 
         self.post_message(msg.SessionLoaded(session, messages, session.message_count))
@@ -381,7 +424,7 @@ class MainScreen(Screen):
     async def _session_loaded(self, event: msg.SessionLoaded) -> None:
         session = event.session
         self._set_session(session.id, title=session.title)
-        self.countdown.set_ttl(session.ttl)
+        self._show_ttl(session.ttl)
         self._shown_from = max(event.total - len(event.messages), 0)
         self._last_known_id = event.messages[-1].id if event.messages else None
         self._last_question = next(
@@ -399,7 +442,11 @@ class MainScreen(Screen):
     @work(thread=True, exclusive=True, group="load")
     def _load_earlier(self, session_id: str, shown_from: int) -> None:
         start = max(shown_from - PAGE, 0)
-        messages = self.store.get_messages(session_id, start, shown_from - 1)
+        try:
+            messages = self.store.get_messages(session_id, start, shown_from - 1)
+        except Exception as exc:  # e.g. unreachable: the button stays, to try again
+            self.post_message(msg.StoreActionDone(f"Cannot load earlier messages: {exc}", "error"))
+            return
         self.post_message(msg.EarlierLoaded(session_id, messages, start))
 
     @on(msg.EarlierLoaded)
@@ -475,6 +522,9 @@ class MainScreen(Screen):
         except Exception as exc:  # expired meanwhile, or the store failed
             self.post_message(msg.StoreActionDone(f"Cannot extend: {exc}", "error"))
             return
+        if getattr(self.store, "fallback_reason", None):  # kept locally: the server's TTL is unknown yet
+            self.post_message(msg.StoreActionDone("Extended: saved locally, sent when Redis is back."))
+            return
         self.post_message(msg.TtlSynced(session_id, ttl))
         self.post_message(msg.StoreActionDone("Session extended."))
 
@@ -487,10 +537,7 @@ class MainScreen(Screen):
         if event.session_id != self.session_id:
             return
         if event.expired:
-            self.countdown.mark_expired()
-            self.session_id = None
-            self.browser.set_current(None)
-            await self._expired_notice()
+            await self._session_gone()
         else:
             self.countdown.sync(event.ttl)
 
@@ -502,33 +549,56 @@ class MainScreen(Screen):
         self._polls += 1
         with_stats = self._polls % STATS_EVERY == 1
         tail_session = None if self.generating else self.session_id
-        self._poll_worker = self._poll_store(self.browser.query_text, tail_session, with_stats)
+        self._poll_worker = self._poll_store(self.browser.query_text, tail_session, with_stats, self._keep_alive())
+
+    def _keep_alive(self) -> str | None:
+        """The session to extend now: an answer being written is activity too, so a TTL
+        shorter than the answer must not expire the session under it."""
+        ttl, now = self.app.settings.ttl, self.app.monotonic()
+        if not (self.generating and self.session_id and ttl) or now - self._kept_alive_at < ttl / 3:
+            return None
+        self._kept_alive_at = now
+        return self.session_id
 
     @work(thread=True, group="poll")
-    def _poll_store(self, query: str, session_id: str | None, with_stats: bool) -> None:
+    def _poll_store(self, query: str, session_id: str | None, with_stats: bool, keep_alive: str | None) -> None:
+        from ...sessions import SessionNotFound
+
         store, user = self.store, self.app.settings.user
         try:
+            if keep_alive is not None:
+                with contextlib.suppress(SessionNotFound):  # the answer's own save reports it
+                    store.extend_session(keep_alive)
             sessions = store.search_sessions(user, query) if query else store.get_all_active_sessions(user_id=user)
             self.post_message(msg.SessionsListed(sessions, query))
             if session_id is not None:
                 self._poll_session(session_id)
-            if with_stats:
-                self.post_message(msg.StatsRefreshed(store.get_session_stats()))
+            stats = store.get_session_stats() if with_stats else None
         except Exception as exc:  # shown in the stats pane's health; the next poll retries
             self.post_message(msg.StoreActionDone(f"Store: {exc}", "error"))
+            return
+        # Asked after the calls above, which are what notices an outage (or its end).
+        self.post_message(msg.StoreReachability(getattr(store, "fallback_reason", None)))
+        if stats is not None:
+            self.post_message(msg.StatsRefreshed(stats))
 
     def _poll_session(self, session_id: str) -> None:
-        """In the poll thread: new messages from elsewhere, and the server's TTL."""
-        session = self.store.get_session(session_id)
-        if session is None:
+        """In the poll thread: the server's TTL, and new messages from elsewhere."""
+        from ...sessions import SessionNotFound, StoreUnavailable
+
+        try:
+            ttl = self.store.ttl(session_id)
+        except SessionNotFound:  # the server answered that it is gone
             self.post_message(msg.TtlSynced(session_id, None, expired=True))
             return
-        self.post_message(msg.TtlSynced(session_id, session.ttl))
+        except StoreUnavailable:  # unknown, not expired: resynced once the server answers
+            return
+        self.post_message(msg.TtlSynced(session_id, ttl))
         tail = self.store.get_messages(session_id, -TAIL, -1)
         if tail and tail[-1].id != self._last_known_id:
             ids = [m.id for m in tail]
             fresh = tail[ids.index(self._last_known_id) + 1 :] if self._last_known_id in ids else tail
-            self.post_message(msg.MessagesArrived(session_id, fresh, session.message_count))
+            self.post_message(msg.MessagesArrived(session_id, fresh))
 
     @on(msg.SessionsListed)
     def _sessions_listed(self, event: msg.SessionsListed) -> None:
@@ -540,18 +610,32 @@ class MainScreen(Screen):
         if event.session_id != self.session_id or self.generating or not event.messages:
             return
         self._last_known_id = event.messages[-1].id
-        others = []
-        for message in event.messages:
-            mine = (message.role, message.content)
-            if mine in self._own_unconfirmed:
-                self._own_unconfirmed.remove(mine)
-            else:
-                others.append(message)
+        others = [m for m in event.messages if m.id not in self._own_ids]
+        self._own_ids.difference_update(m.id for m in event.messages)
         await self.chat.append_messages(others)
+
+    @on(msg.StoreReachability)
+    def _store_reachability(self, event: msg.StoreReachability) -> None:
+        unreachable = event.unreachable is not None
+        if unreachable == self._unreachable:
+            return
+        self._unreachable = unreachable
+        self.app.sub_title = self.store.describe()
+        if unreachable:
+            if self.session_id is not None:
+                self.countdown.mark_unknown()
+            self.stats.mark_unreachable()
+            self.notify(
+                f"{event.unreachable}. What you write is saved on this machine and sent when it is back.",
+                title="Store unreachable", severity="warning", markup=False,
+            )
+        else:
+            self._polls = 0  # the next poll brings the stats back too
+            self.notify("The store answers again: everything saved meanwhile is being sent.", markup=False)
 
     @on(msg.StatsRefreshed)
     def _stats_refreshed(self, event: msg.StatsRefreshed) -> None:
-        self.stats.show_store(event.stats)
+        self.stats.show_store(event.stats, unreachable=self._unreachable)
         self.app.sub_title = self.store.describe()
 
     # ------------------------------------------------------------ the rest

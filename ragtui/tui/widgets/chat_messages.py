@@ -87,11 +87,15 @@ class AssistantMessage(Static, can_focus=True):
             super().__init__()
             self.sources = list(sources)
 
-    def __init__(self, text: str, sources: Sequence[dict[str, Any]] = (), *, stopped: bool = False) -> None:
+    def __init__(
+        self, text: str, sources: Sequence[dict[str, Any]] = (), *, stopped: bool = False, failed: str = ""
+    ) -> None:
+        """`failed`: why no answer came (what was written before is shown above it)."""
         super().__init__()
         self.text = clean(text)  # what F5 copies: no escape sequences either
         self.sources: list[dict[str, Any]] = list(sources)
         self._stopped = stopped
+        self.failed = failed
         shown, cut = for_display(self.text)
         if cut:
             self._body: Any = Content.assemble(Content(shown), "\n", truncation_note(len(text), len(shown)))
@@ -104,15 +108,20 @@ class AssistantMessage(Static, can_focus=True):
         footer = self._footer()
         if not footer:
             return self._body
+        if not self.text:
+            return footer
         from rich.console import Group
 
-        return Group(self._body, "", footer)
+        width = max(self.content_region.width, 20)  # in a Rich Group, Content is not wrapped for us
+        return Group(self._body, "", *footer.wrap(width))
 
     def _footer(self) -> Content:
         parts: list[Content] = []
         if self.sources:
             parts.append(citation_line(self.sources))
-        if self._stopped:
+        if self.failed:
+            parts.append(Content.assemble(("FAILED ", "bold $error"), (one_line(self.failed, 300), "$error")))
+        elif self._stopped:
             parts.append(Content.styled("(stopped — what was generated is kept)", "italic $warning"))
         return Content("\n").join(parts).stylize_before("$text-muted")
 

@@ -8,6 +8,7 @@ from textual import on
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from .chat_messages import AssistantMessage, Notice, UserMessage
@@ -103,28 +104,41 @@ class ChatPane(Vertical):
         await self.transcript.mount(widget)
         return widget
 
-    async def begin_answer(self) -> StreamingAnswer:
+    def _shown(self, widget: Widget | None) -> Widget | None:
+        """`widget` if it is still in the transcript (a new chat clears it)."""
+        return widget if widget is not None and widget.parent is self.transcript else None
+
+    async def begin_answer(self, question: Widget | None = None) -> StreamingAnswer:
+        """Mount the answer right below its `question`: questions queued meanwhile stay after it."""
         from .streaming_answer import StreamingAnswer
 
         widget = StreamingAnswer()
-        await self.transcript.mount(widget)
+        await self.transcript.mount(widget, after=self._shown(question))
         return widget
 
     async def end_answer(
-        self, streaming: StreamingAnswer | None, text: str, sources: Sequence[dict[str, Any]], *, stopped: bool
+        self,
+        streaming: StreamingAnswer | None,
+        text: str,
+        sources: Sequence[dict[str, Any]],
+        *,
+        stopped: bool,
+        failed: str = "",
+        question: Widget | None = None,
     ) -> AssistantMessage:
-        """Put the finished answer in place of the one that was streaming (if any tokens came)."""
-        widget = AssistantMessage(text, sources, stopped=stopped)
+        """Put the finished (or `failed`) answer in place of the one that was streaming, or
+        below its `question` if none was."""
+        widget = AssistantMessage(text, sources, stopped=stopped, failed=failed)
         if streaming is None:
-            await self.transcript.mount(widget)
+            await self.transcript.mount(widget, after=self._shown(question))
         else:
             await streaming.finish()
             await self.transcript.mount(widget, after=streaming)
             await streaming.remove()
         return widget
 
-    async def add_notice(self, text: str, *, severity: str = "information") -> None:
-        await self.transcript.mount(Notice(text, severity=severity))
+    async def add_notice(self, text: str, *, severity: str = "information", before: Widget | None = None) -> None:
+        await self.transcript.mount(Notice(text, severity=severity), before=self._shown(before))
 
     def pending_questions(self) -> list[UserMessage]:
         return [w for w in self.query(UserMessage) if w.has_class("-pending")]

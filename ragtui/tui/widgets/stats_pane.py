@@ -51,6 +51,7 @@ class StatsPane(VerticalScroll):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._p99_history: deque[float] = deque(maxlen=SPARK_POINTS)
+        self._store_stats: Any = None
 
     def _section(self, name: str) -> Static:
         if not self.children:
@@ -65,21 +66,11 @@ class StatsPane(VerticalScroll):
             )
         return self.query_one(f"#stats-{name}", Static)
 
-    def show_store(self, stats: Any) -> None:
-        pairs = [("backend", stats.backend), ("health", stats.health)]
-        if stats.location:
-            pairs.append(("where", stats.location))
-        server = stats.server or {}
-        if "redis_version" in server:
-            pairs.append(("server", f"Redis {server['redis_version']}"))
-        if "connected_clients" in server:
-            pairs.append(("clients", str(server["connected_clients"])))
-        pairs += [
-            ("memory", human_bytes(stats.memory_bytes)),
-            ("sessions", f"{stats.sessions:,}"),
-            ("messages", f"{stats.messages:,}"),
-        ]
-        self._section("store").update(rows("Store", pairs))
+    def show_store(self, stats: Any, *, unreachable: bool = False) -> None:
+        """`unreachable`: the server did not answer, so its counts are unknown (what the
+        store can count meanwhile is only what this process has seen)."""
+        self._store_stats = stats
+        self._show_counts(stats, unreachable)
         worst = worst_latency(stats.latency_ms)
         if worst is None:
             self._section("latency").update(rows("Latency", [("p50/p99", "no calls yet")]))
@@ -91,6 +82,33 @@ class StatsPane(VerticalScroll):
         )
         self._p99_history.append(p99)
         self.query_one(Sparkline).data = list(self._p99_history)
+
+    def mark_unreachable(self) -> None:
+        """The server stopped answering: the counts shown are no longer known."""
+        if self._store_stats is not None:
+            self._show_counts(self._store_stats, unreachable=True)
+
+    def _show_counts(self, stats: Any, unreachable: bool) -> None:
+        health = "unreachable" if unreachable and stats.health == "ok" else stats.health  # "ok": stats from before
+        pairs = [("backend", stats.backend), ("health", health)]
+        if stats.location:
+            pairs.append(("where", stats.location))
+        server = stats.server or {}
+        if unreachable:
+            pairs += [("sessions", "? (Redis unreachable)"), ("messages", "?")]
+        else:
+            if "redis_version" in server:
+                pairs.append(("server", f"Redis {server['redis_version']}"))
+            if "connected_clients" in server:
+                pairs.append(("clients", str(server["connected_clients"])))
+            pairs += [
+                ("memory", human_bytes(stats.memory_bytes)),
+                ("sessions", f"{stats.sessions:,}"),
+                ("messages", f"{stats.messages:,}"),
+            ]
+        if server.get("pending_sessions"):
+            pairs.append(("pending", f"{server['pending_sessions']:,} sessions"))
+        self._section("store").update(rows("Store", pairs))
 
     def show_model_status(self, status: str) -> None:
         self._section("model").update(rows("Model", [("status", status)]))

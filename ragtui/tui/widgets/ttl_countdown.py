@@ -31,6 +31,7 @@ class TtlCountdown(Static):
     TtlCountdown { width: auto; padding: 0 1; }
     TtlCountdown.-expiring { background: $error; color: $text; text-style: bold; }
     TtlCountdown.-forever { color: $success; }
+    TtlCountdown.-unknown { color: $warning; }
     """
 
     class Expired(Message):
@@ -40,7 +41,7 @@ class TtlCountdown(Static):
         super().__init__("TTL —", markup=False, **kwargs)
         self._clock = clock
         self._deadline: float | None = None  # clock() value at expiry
-        self._state = "none"  # none | forever | counting | expired
+        self._state = "none"  # none | forever | counting | expired | unknown
         self._expired_posted = False
 
     def on_mount(self) -> None:
@@ -84,6 +85,11 @@ class TtlCountdown(Static):
         self._state, self._deadline = "expired", None
         self._refresh_display()
 
+    def mark_unknown(self) -> None:
+        """The server can't be asked: the session is not expired, its TTL just isn't known."""
+        self._state, self._deadline = "unknown", None
+        self._refresh_display()
+
     def _refresh_display(self) -> None:
         remaining = self.remaining
         if self._state == "none":
@@ -92,11 +98,14 @@ class TtlCountdown(Static):
             text = "TTL ∞"
         elif self._state == "expired":
             text = "TTL expired"
+        elif self._state == "unknown":
+            text = "TTL ? (Redis unreachable)"
         else:
             text = f"TTL {format_ttl(remaining)}"
         self.update(text)
         self.set_class(self._state == "counting" and remaining is not None and remaining <= 60, "-expiring")
         self.set_class(self._state == "forever", "-forever")
+        self.set_class(self._state == "unknown", "-unknown")
         if self._state == "counting" and remaining == 0 and not self._expired_posted:
             self._expired_posted = True
             self.post_message(self.Expired())
