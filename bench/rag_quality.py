@@ -131,7 +131,9 @@ def naive_table(texts: dict[str, str], folder: Path, embedder):
         "doc": [d for d, _ in rows], "text": [t for _, t in rows],
         "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1]),
     }))
-    table.create_fts_index("text", use_tantivy=False)
+    from lancedb.index import FTS
+
+    table.create_index("text", config=FTS())
     return table
 
 
@@ -184,6 +186,8 @@ def main() -> None:
     parser.add_argument("--corpus", action="append", choices=CORPORA, help="default: all three")
     parser.add_argument("--cache", type=Path, help="keep indexes here between runs")
     parser.add_argument("--misses", action="store_true", help="list hybrid misses among tuning questions")
+    parser.add_argument("--split", choices=("tuning", "held-out", "all"), action="append",
+                        help="splits to print (default: all three); while tuning, print tuning only")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     embedder = shared_embedder(os.cpu_count())
@@ -197,14 +201,15 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     print(f"{'corpus':<17} {'split':<9} {'method':<14} {'n':>3} {'r@1':>6} {'r@5':>6} {'MRR@10':>7}")
     for corpus, result in results.items():
-        for split in ("tuning", "held-out", "all"):
+        for split in args.split or ("tuning", "held-out", "all"):
             for method in ("ragtui hybrid", "ragtui vector", "ragtui fts", "naive hybrid"):
                 row = result["rows"][f"{method}|{split}"]
                 print(f"{corpus:<17} {split:<9} {method:<14} {row['n']:>3} {row['recall@1']:>6.3f} "
                       f"{row['recall@5']:>6.3f} {row['mrr@10']:>7.3f}")
         print(f"{corpus:<17} {result['documents']} documents, ragtui {result['chunks']} chunks "
               f"(ingest {result['ingest_s']} s, {result['added']} added), naive {result['naive_chunks']} chunks")
-    print(json.dumps(results))
+    if not args.split:
+        print(json.dumps(results))
 
 
 if __name__ == "__main__":
