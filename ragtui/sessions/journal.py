@@ -44,6 +44,9 @@ Apply = Callable[[dict[str, Any]], Any]
 # Errors that mean "this process may read here but not write": the journal still opens.
 READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 UNKNOWN_OWNER = "unknown"  # a recreated session whose owner no record names
+# Below this much free space a change is refused before it is made: refused after, it costs
+# rebuilding the state from the whole journal (a full disk would make every call that slow).
+LOW_SPACE = 16 * 1024
 
 
 class CannotSave(StoreError):
@@ -221,9 +224,17 @@ class Journal:
                 self._cut(self._torn_at)
                 self._torn_at = None
             self._read_new(writer=True)
+            self._refuse_if_full()
             yield
             if self.read_only is None and self._offset > 2 * self._compacted_size + self.compact_slack:
                 self._compact()
+
+    def _refuse_if_full(self) -> None:
+        if self.read_only is not None:
+            raise cannot_save(self.path, self.read_only)
+        space = os.fstatvfs(self._fd)
+        if space.f_bavail * space.f_frsize < LOW_SPACE:
+            raise cannot_save(self.path, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
 
     def compact(self) -> None:
         """Rewrite the journal as its live sessions now (otherwise done as it grows)."""
