@@ -7,7 +7,6 @@ show something other than what is there: bidirectional overrides.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
@@ -63,6 +62,8 @@ def for_display(text: str, limit: int = DISPLAY_LIMIT) -> tuple[str, bool]:
 def json_line(value: Any) -> str:
     """`value` as one line of JSON, exact and safe to print: characters a terminal would act
     on or reorder (C1 controls, bidi controls, line separators) are written as \\u escapes."""
+    import json  # only --json output needs it: not imported before the app's first frame
+
     text = json.dumps(value, ensure_ascii=False, default=str)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
