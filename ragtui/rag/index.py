@@ -115,6 +115,7 @@ class Index:
         self._db = self._chunks = self._files = None
         self._documents: dict[str, list] | None = None
         self._layout = LAYOUT
+        self._document_vectors = None  # (position by source, matrix): read on first search
 
     def open(self) -> "Index":
         """Connect now (an app about to answer questions should not pay for it on the first one)."""
@@ -144,6 +145,7 @@ class Index:
                 self._db.drop_table(name)
         self._open()
         self._layout = LAYOUT
+        self._document_vectors = None
         self._save_manifest({})
 
     # -- what is indexed ------------------------------------------------------------
@@ -199,6 +201,7 @@ class Index:
         documents = dict(self._manifest())
         for source in sources:
             documents.pop(source, None)
+        self._document_vectors = None
         self._save_manifest(documents)
 
     def add(self, chunks: Sequence[Chunk], vectors, documents: dict[str, tuple[str, int]]) -> None:
@@ -232,6 +235,7 @@ class Index:
                 pa.array([now] * len(documents), type=pa.float64()),
                 pa.FixedSizeListArray.from_arrays(pa.array(means.reshape(-1), type=pa.float32()), DIMENSIONS),
             ], schema=files_schema))
+            self._document_vectors = None
             self._save_manifest({**self._manifest(), **{s: [h, n] for s, (h, n) in documents.items()}})
 
     def refresh_search_indexes(self) -> None:
@@ -313,11 +317,15 @@ class Index:
     def _document_similarities(self, vector, sources: set[str]) -> dict[str, float]:
         import numpy as np
 
-        if not sources:
-            return {}
-        rows = (self._files.search().where(f"source IN ({', '.join(_quote(s) for s in sources)})")
-                .select(["source", "vector"]).limit(len(sources)).to_list())
-        return {r["source"]: float(np.dot(np.asarray(r["vector"], dtype=np.float32), vector)) for r in rows}
+        if self._document_vectors is None:  # one read, then a dot product per document (~µs)
+            table = self._files.to_arrow()
+            matrix = table["vector"].combine_chunks().flatten().to_numpy(zero_copy_only=False)
+            self._document_vectors = ({s: i for i, s in enumerate(table["source"].to_pylist())},
+                                      matrix.reshape(-1, DIMENSIONS).astype(np.float32, copy=False))
+        position, matrix = self._document_vectors
+        rows = [position[s] for s in sources if s in position]
+        similarities = matrix[rows] @ vector if rows else []
+        return {s: float(x) for s, x in zip((s for s in sources if s in position), similarities)}
 
     @staticmethod
     def _hit(row: dict, query_vector, score: float) -> Hit:
