@@ -13,6 +13,7 @@ import sys
 from . import paths
 from .config import Settings, load_settings
 from .errors import RagtuiError
+from .safe_text import TerminalFormatter, one_line
 
 COMMAND_GROUPS = ("ragtui.commands.sessions", "ragtui.commands.rag")
 
@@ -64,7 +65,7 @@ def setup_logging(full_screen: bool) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     else:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("ragtui: %(message)s"))
+        handler.setFormatter(TerminalFormatter("ragtui: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
 
 
@@ -81,10 +82,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
 
+def refuse_undecodable(args: argparse.Namespace) -> None:
+    """Bytes that are not UTF-8 in an argument (a mangled paste) can name no session and be
+    stored nowhere: say so in one line instead of failing deep inside with a traceback."""
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if not isinstance(text, str):
+                continue
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise RagtuiError(f"{name.replace('_', ' ')} is not valid UTF-8: {one_line(text)}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         setup_logging(full_screen=args.command is None)
+        refuse_undecodable(args)
         settings = settings_from_args(args)
         if args.command is None:
             # Importing Textual and building the screen allocate ~300k objects that live as
@@ -100,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `ragtui ... | head` closed the pipe: not an error
         return 0
     except (RagtuiError, OSError) as exc:
-        print(f"ragtui: {exc}", file=sys.stderr)
+        print(f"ragtui: {one_line(str(exc))}", file=sys.stderr)  # ids, file names: inert
         return 2
     except KeyboardInterrupt:
         print("ragtui: interrupted", file=sys.stderr)
