@@ -207,10 +207,11 @@ def test_the_real_binary_refuses_to_start_in_a_terminal(tmp_path):
     ragtui = Path(sys.executable).with_name("ragtui")
     env = {"RAGTUI_DATA_DIR": str(tmp_path / "data"), "RAGTUI_CONFIG": str(tmp_path / "c.toml"),
            "TERM": "xterm-256color"}
-    script = f"{ragtui} --store {url}; echo $? > {status}; tmux wait-for -S {name}"
+    script = f"{ragtui} --store {url}; echo $? > {status}; tmux -L {name} wait-for -S {name}"
 
-    def tmux(*args: str) -> str:
-        return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True, timeout=60).stdout
+    def tmux(*args: str) -> str:  # a server of its own (-L): it has this process's environment
+        return subprocess.run(["tmux", "-L", name, *args], check=True, capture_output=True, text=True,
+                              timeout=60).stdout
 
     tmux("new-session", "-d", "-s", name, "-x", "250", "-y", "30",  # wide: the line must not wrap
          *[arg for k, v in env.items() for arg in ("-e", f"{k}={v}")], "sh", "-c", f"{script}; sleep 60")
@@ -221,4 +222,4 @@ def test_the_real_binary_refuses_to_start_in_a_terminal(tmp_path):
         assert lines == [f"ragtui: {lines[0].removeprefix('ragtui: ')}"]  # one line, nothing else left
         assert url in lines[0] and "unreachable" in lines[0]
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
