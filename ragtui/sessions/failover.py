@@ -364,10 +364,22 @@ class FailoverStore:
 
     def _remember(self, sid: str, messages: list[Message]) -> None:
         with self._lock:
-            self._seen[sid] = messages
+            self._seen[sid] = list(messages)  # a copy: `_remember_newest` extends it in place
             self._seen.move_to_end(sid)
             while len(self._seen) > REMEMBERED_HISTORIES:
                 self._seen.popitem(last=False)
+
+    def _remember_newest(self, sid: str, newest: list[Message]) -> None:
+        """Add the newest messages to what was seen of the session, for reads in an outage."""
+        with self._lock:
+            seen = self._seen.get(sid)
+            ids = [m.id for m in newest]
+            if seen and seen[-1].id in ids:  # the usual case: what came after the last read
+                seen.extend(newest[ids.index(seen[-1].id) + 1 :])
+                del seen[: -self.primary.max_messages]
+                self._seen.move_to_end(sid)
+                return
+        self._remember(sid, newest)
 
     def _with_pending(self, sid: str, known: Session | None) -> Session | None:
         """A session as Redis showed it (or None) with what is pending locally on top."""
@@ -450,12 +462,8 @@ class FailoverStore:
                 newest = self.primary.get_last_n_messages(session_id, n)
             except REDIS_DOWN as exc:
                 self._lost_redis(exc)
-            else:  # keep what was seen before them too, for reads during an outage
-                ids = {m.id for m in newest}
-                older = [m for m in self._seen.get(session_id, []) if m.id not in ids]
-                if newest:
-                    older = [m for m in older if m.timestamp <= newest[0].timestamp]
-                self._remember(session_id, (older + newest)[-self.primary.max_messages :])
+            else:
+                self._remember_newest(session_id, newest)
                 return newest
         return self.get_messages(session_id, -n, -1)
 
