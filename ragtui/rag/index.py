@@ -308,11 +308,8 @@ class Index:
         from lancedb.query import MultiMatchQuery
 
         query = MultiMatchQuery(text, ["content", "label"], boosts=[1.0, LABEL_BOOST])
-        try:
-            return (self._chunks.search(query, query_type="fts").select(self._COLUMNS)
-                    .with_row_id(True).limit(CANDIDATES).to_list())
-        except ValueError:  # nothing left to search once stop words are gone ("how is it?")
-            return []
+        return (self._chunks.search(query, query_type="fts").select(self._COLUMNS)
+                .with_row_id(True).limit(CANDIDATES).to_list())
 
     def _document_similarities(self, vector, sources: set[str]) -> dict[str, float]:
         import numpy as np

@@ -141,3 +141,13 @@ def test_ingest_into_an_older_index_rebuilds_what_it_held_too(tmp_path, fake_emb
     report = Ingester(index, lambda: fake_embedder).ingest([root / "b.md"])
     assert report.added == 2 and not index.outdated
     assert set(index.file_hashes()) == {str(root / "a.md"), str(root / "b.md")}
+
+
+@pytest.mark.parametrize("query", ["", "how is it?", "(", "AND OR NOT", 'say "hi', "a:b*", "'; DROP TABLE chunks"])
+def test_queries_of_stop_words_or_syntax_never_fail(tmp_path, fake_embedder, query):
+    (tmp_path / "kettle.md").write_text("# Kettle\n\nThe kettle boils water.\n", encoding="utf-8")
+    index = Index(tmp_path / "index")
+    Ingester(index, lambda: fake_embedder).ingest([tmp_path / "kettle.md"])
+    vector = fake_embedder.embed_query("kettle")
+    assert index.search(query, vector, mode="fts") == []  # no word of it is in the passage
+    assert [h.title for h in index.search(query, vector, mode="hybrid")] == ["Kettle"]
