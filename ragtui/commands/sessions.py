@@ -199,8 +199,12 @@ def cmd_stats(settings: Settings, args) -> int:
         return 0
     print(f"backend   {one_line(store.describe())}")
     print(f"health    {stats.health}")
-    print(f"sessions  {stats.sessions}")
-    print(f"messages  {stats.messages}")
+    if getattr(store, "fallback_reason", None):  # Redis is not answering: these are only what is known here
+        print(f"sessions  ? (Redis unreachable; {stats.sessions} known here)")
+        print(f"messages  ? (Redis unreachable; {stats.messages} known here)")
+    else:
+        print(f"sessions  {stats.sessions}")
+        print(f"messages  {stats.messages}")
     if stats.memory_bytes is not None:
         print(f"memory    {stats.memory_bytes / 1e6:.1f} MB")
     for key, value in stats.server.items():

@@ -116,3 +116,13 @@ async def test_redis_killed_and_restarted_under_the_open_session(settings, tmp_p
     finally:
         store.close()
         server.stop()
+
+
+def test_cli_stats_during_an_outage_do_not_pass_a_partial_count_off_as_real(capsys, monkeypatch):
+    from ragtui import cli
+    from tests.redis_server import free_port
+
+    monkeypatch.setenv("RAGTUI_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens
+    assert cli.main(["stats"]) == 0
+    out = capsys.readouterr().out
+    assert "sessions  ? (Redis unreachable; 0 known here)" in out and "sessions  0\n" not in out
