@@ -9,7 +9,7 @@ from ragtui.sessions import StoreUnavailable, open_store
 from ragtui.tui.widgets.chat_messages import AssistantMessage, Notice, UserMessage
 from ragtui.tui.widgets.ttl_countdown import TtlCountdown
 from tests.redis_server import RedisServer
-from tests.tui.conftest import make_app, until
+from tests.tui.conftest import make_app, screen_text, until
 from tests.tui.fakes import FakeChatService
 
 UNKNOWN = "TTL ? (Redis unreachable)"
@@ -75,6 +75,10 @@ async def test_an_outage_leaves_the_session_open_with_an_unknown_ttl_then_resync
         await until(pilot, lambda: len(app.query(AssistantMessage)) == 2 and not screen.generating)
         assert screen.session_id == sid and ttl_text(app) == UNKNOWN
         assert not [n for n in app.query(Notice) if "expired" in str(n.render())]
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert UNKNOWN in screen_text(app)  # the status bar still has room for all of it at 80 columns
+        await pilot.resize_terminal(*SIZE)
 
         store.down = False
         await until(pilot, lambda: ttl_text(app) in ("TTL 1:00:00", "TTL 59:59"), what="the TTL resync")
