@@ -240,14 +240,14 @@ class ServedModel:
         self._tokenizer = self._find_tokenizer()
 
     def _context(self, entry: dict) -> tuple[int, str]:
-        served = entry.get("max_model_len")  # vLLM
+        served = _positive_int(entry.get("max_model_len"))  # vLLM
         props = self._probe("GET", f"{self.root}/props")  # llama.cpp server: the context it runs with
-        if isinstance(props, dict):
-            served = (props.get("default_generation_settings") or {}).get("n_ctx") or served
+        if isinstance(props, dict) and isinstance(props.get("default_generation_settings"), dict):
+            served = _positive_int(props["default_generation_settings"].get("n_ctx")) or served
         if served and self.requested_ctx:
-            return min(int(served), self.requested_ctx), "the server's, within the n_ctx setting"
+            return min(served, self.requested_ctx), "the server's, within the n_ctx setting"
         if served:
-            return int(served), "from the server"
+            return served, "from the server"
         if self.requested_ctx:
             return self.requested_ctx, "the n_ctx setting (the server does not say)"
         return DEFAULT_CONTEXT, "assumed: the server does not say; set n_ctx to the server's"
@@ -414,6 +414,10 @@ def _closed_when_stopped(response: httpx2.Response, should_stop: Callable[[], bo
     finally:
         done.set()
         watcher.join()
+
+
+def _positive_int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def estimate_tokens(text: str) -> int:

@@ -7,6 +7,7 @@ import json
 import secrets
 import socket
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -254,6 +255,85 @@ def test_a_server_that_stays_silent_times_out_in_one_line(stalled_server):
     assert str(error.value) == (
         f"the model server at {stalled_server.url} sent nothing for 0.5 s (generating); it may be "
         "overloaded: try again, or raise the llm_timeout setting")
+
+
+# -- what other servers say about themselves (vLLM, llama.cpp's llama-server, Ollama) -----------
+
+
+class ShapedServer:
+    """An HTTP server that answers GET/POST paths with fixed JSON, shaped like another server's
+    API; anything else is a 404, as on a server without that endpoint."""
+
+    def __init__(self, answers: dict[str, dict]):
+        answers = {path: json.dumps(body).encode() for path, body in answers.items()}
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = answers.get(self.path)
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def shaped_server(request):
+    server = ShapedServer(request.param)
+    yield server
+    server.close()
+
+
+VLLM = {"/v1/models": {"data": [{"id": "qwen-7b", "max_model_len": 32768}, {"id": "llama-8b", "max_model_len": 8192}]},
+        "/tokenize": {"count": 3, "tokens": [1, 2, 3]}}
+LLAMA_SERVER = {"/v1/models": {"data": [{"id": "model.gguf", "meta": {"n_ctx_train": 131072}}]},
+                "/props": {"default_generation_settings": {"n_ctx": 4096}}, "/tokenize": {"tokens": [5, 6]}}
+OLLAMA = {"/v1/models": {"data": [{"id": "qwen2.5:7b"}]}}
+
+
+@pytest.mark.parametrize("shaped_server", [VLLM], indirect=True)
+def test_several_models_need_a_choice_and_max_model_len_is_the_context(shaped_server):
+    with pytest.raises(ServedModelError, match=r"serves several models: choose one .*\(qwen-7b, llama-8b\)"):
+        ServedModel(shaped_server.url).load()
+    model = ServedModel(shaped_server.url, model="llama-8b")
+    model.load()
+    assert (model.name, model.n_ctx, model.info["token_counting"]) == ("llama-8b", 8192, "by the server")
+    capped = ServedModel(shaped_server.url, model="qwen-7b", n_ctx=4096)
+    capped.load()
+    assert capped.n_ctx == 4096
+
+
+@pytest.mark.parametrize("shaped_server", [LLAMA_SERVER], indirect=True)
+def test_llama_servers_props_give_the_context_it_runs_with(shaped_server):
+    model = ServedModel(shaped_server.url)
+    model.load()
+    assert (model.n_ctx, model.info["context"]) == (4096, "from the server")  # not the trained 131072
+    assert model.count_tokens("a text") == 2  # its /tokenize
+
+
+@pytest.mark.parametrize("shaped_server", [OLLAMA], indirect=True)
+def test_a_server_that_says_nothing_gets_the_setting_and_estimated_counts(shaped_server):
+    model = ServedModel(shaped_server.url, n_ctx=8192)
+    model.load()
+    assert (model.n_ctx, model.info["token_counting"]) == (8192, "estimated")
+    assert model.count_tokens("x" * 300) == estimate_tokens("x" * 300)
+    bare = ServedModel(shaped_server.url)
+    bare.load()
+    assert bare.n_ctx == 2048 and "set n_ctx" in bare.info["context"]
 
 
 # -- the local model on a GPU ------------------------------------------------------------------
