@@ -240,10 +240,10 @@ class ServedModel:
         self._tokenizer = self._find_tokenizer()
 
     def _context(self, entry: dict) -> tuple[int, str]:
-        served = _positive_int(entry.get("max_model_len"))  # vLLM
+        served = _count(entry.get("max_model_len"))  # vLLM
         props = self._probe("GET", f"{self.root}/props")  # llama.cpp server: the context it runs with
         if isinstance(props, dict) and isinstance(props.get("default_generation_settings"), dict):
-            served = _positive_int(props["default_generation_settings"].get("n_ctx")) or served
+            served = _count(props["default_generation_settings"].get("n_ctx")) or served
         if served and self.requested_ctx:
             return min(served, self.requested_ctx), "the server's, within the n_ctx setting"
         if served:
@@ -351,11 +351,12 @@ class _Stream:
             if event.get("error"):
                 error = event["error"]
                 raise ValueError(error.get("message", error) if isinstance(error, dict) else error)
-            self.usage = event.get("usage") or self.usage
-            self.timings = event.get("timings") or self.timings  # llama.cpp server
-            for choice in event.get("choices") or ():
-                piece = (choice.get("delta") or {}).get("content")
-                if piece:
+            self.usage = _mapping(event.get("usage")) or self.usage
+            self.timings = _mapping(event.get("timings")) or self.timings  # llama.cpp server
+            choices = event.get("choices")
+            for choice in choices if isinstance(choices, list) else ():
+                piece = _mapping(_mapping(choice).get("delta")).get("content")
+                if piece and isinstance(piece, str):
                     self._token(piece)
             if self.should_stop and self.should_stop():
                 self.stopped = True
@@ -374,13 +375,14 @@ class _Stream:
         finished = time.perf_counter()
         first_at = self.first_at or finished
         # Servers that send usage count tokens exactly; the others send one token per chunk.
-        completion = int(self.usage.get("completion_tokens") or self.chunks)
+        completion = _count(self.usage.get("completion_tokens")) or self.chunks
         decode_seconds = (self.last_at or finished) - first_at
-        prompt_tokens = int(self.usage.get("prompt_tokens") or prompt_tokens)
+        prompt_tokens = _count(self.usage.get("prompt_tokens")) or prompt_tokens
+        evaluated = _count(self.timings.get("prompt_n"))  # 0 when the server had the whole prompt cached
         return Generation(
             text="".join(self.pieces),
             prompt_tokens=prompt_tokens,
-            evaluated_prompt_tokens=int(self.timings.get("prompt_n", prompt_tokens)),
+            evaluated_prompt_tokens=prompt_tokens if evaluated is None else evaluated,
             completion_tokens=completion,
             ttft_ms=(first_at - self.started) * 1000,
             tokens_per_s=(completion - 1) / decode_seconds if completion > 1 and decode_seconds > 0 else 0.0,
@@ -416,8 +418,14 @@ def _closed_when_stopped(response: httpx2.Response, should_stop: Callable[[], bo
         watcher.join()
 
 
-def _positive_int(value) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+def _mapping(value) -> dict:
+    """A JSON object from a server, or an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value) -> int | None:
+    """A count (of tokens) from a server's JSON, if it is one."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def estimate_tokens(text: str) -> int:
