@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import asdict
 
 from ragtui.rag.chat import Answer, Citation
@@ -26,6 +27,8 @@ class FakeChatService:
         self.load_gate = threading.Event()
         self.load_gate.set()
         self.asked: list[tuple[str, str, list[str]]] = []  # (sid, question, history it saw)
+        self.answers: list[Answer] = []
+        self.idle = threading.Event()  # set when an ask returns or raises
         self.model_info = {"name": "fake-model", "path": "-", "n_ctx": 2048, "threads": 2}
         self.index_info = {"documents": 3, "chunks": 12}
 
@@ -37,7 +40,13 @@ class FakeChatService:
 
     def ask(self, session_id, question, *, on_token=None, should_stop=None, use_history=True, on_saved=None,
             on_status=None):
-        saved = on_saved or (lambda _message: None)
+        self.idle.clear()
+        try:
+            return self._ask(session_id, question, on_token, should_stop, on_saved or (lambda _message: None))
+        finally:
+            self.idle.set()
+
+    def _ask(self, session_id, question, on_token, should_stop, saved):
         history = [m.content for m in self.store.get_conversation_history(session_id)]
         self.asked.append((session_id, question, history))
         saved(self.store.add_message(session_id, "user", question))
@@ -48,7 +57,8 @@ class FakeChatService:
         text, stopped = "", False
         for i, piece in enumerate(pieces):
             if self.hold_at is not None and i == self.hold_at:
-                while not should_stop() and not self.release.wait(0.01):
+                deadline = time.monotonic() + 10  # a test that forgot to release fails, not hangs
+                while not should_stop() and not self.release.wait(0.01) and time.monotonic() < deadline:
                     pass
             if should_stop and should_stop():
                 stopped = True
@@ -58,5 +68,7 @@ class FakeChatService:
                 on_token(piece)
         sources = [CITATION]
         saved(self.store.add_message(session_id, "assistant", text, sources=[asdict(c) for c in sources]))
-        return Answer(session_id, text, sources, prompt_tokens=120, completion_tokens=8,
-                      retrieval_ms=12.0, ttft_ms=40.0, tokens_per_s=25.0, stopped=stopped)
+        answer = Answer(session_id, text, sources, prompt_tokens=120, completion_tokens=8,
+                        retrieval_ms=12.0, ttft_ms=40.0, tokens_per_s=25.0, stopped=stopped)
+        self.answers.append(answer)
+        return answer

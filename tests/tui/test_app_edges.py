@@ -223,3 +223,15 @@ def test_the_real_binary_refuses_to_start_in_a_terminal(tmp_path):
         assert url in lines[0] and "unreachable" in lines[0]
     finally:
         subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
+
+
+async def test_quitting_while_an_answer_is_written_stops_it(settings, memory_store):
+    service = FakeChatService(memory_store, reply="never finished", hold_at=1)
+    app = make_app(settings, memory_store, service)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.screen.model_ready)
+        await ask(pilot, "long one")
+        await until(pilot, lambda: app.query(StreamingAnswer) and app.query_one(StreamingAnswer).text == "never ")
+        await pilot.press("ctrl+q")
+    assert service.idle.wait(15)
+    assert [a.stopped for a in service.answers] == [True]  # stopped by the exit, not waited for
