@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rag_questions import QUESTIONS  # noqa: E402
 
 from ragtui.rag.embed import MAX_TOKENS, shared_embedder  # noqa: E402
-from ragtui.rag.query_encoder import QueryEncoder, encoder_path  # noqa: E402
+from ragtui.rag.query_encoder import OnnxEncoder, encoder_path  # noqa: E402
 
 READY = """
 import time; started = time.perf_counter()
@@ -42,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     embedder = shared_embedder(os.cpu_count())
     embedder.embed_query("warm up")  # exports the encoder if the cache has none
-    two_threads = QueryEncoder(encoder_path(embedder.model_dir, embedder.cache_dir),
+    two_threads = OnnxEncoder(encoder_path(embedder.model_dir, embedder.cache_dir),
                                embedder.model_dir / "tokenizer.json", max_tokens=MAX_TOKENS, threads=2)
     ways = {
         "sentence-transformers (PyTorch), all cores": lambda q: embedder.embed([q])[0],

@@ -44,9 +44,11 @@ def embedder_dir() -> Path:
 class Embedder:
     """Normalised vectors, so a dot product is the cosine similarity.
 
-    Documents go through sentence-transformers (PyTorch, loaded when first needed); queries
-    through ONNX Runtime (see query_encoder), exported from the same weights on first use.
-    A process that only searches never imports torch once the export is cached."""
+    Through ONNX Runtime (see query_encoder): the graph is exported from the
+    sentence-transformers weights into the cache dir on first use, and from then on no
+    process imports torch. Queries run on one thread; documents in batches on `threads`,
+    about 2× faster than sentence-transformers (bench/rag_ingest.py). Without a usable
+    ONNX Runtime, sentence-transformers (PyTorch) embeds both, with the same vectors."""
 
     dimensions = DIMENSIONS
 
@@ -61,7 +63,9 @@ class Embedder:
         self.cache_dir = cache_dir or paths.cache_dir()
         self._lock = threading.RLock()
         self._model = None
-        self._query_encoder = None  # False: ONNX Runtime unusable here, queries use PyTorch
+        # None until first needed; False: ONNX Runtime unusable here, PyTorch embeds instead
+        self._query_encoder = None
+        self._document_encoder = None
 
     @property
     def model(self):
@@ -84,31 +88,44 @@ class Embedder:
 
     def embed(self, texts: Sequence[str]):
         """float32 array, one row per text."""
+        encoder = self._document_encoder if self._document_encoder is not None else self._open("_document_encoder")
+        if encoder:
+            return encoder.encode(texts, batch_size=BATCH_SIZE)
+        return self.embed_with_pytorch(texts)
+
+    def embed_query(self, text: str):
+        encoder = self._query_encoder if self._query_encoder is not None else self._open("_query_encoder")
+        return encoder(text) if encoder else self.embed_with_pytorch([text])[0]
+
+    def embed_with_pytorch(self, texts: Sequence[str]):
+        """sentence-transformers' own encode(): the fallback, and the reference the fast path is held to."""
         return self.model.encode(
             list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=False,
         )
 
-    def embed_query(self, text: str):
-        encoder = self._query_encoder if self._query_encoder is not None else self._open_query_encoder()
-        return encoder(text) if encoder else self.embed([text])[0]
-
-    def _open_query_encoder(self):
+    def _open(self, role: str):
+        """The ONNX Runtime encoder for `role`, or False; exported first if the cache has none."""
         from . import query_encoder
 
         with self._lock:
-            if self._query_encoder is not None:  # another thread got there first
-                return self._query_encoder
-            path = query_encoder.encoder_path(self.model_dir, self.cache_dir)
-            self._query_encoder = self._try_open(query_encoder, path)
-            return self._query_encoder
+            if getattr(self, role) is None:  # else another thread got there first
+                usable = self._query_encoder is not False and self._document_encoder is not False
+                setattr(self, role, usable and self._try_open(
+                    query_encoder, threads=1 if role == "_query_encoder" else self.threads or 0))
+            return getattr(self, role)
 
-    def _try_open(self, query_encoder, path: Path):
+    def _try_open(self, query_encoder, *, threads: int):
+        # One thread for a query: a second saves little and costs more whenever the other core
+        # is busy (bench/query_embedding.py). Documents come in batches: all cores (0: ORT's choice).
+        path = query_encoder.encoder_path(self.model_dir, self.cache_dir)
+
         def load():
-            return query_encoder.QueryEncoder(path, self.model_dir / "tokenizer.json", max_tokens=MAX_TOKENS)
+            return query_encoder.OnnxEncoder(path, self.model_dir / "tokenizer.json",
+                                              max_tokens=MAX_TOKENS, threads=threads)
 
         if not query_encoder.runtime_installed():  # don't export what cannot be run
-            log.warning("onnxruntime is not installed: queries are embedded with PyTorch (slower)")
+            log.warning("onnxruntime is not installed: embedding with PyTorch (slower)")
             return False
         try:
             if path.is_file():
@@ -118,8 +135,8 @@ class Embedder:
                     path.unlink(missing_ok=True)
             query_encoder.export(self.model[0].auto_model, path)
             return load()
-        except Exception as exc:  # noqa: BLE001 - a slower query is better than no answer
-            log.warning("fast query embedding unavailable (%s); using PyTorch", exc)
+        except Exception as exc:  # noqa: BLE001 - slower embedding is better than none
+            log.warning("ONNX Runtime unavailable (%s): embedding with PyTorch (slower)", exc)
             return False
 
 

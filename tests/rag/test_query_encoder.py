@@ -1,5 +1,5 @@
-"""Queries are embedded through ONNX Runtime, documents through sentence-transformers: the two
-must give the same vectors, or search would quietly get worse."""
+"""Queries are embedded through ONNX Runtime: their vectors must be the ones sentence-transformers
+gives (documents were indexed with the same weights), or search would quietly get worse."""
 from __future__ import annotations
 
 import logging
@@ -20,9 +20,9 @@ QUERIES = [
 ]
 
 
-def test_query_vectors_match_the_document_vectors(embedder):
+def test_query_vectors_match_sentence_transformers(embedder):
     for text in QUERIES:
-        query, document = embedder.embed_query(text), embedder.embed([text])[0]
+        query, document = embedder.embed_query(text), embedder.embed_with_pytorch([text])[0]
         assert query.dtype == np.float32 and query.shape == (embedder.dimensions,)
         assert float(np.dot(query, document)) > 0.9999, text
     assert embedder._query_encoder, "queries fell back to PyTorch: the fast path is not being tested"
@@ -38,14 +38,14 @@ def test_a_damaged_export_is_made_again(embedder, tmp_path):
 
     assert fresh._query_encoder, "the damaged file was not replaced by a fresh export"
     assert path.stat().st_size > 1_000_000
-    assert float(np.dot(vector, embedder.embed([QUERIES[0]])[0])) > 0.9999
+    assert float(np.dot(vector, embedder.embed_with_pytorch([QUERIES[0]])[0])) > 0.9999
 
 
 def test_with_a_broken_onnx_runtime_queries_still_work(embedder, tmp_path, monkeypatch, caplog):
     def unusable(*args, **kwargs):
         raise ImportError("No module named 'onnxruntime'")
 
-    monkeypatch.setattr(query_encoder, "QueryEncoder", unusable)
+    monkeypatch.setattr(query_encoder, "OnnxEncoder", unusable)
     fresh = Embedder(threads=embedder.threads, cache_dir=tmp_path)
     fresh._model = embedder.model
 
@@ -53,8 +53,8 @@ def test_with_a_broken_onnx_runtime_queries_still_work(embedder, tmp_path, monke
         vector = fresh.embed_query(QUERIES[0])
 
     assert fresh._query_encoder is False
-    assert "fast query embedding unavailable" in caplog.text and "onnxruntime" in caplog.text
-    assert float(np.dot(vector, embedder.embed([QUERIES[0]])[0])) > 0.9999
+    assert "ONNX Runtime unavailable" in caplog.text and "onnxruntime" in caplog.text
+    assert float(np.dot(vector, embedder.embed_with_pytorch([QUERIES[0]])[0])) > 0.9999
 
 
 def test_without_onnx_runtime_nothing_is_exported(embedder, tmp_path, monkeypatch, caplog):
@@ -64,7 +64,9 @@ def test_without_onnx_runtime_nothing_is_exported(embedder, tmp_path, monkeypatc
 
     with caplog.at_level(logging.WARNING):
         vector = fresh.embed_query(QUERIES[0])
+        fresh.embed(QUERIES[:2])
 
-    assert fresh._query_encoder is False and "onnxruntime is not installed" in caplog.text
+    assert fresh._query_encoder is False and fresh._document_encoder is False
+    assert caplog.text.count("onnxruntime is not installed") == 1
     assert not list(tmp_path.iterdir())
-    assert float(np.dot(vector, embedder.embed([QUERIES[0]])[0])) > 0.9999
+    assert float(np.dot(vector, embedder.embed_with_pytorch([QUERIES[0]])[0])) > 0.9999
