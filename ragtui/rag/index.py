@@ -300,8 +300,15 @@ class Index:
 
     _COLUMNS = ["source", "title", "location", "text", "vector"]
 
+    ann_search: AnnSearch | None = ANN_SEARCH  # None: exhaustive, the reference ANN recall is measured against
+
     def _vector_candidates(self, vector) -> list[dict]:
         query = self._chunks.search(vector, vector_column_name="vector").distance_type("cosine")
+        if self.ann_search is None:
+            query = query.bypass_vector_index()
+        else:  # used once the table has an ANN index
+            query = (query.nprobes(self.ann_search.nprobes).ef(self.ann_search.ef)
+                     .refine_factor(self.ann_search.refine_factor))
         return query.select(self._COLUMNS).with_row_id(True).limit(CANDIDATES).to_list()
 
     def _text_candidates(self, text: str) -> list[dict]:
