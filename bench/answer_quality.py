@@ -14,9 +14,11 @@ context" prompt, the model's chat template, and whatever comes out. Reported per
 
 In-corpus figures are given for the tuning half and the held-out half separately.
 
-    flock /tmp/ragtui-bench.lock nice -n 5 .venv/bin/python bench/answer_quality.py [--json]
+    flock /tmp/ragtui-bench.lock nice -n 5 .venv/bin/python bench/answer_quality.py
+    .venv/bin/python bench/answer_quality.py --report-only   # figures from the answers so far
 
-The indexes (user guide; Python reference topics) are built once under --work-dir.
+The indexes (user guide; Python reference topics) are built once under --work-dir, where
+every answer is also written as it comes (answers.jsonl).
 """
 from __future__ import annotations
 
@@ -167,14 +169,35 @@ def summary(rows: list[dict]) -> dict:
     return out
 
 
+def make_report(rows: list[dict]) -> dict:
+    """Per system and group; `rows` as written to the answers file (partial runs too)."""
+    report: dict = {}
+    for row in rows:
+        report.setdefault(row["system"], {}).setdefault(row["group"], []).append(row)
+    for system, groups in report.items():
+        for label, group in groups.items():
+            figures = summary(group)
+            if label.startswith("out of corpus"):
+                figures["declined"] = round(sum(r["declined"] for r in group) / len(group), 3)
+            if label == "session":
+                answers = [r["answer"] for r in group]
+                figures["copied_answers"] = sum(copied(a, answers[:i]) for i, a in enumerate(answers))
+            groups[label] = figures
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work-dir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "ragtui-answer-bench")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-naive", action="store_true", help="ragtui only")
-    parser.add_argument("--json", action="store_true", help="every answer, as JSON, on stdout")
+    parser.add_argument("--report-only", action="store_true", help="summarise the answers file of a (partial) run")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    answers_file = args.work_dir / "answers.jsonl"  # one line per answer, written as it comes
+    if args.report_only:
+        print(json.dumps(make_report([json.loads(line) for line in answers_file.open()]), indent=1))
+        return
 
     services = {name: corpus_service(args.work_dir, name, args.threads) for name in ("guide", "python")}
     guide = services["guide"]
@@ -182,49 +205,36 @@ def main() -> None:
     # The same token limit ragtui applies to this model (160 for a tiny one), so both write as much.
     max_tokens = min(guide.settings.max_tokens, *([TINY_MODEL_MAX_TOKENS] if _is_tiny(guide._model) else []))
     naive = None if args.no_naive else Naive(info["path"], info["n_ctx"], args.threads, max_tokens)
-    rows: dict[str, dict[str, list[dict]]] = {"ragtui": {}, "naive": {}}
+    rows: list[dict] = []
+    out = answers_file.open("w")
 
-    def run(label: str, service: ChatService, questions) -> None:
-        for system in rows:
-            rows[system].setdefault(label, [])
+    def keep(system: str, group: str, row: dict) -> None:
+        row.update(system=system, group=group)
+        rows.append(row)
+        out.write(json.dumps(row) + "\n")
+        out.flush()
+
+    def run(group: str, service: ChatService, questions) -> None:
         for question, gold in questions:
             mine = ragtui_row(service, None, question, gold)
-            rows["ragtui"][label].append(mine)
+            keep("ragtui", group, mine)
             if naive:
-                rows["naive"][label].append(naive_row(naive, question, raw_passages(service, question), gold))
-            print(f"{label}: {question} -> {mine['answer'][:70]!r}", file=sys.stderr)
+                keep("naive", group, naive_row(naive, question, raw_passages(service, question), gold))
+            print(f"{group}: {question} -> {mine['answer'][:70]!r}", file=sys.stderr)
 
+    run("out of corpus", guide, [(q, None) for q in OUT_OF_CORPUS])
+    session_id = guide.store.create_session("bench")
+    for question, gold in SESSION:
+        keep("ragtui", "session", ragtui_row(guide, session_id, question, gold, history=True))
+        if naive:
+            keep("naive", "session", naive_row(naive, question, raw_passages(guide, question), gold, history=True))
     for corpus, questions in (("guide", GUIDE), ("python", PYTHON)):
         tuning, held_out = halves(questions)
         run(f"{corpus} tuning", services[corpus], tuning)
         run(f"{corpus} held-out", services[corpus], held_out)
-    run("out of corpus", guide, [(q, None) for q in OUT_OF_CORPUS])
     run("out of corpus (python index)", services["python"], [(q, None) for q in OUT_OF_CORPUS[::2]])
-
-    session_id = guide.store.create_session("bench")
-    for system in rows:
-        rows[system]["session"] = []
-    for question, gold in SESSION:
-        rows["ragtui"]["session"].append(ragtui_row(guide, session_id, question, gold, history=True))
-        if naive:
-            rows["naive"]["session"].append(naive_row(naive, question, raw_passages(guide, question), gold, history=True))
-
-    report = {}
-    for system, groups in rows.items():
-        if not any(groups.values()):
-            continue
-        report[system] = {label: summary(group) for label, group in groups.items()}
-        for label, group in groups.items():
-            if label.startswith("out of corpus"):
-                report[system][label]["declined"] = round(sum(r["declined"] for r in group) / len(group), 3)
-        answers = [r["answer"] for r in groups["session"]]
-        report[system]["session"]["copied_answers"] = sum(copied(a, answers[:i]) for i, a in enumerate(answers))
-    report["model"] = info["name"]
-    report["max_tokens"] = max_tokens
-    if args.json:
-        print(json.dumps({"report": report, "answers": rows}, indent=1))
-    else:
-        print(json.dumps(report, indent=1))
+    out.close()
+    print(json.dumps({"model": info["name"], "max_tokens": max_tokens, **make_report(rows)}, indent=1))
 
 
 if __name__ == "__main__":
