@@ -69,13 +69,13 @@ class ProgressBar:
 
     def update(self, progress) -> None:
         now = time.monotonic()
-        finished = progress.files_done == progress.files_total
+        finished = progress.fraction >= 1
         if not finished and now - self._last_draw < (0.1 if self.interactive else 5.0):
             return
-        filled = int(self.width * progress.files_done / max(progress.files_total, 1))
+        filled = int(self.width * min(progress.fraction, 1))  # moves inside a big file too
         line = (f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
-                f"{progress.files_done}/{progress.files_total} files  {progress.chunks} chunks  "
-                f"{progress.chunks_per_s:.0f} chunks/s")
+                f"{progress.files_done}/{progress.files_total} files  "
+                f"{progress.chunks_indexed}/{progress.chunks} chunks  {progress.chunks_per_s:.0f} chunks/s")
         if line == self._last_line:
             return
         self._last_draw, self._last_line = now, line

@@ -21,17 +21,19 @@ from .loaders import LoadError, is_supported, load_bytes, load_restructured
 
 PYTHON_DOCS_PREFIX = "python-docs:"
 MAX_FILE_BYTES = 50 * 1024 * 1024
-EMBED_BATCH = 512  # passages per write: encode() sorts them by length, so more pad less; still live progress
+EMBED_BATCH = 512  # passages per write, embedded longest first so that batches of alike length pad little
+PROGRESS_BATCH = 128  # passages embedded between two progress reports: a big file shows progress too
 
 
 @dataclass
 class IngestProgress:
-    files_done: int
+    files_done: int  # read and split into passages
     files_total: int
     chunks: int  # passages found so far
-    chunks_indexed: int  # of which embedded and written
+    chunks_indexed: int  # of which embedded
     elapsed: float
     current: str
+    fraction: float = 0.0  # of the run: a file counts once its passages are embedded, in part while they are
 
     @property
     def chunks_per_s(self) -> float:
@@ -152,13 +154,20 @@ class Ingester:
         pending_docs: dict[str, tuple[str, int]] = {}
         stale: set[str] = set()  # indexed documents whose old passages must go
 
-        def flush() -> None:
+        def report_progress(done: int, current: str, embedded: int = 0) -> None:
+            waiting = len(pending_docs) * (1 - embedded / len(pending)) if pending else 0
+            progress(IngestProgress(done, len(candidates), report.chunks + len(pending), report.chunks + embedded,
+                                    time.perf_counter() - started, current, (done - waiting) / len(candidates)))
+
+        def flush(done: int, current: str) -> None:
             if not pending_docs and not stale:
                 return
             vectors = None
             if pending:
                 embed_started = time.perf_counter()
-                vectors = self._embed([c.searchable_text for c in pending])
+                vectors = self._embed_in_batches(
+                    [c.searchable_text for c in pending],
+                    (lambda embedded: report_progress(done, current, embedded)) if progress else None)
                 report.embed_seconds += time.perf_counter() - embed_started
             self.index.remove(stale | set(pending_docs))
             self.index.add(pending, vectors, pending_docs)
@@ -186,22 +195,21 @@ class Ingester:
                 else:
                     report.added += 1
             if len(pending) >= EMBED_BATCH:
-                flush()
+                flush(done, candidate.source)
             if progress:
-                progress(IngestProgress(done, len(candidates), report.chunks + len(pending), report.chunks,
-                                        time.perf_counter() - started, candidate.source))
+                report_progress(done, candidate.source)
         seen = {c.source for c in candidates}
         gone = {s for s in known if s not in seen and _under(s, roots)}
         stale |= gone
         report.removed += len(gone)
         changed = bool(pending_docs or stale)
-        flush()
+        flush(len(candidates), candidates[-1].source if candidates else "")
         if changed or (rebuild and self.index.chunk_count()):
             self.index.refresh_search_indexes()
         report.seconds = time.perf_counter() - started
         if progress and candidates:
             progress(IngestProgress(len(candidates), len(candidates), report.chunks, report.chunks,
-                                    report.seconds, ""))
+                                    report.seconds, "", 1.0))
         return report
 
     def _prepare(self, candidate: _Candidate, known_hash: str | None) -> str | tuple[str, list[Chunk]]:
@@ -236,7 +244,17 @@ class Ingester:
             return load_restructured(candidate.source, candidate.text, default_title=topic)
         return load_bytes(candidate.path, data)
 
-    def _embed(self, texts: list[str]):
+    def _embed_in_batches(self, texts: list[str], embedded: Callable[[int], None] | None):
+        """One vector per text, in order; `embedded(n)` after each PROGRESS_BATCH."""
+        import numpy as np
+
         if self._embedder is None:
             self._embedder = self._embedder_factory()
-        return self._embedder.embed(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        vectors = np.empty((len(texts), self._embedder.dimensions), dtype=np.float32)
+        for start in range(0, len(order), PROGRESS_BATCH):
+            rows = order[start:start + PROGRESS_BATCH]
+            vectors[rows] = self._embedder.embed([texts[i] for i in rows])
+            if embedded:
+                embedded(start + len(rows))
+        return vectors
