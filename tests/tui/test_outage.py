@@ -52,6 +52,11 @@ def ttl_text(app) -> str:
     return str(app.query_one(TtlCountdown).render())
 
 
+def browser_text(app) -> str:
+    options = app.query_one("#session-list")
+    return "\n".join(str(options.get_option_at_index(i).prompt) for i in range(options.option_count))
+
+
 def shown(app) -> list[str]:
     return [w.text for w in app.query_one("#transcript").children if isinstance(w, (UserMessage, AssistantMessage))]
 
@@ -71,6 +76,7 @@ async def test_an_outage_leaves_the_session_open_with_an_unknown_ttl_then_resync
         await until(pilot, lambda: ttl_text(app) == UNKNOWN, what="the unknown TTL")
         await until(pilot, lambda: "? (Redis unreachable)" in stats_text(app), what="unknown counts")
         assert "sessions  0" not in stats_text(app) and "messages  0" not in stats_text(app)
+        await until(pilot, lambda: "TTL ?" in browser_text(app), what="the browser's unknown TTL")
         await pilot.press(*"q2", "enter")  # answered in the same session, kept locally
         await until(pilot, lambda: len(app.query(AssistantMessage)) == 2 and not screen.generating)
         assert screen.session_id == sid and ttl_text(app) == UNKNOWN
@@ -85,6 +91,7 @@ async def test_an_outage_leaves_the_session_open_with_an_unknown_ttl_then_resync
         await until(pilot, lambda: "sessions  1" in stats_text(app) and "messages  4" in stats_text(app),
                     what="the stats resync")
         assert screen.session_id == sid and shown(app) == ["q1", "yes", "q2", "yes"]
+        await until(pilot, lambda: "TTL ?" not in browser_text(app), what="the browser's TTL")
 
 
 async def test_redis_killed_and_restarted_under_the_open_session(settings, tmp_path):

@@ -603,7 +603,8 @@ class MainScreen(Screen):
     @on(msg.SessionsListed)
     def _sessions_listed(self, event: msg.SessionsListed) -> None:
         if event.query == self.browser.query_text:
-            self.browser.show_sessions(event.sessions)
+            ttl_known = not getattr(self.store, "fallback_reason", None)  # listed from what this machine knows
+            self.browser.show_sessions(event.sessions, ttl_known=ttl_known)
 
     @on(msg.MessagesArrived)
     async def _messages_arrived(self, event: msg.MessagesArrived) -> None:

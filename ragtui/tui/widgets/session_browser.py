@@ -34,16 +34,18 @@ def ttl_short(ttl: int | None) -> str:
     return f"{ttl // 60}m" if ttl >= 60 else f"{ttl}s"
 
 
-def session_prompt(session: Any, now: float, *, current: bool, width: int = 30) -> Content:
-    """Two lines: the title, then messages · last activity · TTL · pin."""
+def session_prompt(
+    session: Any, now: float, *, current: bool, width: int = 30, ttl_known: bool = True
+) -> Content:
+    """Two lines: the title, then messages · last activity · TTL · pin.
+
+    `ttl_known=False`: Redis is not answering, so the time left is unknown (`TTL ?`)."""
     mark = "● " if current else ""
     pin = " 📌" if session.pinned else ""
     title = one_line(session.title or "(untitled)", width)
     count = session.message_count
-    meta = (
-        f"{count} msg{'s' if count != 1 else ''} · {ago(max(now - session.last_activity, 0))}"
-        f" · TTL {ttl_short(session.ttl)}{pin}"
-    )
+    ttl = ttl_short(session.ttl) if ttl_known or session.pinned else "?"
+    meta = f"{count} msg{'s' if count != 1 else ''} · {ago(max(now - session.last_activity, 0))} · TTL {ttl}{pin}"
     return Content.assemble((mark, "$accent"), (title, "bold"), "\n", (meta, "dim"))
 
 
@@ -87,6 +89,7 @@ class SessionBrowser(Vertical):
         self._clock = clock
         self._sessions: list[Any] = []
         self._shown_key: tuple = ()
+        self._ttl_known = True
         self.current_id: str | None = None
 
     def compose(self):
@@ -106,13 +109,16 @@ class SessionBrowser(Vertical):
     def sessions(self) -> list[Any]:
         return list(self._sessions)
 
-    def show_sessions(self, sessions: Sequence[Any]) -> None:
-        """Show `sessions`, keeping the highlighted one highlighted; no-op if unchanged."""
+    def show_sessions(self, sessions: Sequence[Any], *, ttl_known: bool | None = None) -> None:
+        """Show `sessions`, keeping the highlighted one highlighted; no-op if unchanged.
+        `ttl_known=False` while Redis does not answer (None: as before)."""
         now = self._clock()
+        if ttl_known is not None:
+            self._ttl_known = ttl_known
         key = tuple(
             (s.id, s.title, s.message_count, ago(now - s.last_activity), ttl_short(s.ttl), s.pinned)
             for s in sessions
-        ) + (self.current_id,)
+        ) + (self.current_id, self._ttl_known)
         if key == self._shown_key:
             return
         self._shown_key = key
@@ -123,7 +129,8 @@ class SessionBrowser(Vertical):
             self.mount(option_list)
         self._sessions = list(sessions)
         option_list.set_options(
-            Option(session_prompt(s, now, current=s.id == self.current_id), id=s.id) for s in sessions
+            Option(session_prompt(s, now, current=s.id == self.current_id, ttl_known=self._ttl_known), id=s.id)
+            for s in sessions
         )
         ids = [s.id for s in sessions]
         if highlighted is not None and highlighted.id in ids:
