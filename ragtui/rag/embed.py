@@ -46,9 +46,10 @@ class Embedder:
 
     Through ONNX Runtime (see query_encoder): the graph is exported from the
     sentence-transformers weights into the cache dir on first use, and from then on no
-    process imports torch. Queries run on one thread; documents in batches on `threads`,
-    about 2× faster than sentence-transformers (bench/rag_ingest.py). Without a usable
-    ONNX Runtime, sentence-transformers (PyTorch) embeds both, with the same vectors."""
+    process imports torch. Its session runs on one thread: a query alone (a second thread
+    saves little and costs more whenever the other core is busy, bench/query_embedding.py),
+    documents in batches on `threads` threads at once. Without a usable ONNX Runtime,
+    sentence-transformers (PyTorch) embeds both, with the same vectors."""
 
     dimensions = DIMENSIONS
 
@@ -63,9 +64,7 @@ class Embedder:
         self.cache_dir = cache_dir or paths.cache_dir()
         self._lock = threading.RLock()
         self._model = None
-        # None until first needed; False: ONNX Runtime unusable here, PyTorch embeds instead
-        self._query_encoder = None
-        self._document_encoder = None
+        self._encoder = None  # None until first needed; False: ONNX Runtime unusable here, PyTorch embeds instead
 
     @property
     def model(self):
@@ -88,13 +87,13 @@ class Embedder:
 
     def embed(self, texts: Sequence[str]):
         """float32 array, one row per text."""
-        encoder = self._document_encoder if self._document_encoder is not None else self._open("_document_encoder")
+        encoder = self._encoder if self._encoder is not None else self._open_encoder()
         if encoder:
-            return encoder.encode(texts, batch_size=BATCH_SIZE)
+            return encoder.encode(texts, batch_size=BATCH_SIZE, workers=self.threads or os.cpu_count() or 1)
         return self.embed_with_pytorch(texts)
 
     def embed_query(self, text: str):
-        encoder = self._query_encoder if self._query_encoder is not None else self._open("_query_encoder")
+        encoder = self._encoder if self._encoder is not None else self._open_encoder()
         return encoder(text) if encoder else self.embed_with_pytorch([text])[0]
 
     def embed_with_pytorch(self, texts: Sequence[str]):
@@ -104,25 +103,19 @@ class Embedder:
             convert_to_numpy=True, show_progress_bar=False,
         )
 
-    def _open(self, role: str):
-        """The ONNX Runtime encoder for `role`, or False; exported first if the cache has none."""
+    def _open_encoder(self):
         from . import query_encoder
 
         with self._lock:
-            if getattr(self, role) is None:  # else another thread got there first
-                usable = self._query_encoder is not False and self._document_encoder is not False
-                setattr(self, role, usable and self._try_open(
-                    query_encoder, threads=1 if role == "_query_encoder" else self.threads or 0))
-            return getattr(self, role)
+            if self._encoder is None:  # else another thread got there first
+                self._encoder = self._try_open(query_encoder)
+            return self._encoder
 
-    def _try_open(self, query_encoder, *, threads: int):
-        # One thread for a query: a second saves little and costs more whenever the other core
-        # is busy (bench/query_embedding.py). Documents come in batches: all cores (0: ORT's choice).
+    def _try_open(self, query_encoder):
         path = query_encoder.encoder_path(self.model_dir, self.cache_dir)
 
         def load():
-            return query_encoder.OnnxEncoder(path, self.model_dir / "tokenizer.json",
-                                              max_tokens=MAX_TOKENS, threads=threads)
+            return query_encoder.OnnxEncoder(path, self.model_dir / "tokenizer.json", max_tokens=MAX_TOKENS)
 
         if not query_encoder.runtime_installed():  # don't export what cannot be run
             log.warning("onnxruntime is not installed: embedding with PyTorch (slower)")

@@ -25,7 +25,7 @@ def test_query_vectors_match_sentence_transformers(embedder):
         query, document = embedder.embed_query(text), embedder.embed_with_pytorch([text])[0]
         assert query.dtype == np.float32 and query.shape == (embedder.dimensions,)
         assert float(np.dot(query, document)) > 0.9999, text
-    assert embedder._query_encoder, "queries fell back to PyTorch: the fast path is not being tested"
+    assert embedder._encoder, "queries fell back to PyTorch: the fast path is not being tested"
 
 
 def test_a_damaged_export_is_made_again(embedder, tmp_path):
@@ -36,7 +36,7 @@ def test_a_damaged_export_is_made_again(embedder, tmp_path):
 
     vector = fresh.embed_query(QUERIES[0])
 
-    assert fresh._query_encoder, "the damaged file was not replaced by a fresh export"
+    assert fresh._encoder, "the damaged file was not replaced by a fresh export"
     assert path.stat().st_size > 1_000_000
     assert float(np.dot(vector, embedder.embed_with_pytorch([QUERIES[0]])[0])) > 0.9999
 
@@ -52,7 +52,7 @@ def test_with_a_broken_onnx_runtime_queries_still_work(embedder, tmp_path, monke
     with caplog.at_level(logging.WARNING):
         vector = fresh.embed_query(QUERIES[0])
 
-    assert fresh._query_encoder is False
+    assert fresh._encoder is False
     assert "ONNX Runtime unavailable" in caplog.text and "onnxruntime" in caplog.text
     assert float(np.dot(vector, embedder.embed_with_pytorch([QUERIES[0]])[0])) > 0.9999
 
@@ -66,7 +66,7 @@ def test_without_onnx_runtime_nothing_is_exported(embedder, tmp_path, monkeypatc
         vector = fresh.embed_query(QUERIES[0])
         fresh.embed(QUERIES[:2])
 
-    assert fresh._query_encoder is False and fresh._document_encoder is False
+    assert fresh._encoder is False
     assert caplog.text.count("onnxruntime is not installed") == 1
     assert not list(tmp_path.iterdir())
     assert float(np.dot(vector, embedder.embed_with_pytorch([QUERIES[0]])[0])) > 0.9999
