@@ -1,19 +1,25 @@
-"""Search latency at 100,000 chunks, query embedding included: p50/p99 per mode, with and
-without the ANN index ragtui builds at that size.
+"""Search at 100,000 passages, query embedding included: p50/p99 per mode, exhaustive and
+through the ANN index ragtui builds at that size, and how much of the exhaustive top 5 the
+ANN index keeps (recall@5) in every mode. With --sweep, the same for other index types and
+search settings (partitions probed, HNSW ef, refine factor), to choose them.
 
 The 100,000 passages are synthetic but built from real ones: each joins the first half of
 one Python reference passage to the second half of another, and its vector is the
-normalised sum of theirs plus noise. Embedding 100,000 passages for real would take most of
-an hour on this machine and tell nothing more about search latency. Every timed query is
-embedded afresh with the real model (ONNX Runtime, as ragtui does) and searched afresh: no
-result or embedding cache.
+normalised sum of theirs plus noise; 8 passages make a document. Embedding 100,000 passages
+for real would take most of an hour on this machine and tell nothing more about search.
+Every timed query is embedded afresh with the real model (ONNX Runtime, as ragtui does) and
+searched afresh: no result or embedding cache. The reference for recall is the same search
+with the ANN index bypassed (`Index.ann_search = None`).
 
-    .venv/bin/python bench/rag_search.py [--chunks 100000] [--passes 3]
+    .venv/bin/python bench/rag_search.py [--chunks 100000] [--passes 3] [--cache DIR] [--sweep]
+
+--cache DIR keeps the table (and its indexes) between runs: building it takes minutes.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -29,10 +35,13 @@ from rag_questions import QUESTIONS  # noqa: E402
 from ragtui.rag.chunking import chunk_document  # noqa: E402
 from ragtui.rag.documents import Chunk  # noqa: E402
 from ragtui.rag.embed import shared_embedder  # noqa: E402
-from ragtui.rag.index import Index  # noqa: E402
+from ragtui.rag.index import ANN_SEARCH, AnnSearch, Index  # noqa: E402
 from ragtui.rag.ingest import python_reference_topics  # noqa: E402
 from ragtui.rag.loaders import load_restructured  # noqa: E402
 from ragtui.rag.retriever import Retriever  # noqa: E402
+
+MODES = ("vector", "fts", "hybrid")
+PER_DOCUMENT = 8
 
 
 def synthetic_corpus(embedder, size: int, rng: np.random.Generator):
@@ -40,7 +49,7 @@ def synthetic_corpus(embedder, size: int, rng: np.random.Generator):
     for candidate in python_reference_topics():
         base += chunk_document(load_restructured(candidate.source, candidate.text, default_title=candidate.source))
     vectors = embedder.embed([c.searchable_text for c in base])
-    for start in range(0, size, 10_000):
+    for start in range(0, size, 10_000):  # a multiple of PER_DOCUMENT: a document's passages in one write
         n = min(10_000, size - start)
         a, b = rng.integers(0, len(base), n), rng.integers(0, len(base), n)
         mixed = vectors[a] + vectors[b] + rng.normal(0, 0.02, (n, vectors.shape[1])).astype(np.float32)
@@ -49,77 +58,141 @@ def synthetic_corpus(embedder, size: int, rng: np.random.Generator):
         for row, (i, j) in enumerate(zip(a, b)):
             first, second = base[i], base[j]
             text = first.text[: len(first.text) // 2] + " " + second.text[len(second.text) // 2:]
-            chunks.append(Chunk(f"/synthetic/doc{(start + row) // 8}.md", first.title, text, 0, len(text)))
-        yield chunks, mixed.astype(np.float32)
+            chunks.append(Chunk(f"/synthetic/doc{(start + row) // PER_DOCUMENT}.md", first.title, text, 0, len(text)))
+        documents: dict[str, tuple[str, int]] = {}
+        for chunk in chunks:
+            documents[chunk.source] = (chunk.source, documents.get(chunk.source, ("", 0))[1] + 1)
+        yield chunks, mixed.astype(np.float32), documents
+
+
+def build(directory: Path, size: int, embedder) -> dict:
+    """The table as `ragtui ingest` leaves it at this size: passages, documents, full-text
+    and ANN indexes (reused from an earlier run when --cache holds it)."""
+    meta_path = directory / "bench.json"
+    if meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        if meta["chunks"] == size:
+            return meta
+    index = Index(directory / "index")
+    index.reset()
+    started = time.perf_counter()
+    for chunks, vectors, documents in synthetic_corpus(embedder, size, np.random.default_rng(7)):
+        index.add(chunks, vectors, documents)
+    meta = {"chunks": size, "write_s": round(time.perf_counter() - started, 1)}
+    started = time.perf_counter()
+    index.refresh_search_indexes()  # what `ragtui ingest` does: full-text index, and ANN index at this size
+    meta["indexes_s"] = round(time.perf_counter() - started, 1)
+    meta_path.write_text(json.dumps(meta))
+    return meta
 
 
 def percentiles(samples: list[float]) -> dict:
     ordered = sorted(samples)
     return {"p50_ms": round(statistics.median(ordered), 1),
-            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1), "n": len(ordered)}
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1)}
 
 
-def time_queries(retriever: Retriever, passes: int, mode: str) -> list[float]:
-    samples = []
-    for _ in range(passes):
+def key(hit) -> tuple:
+    return hit.source, hit.location, hit.text
+
+
+def run(retriever: Retriever, mode: str, passes: int) -> tuple[list[float], dict[str, set]]:
+    """Latency samples (the first pass warms up and is not counted) and each question's top 5."""
+    samples, top = [], {}
+    for pass_ in range(passes + 1):
         for question, _ in QUESTIONS:
             started = time.perf_counter()
-            retriever.search(question, k=5, mode=mode)
-            samples.append((time.perf_counter() - started) * 1000)
-    return samples
+            hits = retriever.search(question, k=5, mode=mode)
+            if pass_:
+                samples.append((time.perf_counter() - started) * 1000)
+            top[question] = {key(h) for h in hits}
+    return samples, top
+
+
+def recall(found: dict[str, set], exact: dict[str, set]) -> float:
+    return round(statistics.mean(len(found[q] & exact[q]) / max(1, len(exact[q])) for q in exact), 3)
+
+
+def measure(index: Index, embedder, ann: AnnSearch | None, modes, passes: int, exact=None) -> dict:
+    index.ann_search = ann
+    retriever = Retriever(index, embedder)
+    result = {}
+    for mode in modes:
+        samples, top = run(retriever, mode, passes)
+        result[mode] = {**percentiles(samples), "top": top}
+        if exact is not None:
+            result[mode]["recall@5"] = recall(top, exact[mode]["top"])
+    return result
+
+
+def sweep(directory: Path, rows: int, embedder, exact: dict, passes: int) -> list[dict]:
+    """Other index types and search settings, each index built on the same table."""
+    from lancedb.index import IvfFlat, IvfHnswSq, IvfPq
+
+    root = int(math.sqrt(rows))
+    configs = [
+        ("IVF_HNSW_SQ", f"{max(1, rows // 8192)} partitions", IvfHnswSq(distance_type="cosine", num_partitions=max(1, rows // 8192)),
+         [AnnSearch(20, 60, 1), AnnSearch(20, 150, 1), AnnSearch(20, 300, 1), AnnSearch(20, 150, 4)]),
+        ("IVF_FLAT", f"{root} partitions", IvfFlat(distance_type="cosine", num_partitions=root),
+         [AnnSearch(n, 60, 1) for n in (10, 20, 40, 80)]),
+        ("IVF_PQ", f"{root} partitions, 48 sub-vectors", IvfPq(distance_type="cosine", num_partitions=root, num_sub_vectors=48),
+         [AnnSearch(20, 60, 4), AnnSearch(40, 60, 4), AnnSearch(40, 60, 10), AnnSearch(80, 60, 10)]),
+    ]
+    results = []
+    for kind, shape, config, settings in configs:
+        index = Index(directory / "index").open()
+        started = time.perf_counter()
+        index._chunks.create_index("vector", config=config, replace=True)
+        built = round(time.perf_counter() - started, 1)
+        index = Index(directory / "index").open()  # searched as a new process would
+        for ann in settings:
+            measured = measure(index, embedder, ann, ("vector", "hybrid"), passes, exact)
+            row = {"index": kind, "shape": shape, "build_s": built, "nprobes": ann.nprobes, "ef": ann.ef,
+                   "refine_factor": ann.refine_factor,
+                   **{f"{m}_{k}": v for m in ("vector", "hybrid") for k, v in measured[m].items() if k != "top"}}
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    # Leave the table as ragtui builds it, for the next run with --cache.
+    index = Index(directory / "index").open()
+    index._chunks.drop_index("vector_idx")
+    index.refresh_search_indexes()
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--cache", type=Path, help="keep the table here between runs")
+    parser.add_argument("--sweep", action="store_true", help="also try other index types and settings")
     args = parser.parse_args()
-    from lancedb.index import FTS
 
     embedder = shared_embedder(os.cpu_count())
-    rng = np.random.default_rng(7)
-    result = {"chunks": args.chunks}
+    embedder.embed_query("warm up")
     with tempfile.TemporaryDirectory() as tmp:
-        index = Index(Path(tmp) / "index")
-        started = time.perf_counter()
-        for chunks, vectors in synthetic_corpus(embedder, args.chunks, rng):
-            index.add(chunks, vectors, {})
-        result["write_s"] = round(time.perf_counter() - started, 1)
-        retriever = Retriever(index, embedder)
-        embedder.embed_query("warm up")
+        directory = args.cache or Path(tmp)
+        result = build(directory, args.chunks, embedder)
+        index = Index(directory / "index").open()  # searched as `ragtui search` or the app would: reopened
+        result["indexes"] = sorted(i.index_type for i in index._chunks.list_indices())
+        exact = measure(index, embedder, None, MODES, args.passes)
+        indexed = measure(index, embedder, ANN_SEARCH, MODES, args.passes, exact)
+        result["ann_search"] = ANN_SEARCH.__dict__
+        for mode in MODES:
+            result[f"{mode}_exhaustive"] = {k: v for k, v in exact[mode].items() if k != "top"}
+            result[mode] = {k: v for k, v in indexed[mode].items() if k != "top"}
+            print(mode, "exhaustive", result[f"{mode}_exhaustive"], "indexed", result[mode], flush=True)
 
-        # Exhaustive vector search first: the full-text index is needed by every mode.
-        started = time.perf_counter()
-        index._chunks.create_index("content", config=FTS(), replace=True)
-        result["fts_index_s"] = round(time.perf_counter() - started, 1)
-        for mode in ("vector", "hybrid"):
-            time_queries(retriever, 1, mode)  # warm the page cache
-            result[f"{mode}_exhaustive"] = percentiles(time_queries(retriever, args.passes, mode))
-            print(mode, "exhaustive", result[f"{mode}_exhaustive"], flush=True)
-        exact = {q: [h.text for h in retriever.search(q, k=5, mode="vector")] for q, _ in QUESTIONS}
-
-        started = time.perf_counter()
-        index.refresh_search_indexes()  # what `ragtui ingest` does: ANN index at this size
-        result["ann_index_s"] = round(time.perf_counter() - started, 1)
-        result["indexes"] = [i.index_type for i in index._chunks.list_indices()]
-        # Searched as `ragtui search` or the app would: a new process opening the index.
-        index = Index(index.directory).open()
-        retriever = Retriever(index, embedder)
-        for mode in ("vector", "fts", "hybrid"):
-            time_queries(retriever, 1, mode)
-            result[mode] = percentiles(time_queries(retriever, args.passes, mode))
-            print(mode, "indexed", result[mode], flush=True)
-        found = [len(set(exact[q]) & {h.text for h in retriever.search(q, k=5, mode="vector")}) / 5
-                 for q, _ in QUESTIONS]
-        result["ann_recall@5_vs_exhaustive"] = round(sum(found) / len(found), 3)
         started = time.perf_counter()
         for question, _ in QUESTIONS:
             embedder.embed_query(question)
         result["query_embedding_ms_mean"] = round((time.perf_counter() - started) * 1000 / len(QUESTIONS), 1)
         started = time.perf_counter()
         for question, _ in QUESTIONS:  # what it was before ONNX Runtime: sentence-transformers
-            embedder.embed([question])
+            embedder.embed_with_pytorch([question])
         result["query_embedding_pytorch_ms_mean"] = round((time.perf_counter() - started) * 1000 / len(QUESTIONS), 1)
+
+        if args.sweep:
+            result["sweep"] = sweep(directory, args.chunks, embedder, exact, max(1, args.passes - 1))
     print(json.dumps(result, indent=2))
 
 
