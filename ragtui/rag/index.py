@@ -7,8 +7,8 @@ Two tables under the data dir's index folder:
           and a vector of what the document as a whole is about
 
 Search takes a fixed number of candidates per signal, whatever k is, scores each passage
-from its own similarity, its document's and its BM25 score, then puts each document's best
-passage first (see `search`).
+from its own similarity, its document's and its BM25 score, then makes room for other
+documents next to one document's many passages (see `search`).
 """
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ CANDIDATES = 40  # passages each signal finds before fusion: results never depen
 LABEL_BOOST = 1.0  # BM25 weight of a match in a passage's label (file name, title, heading) vs its text
 DOCUMENT_WEIGHT = 1.0  # weight of the document's cosine to the query beside the passage's own
 KEYWORD_WEIGHT = 0.2  # weight of BM25, scaled to 1 for the query's best full-text match
+SAME_DOCUMENT_PENALTY = 0.1  # off a passage's score for each better one of its document already listed
 
 
 @dataclass(frozen=True)
@@ -268,8 +269,9 @@ class Index:
         cosine to the query plus its document's (vector), plus its BM25 scaled to the best
         match (fts). A document's vector stands for it as a whole, so a long catch-all
         document, about many things, loses to the focused one even when one of its passages
-        matches as well. Results give each document's best passage first, documents in the
-        order of their best passage, then the other passages: one document cannot fill the top."""
+        matches as well. A document's second passage loses SAME_DOCUMENT_PENALTY, its third
+        twice that, and so on: a strong second passage of the best document still comes
+        before a weak other document, but one document cannot fill the top."""
         if mode not in SEARCH_MODES:
             raise SearchError(f"unknown search mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
         self._connect()
@@ -295,7 +297,8 @@ class Index:
                 similarity = float(np.dot(np.asarray(row["vector"], dtype=np.float32), vector))
                 scores[rowid] = (scores.get(rowid, 0.0) + similarity
                                  + DOCUMENT_WEIGHT * documents.get(row["source"], 0.0))
-        ranked = _by_document(sorted(scores, key=lambda r: -scores[r]), rows)
+        scores = _with_room_for_other_documents(scores, rows)
+        ranked = sorted(scores, key=lambda r: -scores[r])
         return [self._hit(rows[r], vector, scores[r]) for r in ranked[:k]]
 
     _COLUMNS = ["source", "title", "location", "text", "vector"]
@@ -352,11 +355,14 @@ def _document_vector(vectors, rows: list[int]):
     return vector / (np.linalg.norm(vector) or 1.0)
 
 
-def _by_document(ranked: list[int], rows: dict[int, dict]) -> list[int]:
-    """Each document's best passage, in rank order, then the rest in rank order."""
-    seen: set[str] = set()
-    best, rest = [], []
-    for rowid in ranked:
-        (rest if rows[rowid]["source"] in seen else best).append(rowid)
-        seen.add(rows[rowid]["source"])
-    return best + rest
+def _with_room_for_other_documents(scores: dict[int, float], rows: dict[int, dict]) -> dict[int, float]:
+    """Each passage loses SAME_DOCUMENT_PENALTY for every better passage of its document.
+    Measured on the tuning halves: MRR within 0.008 of listing each document's best passage
+    first, with 2.5-2.7 passages of the right document in the top 5 instead of 1.0-1.5."""
+    seen: dict[str, int] = {}
+    adjusted = {}
+    for rowid in sorted(scores, key=lambda r: -scores[r]):
+        before = seen.get(rows[rowid]["source"], 0)
+        adjusted[rowid] = scores[rowid] - SAME_DOCUMENT_PENALTY * before
+        seen[rows[rowid]["source"]] = before + 1
+    return adjusted

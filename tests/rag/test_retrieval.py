@@ -81,13 +81,19 @@ def test_top_results_do_not_depend_on_k(library, embedder, mode):
         assert retriever.search(question, k=k, mode=mode) == wide[:k]
 
 
-def test_each_document_leads_with_its_best_passage_before_any_second_one(library, embedder):
-    _, index = library
-    hits = Retriever(index, embedder).search("what does a command do to a key", k=10)
-    sources = [h.source for h in hits]
-    documents = list(dict.fromkeys(sources))
-    assert len(documents) == len(FILES)
-    assert sources[:len(documents)] == documents  # one passage per document first, then the rest
+def test_one_long_document_cannot_fill_the_top(tmp_path, fake_embedder):
+    """Every passage of the long document matches the query better than the short one's,
+    yet the short document makes the top three."""
+    sections = "\n\n".join(f"## Part {n}\n\nKettle descaling step {n}." for n in range(1, 9))
+    (tmp_path / "manual.md").write_text(f"# Manual\n\n{sections}\n", encoding="utf-8")
+    (tmp_path / "care.md").write_text("# Care\n\nKettle descaling needs white vinegar, warm water and some patience.\n",
+                                      encoding="utf-8")
+    index = Index(tmp_path / "index")
+    Ingester(index, lambda: fake_embedder).ingest([tmp_path / "manual.md", tmp_path / "care.md"])
+    hits = index.search("kettle descaling", fake_embedder.embed_query("kettle descaling"), k=8, mode="vector")
+    care = next(h for h in hits if h.source.endswith("care.md"))
+    assert all(h.similarity > care.similarity for h in hits if h.source.endswith("manual.md"))
+    assert care in hits[:3]
 
 
 def test_the_label_names_the_file_when_the_title_does_not():
