@@ -12,6 +12,9 @@ from . import paths
 from .errors import RagtuiError
 
 
+MAX_TTL = 10 * 365 * 86400  # ten years: longer is "never", which is what 0 (or a pin) is for
+
+
 class ConfigError(RagtuiError):
     """A setting that cannot be used; the message says which and why."""
 
@@ -103,8 +106,8 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     merged.update(_from_env(env))
     merged.update({k: v for k, v in (flags or {}).items() if v is not None and k in _FIELDS})
     settings = Settings(**{k: _coerce(k, v) for k, v in merged.items()})
-    if settings.ttl < 0:
-        raise ConfigError("setting 'ttl': must be 0 (never expire) or a positive number of seconds")
+    if not 0 <= settings.ttl <= MAX_TTL:
+        raise ConfigError(f"setting 'ttl': must be 0 (never expire) or a number of seconds up to {MAX_TTL:,}")
     if not 0 < settings.redis_timeout <= 60:
         raise ConfigError("setting 'redis_timeout': must be a number of seconds above 0 and at most 60")
     if settings.llm_timeout <= 0:

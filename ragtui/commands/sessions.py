@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..config import Settings, describe
+from ..config import MAX_TTL, Settings, describe
 from ..errors import RagtuiError
 from ..safe_text import clean, json_line, one_line
 from ..sessions import SessionNotFound
@@ -15,7 +15,6 @@ from ..sessions.export import FORMATS, export_session
 
 MAX_LIMIT = 100_000
 MAX_OFFSET = 1 << 31
-MAX_TTL = 10 * 365 * 86400  # ten years: longer is "forever", which is what pin is for
 
 
 def open_store_from_settings(settings: Settings):

@@ -50,6 +50,11 @@ def test_extend_refuses_a_bad_ttl_and_keeps_the_session(saved, capsys, private_d
     assert 0 < store.ttl(saved) <= 3600
 
 
+def test_an_absurd_ttl_setting_is_refused_before_any_session_is_made(capsys):
+    code, _, err = run(capsys, "--ttl", "99999999999999999999", "sessions", "list")
+    assert_refused(code, err, "'ttl'")  # it was accepted, then every new session died in Redis
+
+
 def test_extend_with_a_sane_ttl_still_works(saved, capsys, private_data_dir):
     code, out, _ = run(capsys, "sessions", "extend", saved, "--ttl", "7200")
     assert code == 0 and ("expires in 2:00:00" in out or "expires in 1:59:59" in out)
