@@ -63,6 +63,7 @@ def read_file(path: Path, limit: int) -> bytes:
     link to /dev/zero would never end; opening some devices acts on them) and again once it
     is open (it may have been swapped meanwhile). The limit counts bytes actually read:
     st_size says nothing true of /proc files or devices."""
+    too_big = f"larger than {limit // 2**20} MiB"
     try:
         problem = _not_regular(os.stat(path).st_mode)
         if problem:
@@ -70,14 +71,17 @@ def read_file(path: Path, limit: int) -> bytes:
         # O_NONBLOCK: if a FIFO was swapped in after the check, opening it must not wait for a writer
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         with open(fd, "rb") as f:
-            problem = _not_regular(os.fstat(fd).st_mode)
+            status = os.fstat(fd)
+            problem = _not_regular(status.st_mode)
             if problem:
                 raise LoadError(problem)
+            if status.st_size > limit:  # no need to read what stat already says is too big
+                raise LoadError(too_big)
             data = f.read(limit + 1)
     except OSError as exc:
         raise LoadError(f"unreadable ({exc.strerror or exc})") from None
-    if len(data) > limit:
-        raise LoadError(f"larger than {limit // 2**20} MiB")
+    if len(data) > limit:  # stat can understate (/proc files): what was read decides
+        raise LoadError(too_big)
     return data
 
 
