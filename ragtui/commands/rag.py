@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import RagtuiError
 from ..safe_text import clean as safe  # documents and answers must not drive the terminal
+from ..safe_text import json_line, one_line
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -103,7 +104,7 @@ def cmd_ingest(settings, args) -> int:
     finally:
         bar.close()
     for path, reason in report.skipped:
-        print(f"skipped {safe(path)}: {reason}", file=sys.stderr)
+        print(f"skipped {one_line(path)}: {one_line(reason)}", file=sys.stderr)
     if args.json:
         print(json.dumps({**report.to_dict(), "documents": index.document_count(),
                           "total_chunks": index.chunk_count()}))
@@ -116,10 +117,15 @@ def cmd_ingest(settings, args) -> int:
 # -- search ---------------------------------------------------------------------------
 
 
+MAX_RESULTS = 1000
+
+
 def cmd_search(settings, args) -> int:
     from ..rag.embed import shared_embedder
     from ..rag.retriever import Retriever, open_index
 
+    if args.k is not None and not 1 <= args.k <= MAX_RESULTS:
+        raise RagtuiError(f"-k must be between 1 and {MAX_RESULTS:,}, not {one_line(str(args.k), 24)}")
     index = open_index(settings.data_dir)
     if index.chunk_count() == 0:
         raise RagtuiError("the index is empty: add documents with `ragtui ingest PATH` first")
@@ -129,12 +135,13 @@ def cmd_search(settings, args) -> int:
     for query in args.queries:
         hits = retriever.search(query, k=k, mode=mode)
         if args.json:
-            print(json.dumps({"query": query, "results": [h.to_dict() for h in hits]}), flush=True)
+            # one line per query whatever the names: json_line escapes what a terminal acts on
+            print(json_line({"query": query, "results": [h.to_dict() for h in hits]}), flush=True)
             continue
-        print(f"{safe(query)}  ({mode}, {len(hits)} results)")
+        print(f"{one_line(query)}  ({mode}, {len(hits)} results)")
         for rank, hit in enumerate(hits, start=1):
-            snippet = " ".join(safe(hit.text).split())[:160]
-            print(f"  {rank}. {hit.score:.4f}  {safe(hit.title)} — {safe(hit.source)} ({hit.location})")
+            snippet = one_line(hit.text)[:160]
+            print(f"  {rank}. {hit.score:.4f}  {one_line(hit.title)} — {one_line(hit.source)} ({one_line(hit.location)})")
             print(f"     {snippet}")
         print(flush=True)
     return 0

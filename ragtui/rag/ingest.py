@@ -17,7 +17,7 @@ from typing import Callable, Iterator, Sequence
 from .chunking import chunk_document
 from .documents import Chunk, Document
 from .index import Index
-from .loaders import LoadError, is_supported, load_bytes, load_restructured
+from .loaders import LoadError, is_supported, load_bytes, load_restructured, read_file
 
 PYTHON_DOCS_PREFIX = "python-docs:"
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -87,11 +87,11 @@ def discover(paths: Sequence[Path], report: IngestReport) -> tuple[list[_Candida
     for given in paths:
         root = Path(os.path.abspath(given.expanduser()))
         roots.append(str(root))
-        if root.is_file():
-            found[str(root)] = _Candidate(str(root), root)
-        elif root.is_dir():
+        if root.is_dir():
             for path in _walk(root, report):
                 found[str(path)] = _Candidate(str(path), path)
+        elif os.path.lexists(root):  # a file, or something read_file will say is not one
+            found[str(root)] = _Candidate(str(root), root)
         else:
             report.skipped.append((str(given), "not found"))
     return list(found.values()), roots
@@ -108,6 +108,15 @@ def _walk(root: Path, report: IngestReport) -> Iterator[Path]:
                 yield path
             else:
                 report.ignored += 1
+
+
+def _is_utf8(name: str) -> bool:
+    """False for a name with bytes that are not UTF-8: the index can store no such name."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def python_reference_topics() -> list[_Candidate]:
@@ -217,12 +226,12 @@ class Ingester:
         if candidate.path is None:
             data = candidate.text.encode("utf-8")
         else:
+            if not _is_utf8(candidate.source):
+                return "its name is not valid UTF-8: rename it to index it"
             try:
-                if candidate.path.stat().st_size > MAX_FILE_BYTES:
-                    return f"larger than {MAX_FILE_BYTES // 2**20} MiB"
-                data = candidate.path.read_bytes()
-            except OSError as exc:
-                return f"unreadable ({exc.strerror or exc})"
+                data = read_file(candidate.path, MAX_FILE_BYTES)
+            except LoadError as exc:
+                return str(exc)
         if not data.strip():
             return "empty"
         content_hash = hashlib.sha256(data).hexdigest()
