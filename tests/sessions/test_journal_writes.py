@@ -186,7 +186,7 @@ def test_a_real_full_disk_keeps_exactly_what_was_acknowledged(tiny_tmpfs):
 @pytest.fixture
 def read_only_data_dir(tmp_path):
     """A data dir that holds a saved session and can no longer be written: a read-only
-    tmpfs as root, a 0500 dir otherwise (root ignores permissions)."""
+    tmpfs as root, read-only files in 0500 dirs otherwise (root ignores permissions)."""
     if os.geteuid() == 0:
         data_dir = tmp_path / "ro" / "data"
         data_dir.parent.mkdir()
@@ -201,14 +201,14 @@ def read_only_data_dir(tmp_path):
     if os.geteuid() == 0:
         assert _mount("-o", "remount,ro", str(data_dir.parent))
     else:
-        for d in (data_dir / "store", data_dir):
-            d.chmod(0o500)
+        for path in [*(data_dir / "store").iterdir(), data_dir / "store", data_dir]:
+            path.chmod(0o500 if path.is_dir() else 0o400)
     yield data_dir, sid
     if os.geteuid() == 0:
         subprocess.run(["umount", "-l", str(data_dir.parent)], check=True)
     else:
-        for d in (data_dir, data_dir / "store"):
-            d.chmod(0o700)
+        for path in [data_dir, data_dir / "store", *(data_dir / "store").iterdir()]:
+            path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 def test_a_read_only_data_dir_still_reads_and_refuses_writes_in_one_line(read_only_data_dir):
@@ -218,6 +218,26 @@ def test_a_read_only_data_dir_still_reads_and_refuses_writes_in_one_line(read_on
     with pytest.raises(StoreError, match=r"^cannot save to .*sessions\.journal: (read-only file system|permission denied)$"):
         store.add_message(sid, "user", "nowhere to go")
     assert _contents(store, sid) == ["kept"]
+
+
+def test_a_read_only_place_for_a_new_data_dir_opens_empty_and_says_why_nothing_is_saved(tmp_path):
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    if os.geteuid() == 0:
+        if not _mount("-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(parent)):
+            pytest.skip("as root a read-only dir needs `mount -t tmpfs`")
+    else:
+        parent.chmod(0o500)
+    try:
+        store = open_store("local", data_dir=parent / "data")
+        assert store.get_all_active_sessions("alice") == []
+        with pytest.raises(StoreError, match=r"^cannot save to .*sessions\.journal: (read-only file system|permission denied)$"):
+            store.create_session("alice")
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", "-l", str(parent)], check=True)
+        else:
+            parent.chmod(0o700)
 
 
 def test_a_read_only_data_dir_does_not_block_redis(read_only_data_dir, redis_url):
