@@ -134,12 +134,35 @@ _ATX_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
 
+_FRONT_MATTER_END = re.compile(r"^(---|\.\.\.)\s*$")
+_FRONT_MATTER_FIELD = re.compile(r"^(title|description|summary):[ \t]*(\S.*?)\s*$")
+
+
+def _front_matter(lines: list[str]) -> tuple[int, dict[str, tuple[int, str]]]:
+    """Lines taken by a YAML front matter block (Jekyll, Hugo, Docusaurus…) and its title,
+    description and summary: (line index, value) each. Its other fields are not prose."""
+    if not lines or lines[0].rstrip() != "---":
+        return 0, {}
+    fields: dict[str, tuple[int, str]] = {}
+    for i in range(1, len(lines)):
+        if _FRONT_MATTER_END.match(lines[i]):
+            return i + 1, fields
+        field = _FRONT_MATTER_FIELD.match(lines[i])
+        if field:
+            fields.setdefault(field.group(1), (i, field.group(2).strip("\"'")))
+    return 0, {}  # never closed: not front matter
+
+
 def load_markdown(source: str, text: str, *, default_title: str) -> Document:
-    """Sections at ATX (`# x`) and setext (`x` over `===`) headings, never inside fences."""
+    """Sections at ATX (`# x`) and setext (`x` over `===`) headings, never inside fences.
+    Front matter gives the title; its description is the first section."""
     lines = text.splitlines(keepends=True)
+    body, fields = _front_matter(lines)
     headings: list[tuple[int, int, int, str]] = []  # (line index, lines used, level, text)
     in_fence = False
     for i, line in enumerate(lines):
+        if i < body:
+            continue
         if _FENCE.match(line):
             in_fence = not in_fence
             continue
@@ -151,7 +174,10 @@ def load_markdown(source: str, text: str, *, default_title: str) -> Document:
         elif i + 1 < len(lines) and line.strip() and re.fullmatch(r"(=+|-+)\s*", lines[i + 1]):
             if not headings or headings[-1][0] + headings[-1][1] <= i:
                 headings.append((i, 2, 1 if lines[i + 1].startswith("=") else 2, line.strip()))
-    return _sections_from_headings(source, lines, headings, default_title)
+    title = fields["title"][1] if "title" in fields else None
+    about = [fields[f][0] for f in ("description", "summary") if f in fields]
+    return _sections_from_headings(source, lines, headings, default_title, title=title,
+                                   body_line=body, preamble_lines=about)
 
 
 _RST_ADORNMENT = re.compile(r"^([=\-~^\"'`#*+:.<>_])\1{2,}\s*$")
@@ -180,16 +206,19 @@ def load_restructured(source: str, text: str, *, default_title: str) -> Document
 
 
 def _sections_from_headings(
-    source: str, lines: list[str], headings: list[tuple[int, int, int, str]], default_title: str
+    source: str, lines: list[str], headings: list[tuple[int, int, int, str]], default_title: str,
+    *, title: str | None = None, body_line: int = 0, preamble_lines: Sequence[int] = (),
 ) -> Document:
+    """`body_line`: where the body starts (after front matter); `preamble_lines`: lines
+    before it that are prose all the same (a front matter description)."""
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))
     text = "".join(lines)
-    title = next((h[3] for h in headings if h[2] == 1), headings[0][3] if headings else default_title)
-    sections: list[Section] = []
+    title = title or next((h[3] for h in headings if h[2] == 1), headings[0][3] if headings else default_title)
+    sections: list[Section] = [Section("", text[offsets[i]:offsets[i + 1]], offsets[i]) for i in preamble_lines]
     path: list[tuple[int, str]] = []  # open headings: (level, text)
-    body_start = 0
+    body_start = offsets[body_line]
     heading_path = ""
     for first_line, used, level, heading in headings:
         sections.append(Section(heading_path, text[body_start:offsets[first_line]], body_start))

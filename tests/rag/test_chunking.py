@@ -122,3 +122,34 @@ def test_source_code_sections_at_definitions():
 def test_unusable_files_raise_a_reason(name, data, reason):
     with pytest.raises(LoadError, match=reason):
         load_bytes(Path(name), data)
+
+
+FRONT_MATTER = """---
+arguments:
+- name: key
+complexity: O(1)
+description: Returns the expiration time in seconds of a key.
+title: "TTL"
+---
+Returns the remaining time to live of a key.
+
+## Examples
+TTL mykey
+"""
+
+
+def test_markdown_front_matter_gives_the_title_and_only_its_description_is_text():
+    doc = load_markdown("/docs/commands/ttl.md", FRONT_MATTER, default_title="ttl")
+    assert doc.title == "TTL"
+    texts = [s.text.strip() for s in doc.sections]
+    assert texts[0] == "description: Returns the expiration time in seconds of a key."
+    assert not any("complexity" in t or "arguments" in t for t in texts)
+    assert [c.title for c in chunk_document(doc)] == ["TTL", "TTL", "TTL › Examples"]
+    for section in doc.sections:
+        assert FRONT_MATTER[section.start:section.start + len(section.text)] == section.text
+
+
+def test_a_rule_or_an_unclosed_block_is_not_front_matter():
+    assert load_markdown("/x.md", "---\nnot closed\n# Real\ntext\n", default_title="x").title == "Real"
+    doc = load_markdown("/x.md", "# A\n\ntext\n\n---\n\nmore\n", default_title="x")
+    assert [s.heading for s in doc.sections] == ["A"] and "more" in doc.sections[0].text
