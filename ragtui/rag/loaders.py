@@ -14,7 +14,7 @@ import re
 import stat
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from ..errors import RagtuiError
 from ..safe_text import one_line
