@@ -232,7 +232,10 @@ class Journal:
     def _refuse_if_full(self) -> None:
         if self.read_only is not None:
             raise cannot_save(self.path, self.read_only)
-        space = os.fstatvfs(self._fd)
+        try:
+            space = os.fstatvfs(self._fd)
+        except OSError:
+            return  # a file system that cannot say: the write itself will tell
         if space.f_bavail * space.f_frsize < LOW_SPACE:
             raise cannot_save(self.path, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
 
