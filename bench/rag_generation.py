@@ -96,23 +96,22 @@ def prepare(data_dir: Path, env: dict, store: str) -> tuple[list[dict], dict]:
                    env=env, check=True, capture_output=True)
     sys.path.insert(0, str(REPO))
     from ragtui.config import load_settings
-    from ragtui.rag.chat import MIN_SIMILARITY
+    from ragtui.rag.chat import MIN_SIMILARITY, answer_prompt
     from ragtui.rag.embed import shared_embedder
     from ragtui.rag.llm import shared_model
     from ragtui.rag.models import resolve_model
-    from ragtui.rag.prompt import Passage, build_prompt
+    from ragtui.rag.prompt import Passage
     from ragtui.rag.retriever import Retriever, open_index
 
     settings = load_settings({"data_dir": str(data_dir), "threads": int(env["RAGTUI_THREADS"]),
                               "max_tokens": int(env["RAGTUI_MAX_TOKENS"])})
     model = shared_model(resolve_model(None, data_dir), settings.threads, settings.n_ctx)
-    hits = Retriever(open_index(data_dir), shared_embedder(settings.threads)).search(
-        QUESTION, k=settings.top_k, mode=settings.search_mode)
+    embedder = shared_embedder(settings.threads)
+    hits = Retriever(open_index(data_dir), embedder).search(QUESTION, k=settings.top_k, mode=settings.search_mode)
     passages = [Passage(n, h.source, h.title, h.location, h.text, h.score)
                 for n, h in enumerate((h for h in hits if h.similarity >= MIN_SIMILARITY), start=1)]
-    max_tokens = min(settings.max_tokens, model.n_ctx // 2)
-    prompt = build_prompt(QUESTION, passages, [], render=model.render, count_tokens=model.count_tokens,
-                          budget=model.n_ctx - max_tokens)
+    # The prompt ChatService builds (evidence sentences for a tiny model), and its token limit.
+    prompt, *_ = answer_prompt(model, embedder.embed_query, QUESTION, passages, [], settings.max_tokens)
     return prompt.messages, {"path": str(model.model.path), "n_ctx": model.n_ctx, "prompt_tokens": prompt.tokens}
 
 

@@ -71,7 +71,7 @@ def settle(raw: str, available: int, *, final: bool = False) -> tuple[str, bool]
 
 
 def _clean(text: str, available: int) -> str:
-    return clean_citations(text.rstrip(), available).rstrip()
+    return clean_citations(text.rstrip(), available).strip()
 
 
 def _end(raw: str) -> int | None:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 from .answer_text import AnswerFilter, cited_numbers, truncation_mark
 from .evidence import Evidence, extract, shown
-from .prompt import NOTHING_FOUND, Passage, Turn, build_prompt, retrieval_query
+from .prompt import NOTHING_FOUND, BuiltPrompt, Passage, Turn, build_prompt, retrieval_query
 
 HISTORY_MESSAGES = 40  # read from the store; the token budget then decides what fits
 MIN_SIMILARITY = 0.25  # cosine below which a passage is not about the question (MiniLM)
@@ -215,17 +215,8 @@ class ChatService:
 
     def _generate(self, answer, question, passages, history, on_token, should_stop, say, started) -> None:
         model = self._model
-        tiny = _is_tiny(model)
-        max_tokens = min(self.settings.max_tokens, model.n_ctx // 2, *([TINY_MODEL_MAX_TOKENS] if tiny else []))
-        found = extract(question, passages, self._retriever.embedder.embed_query, limit=TINY_MODEL_FACTS)
-        use_facts = tiny and bool(found)
-        by_number = {p.n: p for p in passages}
-        prompt = build_prompt(
-            question, [dataclasses.replace(by_number[e.n], text=e.text) for e in found] if use_facts else passages,
-            history, render=model.render, count_tokens=model.count_tokens, budget=model.n_ctx - max_tokens,
-            facts=use_facts,
-        )
-        given = passages if use_facts else list(prompt.passages)  # the sources, as numbered
+        prompt, found, given, max_tokens = answer_prompt(
+            model, self._retriever.embedder.embed_query, question, passages, history, self.settings.max_tokens)
         answer.evidence = shown([e for e in found if any(p.n == e.n for p in given)])
         cleaned = AnswerFilter(len(given), on_token)
         meter = _TokenRate(say)
@@ -266,6 +257,23 @@ class ChatService:
         answer.tokens_per_s = generation.tokens_per_s
         answer.history_turns = prompt.history_turns
         answer.ttft_ms = (generating_at - started) * 1000 + generation.ttft_ms
+
+
+def answer_prompt(model, embed, question: str, passages: list[Passage], history: Sequence[Turn],
+                  max_tokens: int) -> tuple[BuiltPrompt, list[Evidence], list[Passage], int]:
+    """The prompt for `model`, the evidence found, the passages the sources are numbered
+    from, and the token limit. A tiny model is given the evidence sentences, not passages."""
+    tiny = _is_tiny(model)
+    max_tokens = min(max_tokens, model.n_ctx // 2, *([TINY_MODEL_MAX_TOKENS] if tiny else []))
+    found = extract(question, passages, embed, limit=TINY_MODEL_FACTS)
+    use_facts = tiny and bool(found)
+    by_number = {p.n: p for p in passages}
+    prompt = build_prompt(
+        question, [dataclasses.replace(by_number[e.n], text=e.text) for e in found] if use_facts else passages,
+        history, render=model.render, count_tokens=model.count_tokens, budget=model.n_ctx - max_tokens,
+        facts=use_facts,
+    )
+    return prompt, found, passages if use_facts else list(prompt.passages), max_tokens
 
 
 def _is_tiny(model) -> bool:
