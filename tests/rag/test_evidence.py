@@ -75,3 +75,14 @@ def test_the_app_quotes_stored_evidence_under_the_answer_as_plain_text():
     source = dataclasses.asdict(Citation(2, "/a.md", "A", "", "t", 0.5, False, ((1, "Keys [bold]expire[/] in 1 h."),)))
     assert evidence_lines([source]).plain == "Evidence:\n  [2] “Keys [bold]expire[/] in 1 h.”"
     assert evidence_lines([{"n": 1, "source": "/old.md"}]) is None  # stored before evidence existed
+
+
+def test_ragtui_ask_prints_the_evidence_without_the_documents_escape_sequences(capsys):
+    from types import SimpleNamespace
+
+    from ragtui.commands.rag import _print_evidence
+
+    _print_evidence(SimpleNamespace(evidence=[Evidence(3, "Port 7341 \x1b[2Jby default.", 0.9)]))
+    assert capsys.readouterr().out == "\nEvidence:\n  [3] “Port 7341 by default.”\n"
+    _print_evidence(SimpleNamespace(evidence=[]))
+    assert capsys.readouterr().out == ""
