@@ -97,8 +97,9 @@ class CountingStore:
         return self._store.extend_session(sid, ttl)
 
 
-async def test_an_answer_longer_than_the_ttl_stays_in_its_session(settings):
+async def test_an_answer_longer_than_the_ttl_stays_in_its_session(settings, monkeypatch):
     ttl = 2
+    monkeypatch.setattr(main_screen, "POLL_SECONDS", 0.25)  # keep-alives every 0.75 s, not every 1 s
     store = open_store("memory", ttl=ttl)
     counting = CountingStore(store)
     service = FakeChatService(store, reply="a slow answer")
