@@ -12,6 +12,9 @@ Damage never stops the open. A record that cannot be read or applied is skipped 
 warning naming the line and the session; messages whose session's create record is damaged
 are kept by recreating the session; a last record missing only its newline is kept. A torn
 last line (an interrupted write, never acknowledged) is cut off by the next writer.
+Replayed later than written, only each session's last deadline is applied: an earlier one
+that has passed since (the create record's, in a chat longer than the TTL) must not delete
+a session that later messages kept alive.
 
 When the file has grown to twice its compacted size (plus 1 MiB), it is rewritten as one
 `restore` record per live session and swapped in atomically; other processes notice the
@@ -127,6 +130,33 @@ def _malformed(record: Any) -> str | None:
 
 _SID = re.compile(rb'"sid"\s*:\s*"([^"\\]{1,200})"')
 _USER = re.compile(rb'"user(?:_id)?"\s*:\s*("(?:[^"\\]|\\.){0,200}")')
+
+
+def _parse(line: bytes) -> tuple[Any, str | None]:
+    """(record, None), or (whatever parsed, why it is not a record)."""
+    try:
+        record = json.loads(line)
+    except ValueError as exc:
+        return None, f"unreadable ({exc})"
+    return record, _malformed(record)
+
+
+def _sets_expiry(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The part of `record` that carries a deadline: itself, or a deferred change inside it."""
+    if "deadline" in record:
+        return record
+    change = record.get("change")
+    return change if isinstance(change, dict) and "deadline" in change else None
+
+
+def _without_expiry(record: dict[str, Any]) -> dict[str, Any]:
+    """`record` as if written with no deadline (what a later record sets wins anyway)."""
+    part = _sets_expiry(record)
+    if part is None:
+        return record
+    if part is record:
+        return {**record, "deadline": None}
+    return {**record, "change": {**part, "deadline": None}}
 
 
 def _sid_in(line: bytes) -> str | None:
@@ -328,50 +358,58 @@ class Journal:
             return
         data = os.pread(self._fd, end - self._offset, self._offset)
         *lines, tail = data.split(b"\n")
+        batch: list[tuple[int, bytes]] = []  # (line number, line)
         for line in lines:
             if line.strip():
-                self._load(line, self._newlines + 1)
+                batch.append((self._newlines + 1, line))
             self._offset += len(line) + 1
             self._newlines += 1
         if lines:
             self._unterminated = False
-        if tail:
-            self._read_tail(tail, writer=writer)
+        if tail and self._keep_tail(tail, writer=writer):
+            batch.append((self._newlines + 1, tail))
+            self._offset += len(tail)
+            self._unterminated = True  # the next append supplies the newline
+        self._load(batch)
 
-    def _read_tail(self, tail: bytes, *, writer: bool) -> None:
+    def _keep_tail(self, tail: bytes, *, writer: bool) -> bool:
         """A last line without its newline: a complete record is kept; anything else is an
         interrupted write (never acknowledged), cut off by the next writer."""
         try:
             complete = isinstance(json.loads(tail), dict)
         except ValueError:
             complete = False
-        if complete:
-            if writer:
-                log.warning("%s line %d: the last record has no newline (an interrupted write); kept",
-                            self.path, self._newlines + 1)
-            self._load(tail, self._newlines + 1)
-            self._offset += len(tail)
-            self._unterminated = True  # the next append supplies the newline
-        elif writer and self.read_only is None:
+        if complete and writer:
+            log.warning("%s line %d: the last record has no newline (an interrupted write); kept",
+                        self.path, self._newlines + 1)
+        elif not complete and writer and self.read_only is None:
             log.warning("%s line %d: skipping a torn last record (%d bytes), left by an interrupted write",
                         self.path, self._newlines + 1, len(tail))
             self._cut(self._offset)
+        return complete
 
-    def _load(self, line: bytes, number: int) -> None:
-        """Apply one record read from the file; a damaged one is set aside, never fatal."""
-        try:
-            record = json.loads(line)
-            problem = _malformed(record)
-        except ValueError as exc:
-            record, problem = None, f"unreadable ({exc})"
-        if problem is None:
-            problem = self._apply_replayed(record, number)
+    def _load(self, batch: list[tuple[int, bytes]]) -> None:
+        """Apply records read from the file; a damaged one is set aside, never fatal.
+
+        Replayed later than written, a deadline may have passed although a later record
+        pushed it back (each message restarts the countdown): applied as written, the create
+        record's would delete a session that is still in use. So only each session's last
+        deadline in the batch is applied; the earlier ones are replayed without expiry."""
+        parsed = [(number, line, *_parse(line)) for number, line in batch]
+        last_expiry = {record.get("sid"): i for i, (_, _, record, problem) in enumerate(parsed)
+                       if problem is None and _sets_expiry(record) is not None}
+        for i, (number, line, record, problem) in enumerate(parsed):
             if problem is None:
-                return
-        self._damaged.append((number, line))
-        sid = record.get("sid") if isinstance(record, dict) and _text(record.get("sid")) else _sid_in(line)
-        about = f"session {one_line(sid, 40)}: " if sid else ""
-        log.warning("%s line %d: %sskipping a damaged record: %s", self.path, number, about, one_line(problem, 120))
+                if last_expiry.get(record.get("sid")) != i:
+                    record = _without_expiry(record)
+                problem = self._apply_replayed(record, number)
+                if problem is None:
+                    continue
+            self._damaged.append((number, line))
+            sid = record.get("sid") if isinstance(record, dict) and _text(record.get("sid")) else _sid_in(line)
+            about = f"session {one_line(sid, 40)}: " if sid else ""
+            log.warning("%s line %d: %sskipping a damaged record: %s",
+                        self.path, number, about, one_line(problem, 120))
 
     def _apply_replayed(self, record: dict[str, Any], number: int) -> str | None:
         """Apply a well-formed record; what went wrong when it could not be applied."""

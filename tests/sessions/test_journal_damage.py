@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 
@@ -110,3 +111,27 @@ def test_a_reader_process_sees_records_added_after_an_unterminated_one(chat):
     writer = open_store("local", data_dir=data_dir)
     writer.add_message(sid, "user", "message 10")
     assert _contents(reader, sid) == [f"message {i}" for i in range(11)]
+
+
+def test_a_session_older_than_its_ttl_but_still_active_survives_a_reopen(tmp_path):
+    """Replayed later, the create record's deadline has passed although every message since
+    pushed it back: an expiry a later record overrides must not delete the session."""
+    data_dir = tmp_path / "data"
+    store = open_store("local", data_dir=data_dir)  # makes the journal's folder
+    journal = store.location
+    store.close()
+    now = time.time()
+    sid, ttl = "long-chat", 3600
+    records = [{"op": "create", "sid": sid, "user": "alice", "title": "a long chat", "at": now - 3 * ttl,
+                "deadline": now - 2 * ttl}]
+    for i, at in enumerate((now - 2.5 * ttl, now - 1.5 * ttl, now - 0.5 * ttl)):  # each within the TTL of the last
+        records.append({"op": "add", "sid": sid, "deadline": at + ttl,
+                        "msg": {"id": f"m{i}", "role": "user", "content": f"message {i}", "timestamp": at, "sources": []}})
+    records.append({"op": "create", "sid": "gone", "user": "alice", "title": None, "at": now - 3 * ttl,
+                    "deadline": now - 2 * ttl})
+    with open(journal, "wb") as f:
+        f.write(b"".join(json.dumps(r).encode() + b"\n" for r in records))
+    again = open_store("local", data_dir=data_dir)
+    assert _contents(again, sid) == ["message 0", "message 1", "message 2"]
+    assert 0.4 * ttl < again.ttl(sid) <= 0.5 * ttl  # the last message's deadline, no other
+    assert again.get_session("gone") is None  # one that did expire stays expired
