@@ -18,7 +18,8 @@ from typing import Callable
 TURN_LABELS = ("question", "user", "q", "human", "passages", "passage", "context", "instruction")
 _TURN = re.compile(r"(?:^|\n)[ \t*_#>]*(?:" + "|".join(TURN_LABELS) + r")[ \t]*\d*[ \t*_]*:", re.IGNORECASE)
 _SPECIAL = re.compile(r"<\||</s>")  # <|im_start|>, <|endoftext|>, … never belong in prose
-_ANSWER_LABEL = re.compile(r"^[ \t*_]*answer[ \t*_]*:[ \t*_]*", re.IGNORECASE)
+_ANSWER_LABEL = re.compile(r"^[ \t*_]*(?:the answer(?: to (?:your|this|the) question)? is|answer)[ \t*_]*:[ \t*_]*",
+                           re.IGNORECASE)
 _GROUP = r"\[[ \t]*\d+(?:[ \t]*[,;][ \t]*\d+)*[ \t]*\]"
 _RUN = re.compile(rf"(?:[ \t]*[,;]?[ \t]*{_GROUP})+")
 _OPEN_TAIL = re.compile(rf"(?:[ \t]*[,;]?[ \t]*{_GROUP})*[ \t]*[,;]?\s*(?:\[[\d,; \t]*)?$")
@@ -55,7 +56,7 @@ def settle(raw: str, available: int, *, final: bool = False) -> tuple[str, bool]
     Not final: what might still change is left out. The text for a longer `raw` always
     extends the text for a shorter one."""
     raw = raw.lstrip()
-    if not final and len(raw) < 12 and "answer:".startswith(raw.lower().strip(" *_")[:7]):
+    if not final and len(raw) < 40 and _may_be_label(raw):
         return "", False  # might be an "Answer:" label: wait to see it whole
     raw = _ANSWER_LABEL.sub("", raw, count=1)
     end = _end(raw)
@@ -68,6 +69,12 @@ def settle(raw: str, available: int, *, final: bool = False) -> tuple[str, bool]
             raw = raw[: raw.rfind("\n") + 1] if "\n" in raw else ""
         return _clean(raw, available), False
     return _clean(raw[:_undecided_from(raw)], available), False
+
+
+def _may_be_label(raw: str) -> bool:
+    start = raw.lower().strip(" *_")
+    return any(label.startswith(start) for label in ("answer:", "the answer is:", "the answer to your question is:",
+                             "the answer to this question is:", "the answer to the question is:"))
 
 
 def _clean(text: str, available: int) -> str:

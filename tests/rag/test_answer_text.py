@@ -35,6 +35,8 @@ def test_a_line_that_only_starts_like_a_label_is_kept():
 
 def test_a_leading_answer_label_is_dropped():
     assert stream(["Ans", "wer:", " Port 7341."])[0] == "Port 7341."
+    assert stream(["The", " answer", " to your", " question is:", " [1] Port 7341."])[0] == "[1] Port 7341."
+    assert stream(["The", " answer", " is", " 7341 [1]."])[0] == "The answer is 7341 [1]."
 
 
 def test_citations_of_missing_passages_are_removed_even_when_split_across_pieces():
