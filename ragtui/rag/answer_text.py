@@ -71,10 +71,13 @@ def settle(raw: str, available: int, *, final: bool = False) -> tuple[str, bool]
     return _clean(raw[:_undecided_from(raw)], available), False
 
 
+_LABELS = ("answer:", "the answer is:", "the answer to your question is:", "the answer to this question is:",
+           "the answer to the question is:")
+
+
 def _may_be_label(raw: str) -> bool:
     start = raw.lower().strip(" *_")
-    return any(label.startswith(start) for label in ("answer:", "the answer is:", "the answer to your question is:",
-                             "the answer to this question is:", "the answer to the question is:"))
+    return any(label.startswith(start) for label in _LABELS)
 
 
 def _clean(text: str, available: int) -> str:
