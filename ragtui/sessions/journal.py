@@ -141,6 +141,26 @@ def _parse(line: bytes) -> tuple[Any, str | None]:
     return record, _malformed(record)
 
 
+_RECORD_START = re.compile(rb'\{"op":')
+
+
+def _parse_line(line: bytes) -> list[tuple[bytes, Any, str | None]]:
+    """[(text, record, problem)] for one line. A line that does not parse but holds several
+    records run together (the newline between them damaged) gives each of them."""
+    record, problem = _parse(line)
+    starts = [m.start() for m in _RECORD_START.finditer(line)] if record is None else []
+    if len(starts) < 2 or starts[0] != 0:
+        return [(line, record, problem)]
+    pieces = []
+    for piece in (line[a:b] for a, b in zip(starts, starts[1:] + [len(line)])):
+        parsed = _parse(piece)
+        if parsed[0] is None:  # the byte that was the newline now ends this piece
+            parsed = _parse(piece[:-1])
+            piece = piece[:-1] if parsed[0] is not None else piece
+        pieces.append((piece, *parsed))
+    return pieces
+
+
 def _sets_expiry(record: dict[str, Any]) -> dict[str, Any] | None:
     """The part of `record` that carries a deadline: itself, or a deferred change inside it."""
     if "deadline" in record:
@@ -358,16 +378,16 @@ class Journal:
             return
         data = os.pread(self._fd, end - self._offset, self._offset)
         *lines, tail = data.split(b"\n")
-        batch: list[tuple[int, bytes]] = []  # (line number, line)
+        batch: list[tuple[int, bytes, Any, str | None]] = []  # (line number, text, record, problem)
         for line in lines:
             if line.strip():
-                batch.append((self._newlines + 1, line))
+                batch += [(self._newlines + 1, *parsed) for parsed in _parse_line(line)]
             self._offset += len(line) + 1
             self._newlines += 1
         if lines:
             self._unterminated = False
         if tail and self._keep_tail(tail, writer=writer):
-            batch.append((self._newlines + 1, tail))
+            batch += [(self._newlines + 1, *parsed) for parsed in _parse_line(tail)]
             self._offset += len(tail)
             self._unterminated = True  # the next append supplies the newline
         self._load(batch)
@@ -388,17 +408,16 @@ class Journal:
             self._cut(self._offset)
         return complete
 
-    def _load(self, batch: list[tuple[int, bytes]]) -> None:
+    def _load(self, batch: list[tuple[int, bytes, Any, str | None]]) -> None:
         """Apply records read from the file; a damaged one is set aside, never fatal.
 
         Replayed later than written, a deadline may have passed although a later record
         pushed it back (each message restarts the countdown): applied as written, the create
         record's would delete a session that is still in use. So only each session's last
         deadline in the batch is applied; the earlier ones are replayed without expiry."""
-        parsed = [(number, line, *_parse(line)) for number, line in batch]
-        last_expiry = {record.get("sid"): i for i, (_, _, record, problem) in enumerate(parsed)
+        last_expiry = {record.get("sid"): i for i, (_, _, record, problem) in enumerate(batch)
                        if problem is None and _sets_expiry(record) is not None}
-        for i, (number, line, record, problem) in enumerate(parsed):
+        for i, (number, line, record, problem) in enumerate(batch):
             if problem is None:
                 if last_expiry.get(record.get("sid")) != i:
                     record = _without_expiry(record)

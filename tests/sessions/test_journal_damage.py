@@ -6,6 +6,8 @@ import logging
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ragtui.sessions import open_store
 
@@ -88,6 +90,18 @@ def test_damage_in_the_middle_skips_only_that_record(chat, caplog):
     assert any(f"line 6: session {sid}" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
 
 
+@pytest.mark.parametrize("flip", [0x01, 0x20, 0x75])  # the newline becomes VT, '*' or DEL
+def test_a_flipped_newline_loses_neither_of_the_records_it_joined(chat, caplog, flip):
+    data_dir, sid, journal = chat
+    data = bytearray(open(journal, "rb").read())
+    at = data.index(b"message 4")
+    at = data.index(b"\n", at)  # between message 4's record and message 5's
+    data[at] ^= flip
+    open(journal, "wb").write(bytes(data))
+    store = open_store("local", data_dir=data_dir)
+    assert _contents(store, sid) == [f"message {i}" for i in range(10)]
+
+
 def test_a_complete_last_record_missing_only_its_newline_is_kept(chat):
     data_dir, sid, journal = chat
     with open(journal, "rb+") as f:
@@ -135,3 +149,39 @@ def test_a_session_older_than_its_ttl_but_still_active_survives_a_reopen(tmp_pat
     assert _contents(again, sid) == ["message 0", "message 1", "message 2"]
     assert 0.4 * ttl < again.ttl(sid) <= 0.5 * ttl  # the last message's deadline, no other
     assert again.get_session("gone") is None  # one that did expire stays expired
+
+
+@pytest.fixture(scope="module")
+def three_chats(tmp_path_factory):
+    """A journal of three users' sessions, five messages each: (bytes, {sid: contents})."""
+    data_dir = tmp_path_factory.mktemp("three") / "data"
+    store = open_store("local", data_dir=data_dir)
+    chats = {}
+    for user in ("alice", "bob", "carol"):
+        sid = store.create_session(user, f"{user}'s chat")
+        chats[sid] = [f"{user} {i}" for i in range(5)]
+    for i in range(5):
+        for sid, contents in chats.items():
+            store.add_message(sid, "user", contents[i])
+    store.close()
+    with open(store.location, "rb") as f:
+        return f.read(), chats
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(position=st.floats(0, 1, exclude_max=True), flip=st.integers(1, 255))
+def test_any_flipped_byte_never_stops_the_open_and_spares_the_other_sessions(three_chats, tmp_path, position, flip):
+    data, chats = three_chats
+    at = int(position * len(data))
+    damaged = data[:at] + bytes([data[at] ^ flip]) + data[at + 1:]
+    line = data[data.rfind(b"\n", 0, at) + 1: data.find(b"\n", at + 1)]  # a flipped newline: both lines
+    data_dir = tmp_path / f"flip-{at}-{flip}"
+    (data_dir / "store").mkdir(parents=True, exist_ok=True)
+    (data_dir / "store" / "sessions.journal").write_bytes(damaged)
+    store = open_store("local", data_dir=data_dir)  # never raises
+    for sid, contents in chats.items():
+        if sid.encode() not in line:  # a session the damaged line is not about: untouched
+            assert _contents(store, sid) == contents
+    sid = store.create_session("dave")  # and the store still takes new writes
+    store.add_message(sid, "user", "after the damage")
+    store.close()
