@@ -1,12 +1,12 @@
 """The session store against a plain-Python model, on every backend (hypothesis, stateful).
 
-Each rule is something a user or an operator does — create a session, add a message,
-rename, pin, extend, clear, read, list, search, reopen the store — done to the real store
-and to `Model`; the checks compare what the store shows with the model. The failover store
-(`auto` with Redis reachable) also meets Redis being SIGKILLed and restarted, and calls
-whose request or whose reply is lost (the "timed out, but Redis applied it" case). Wherever
-it happens: every acknowledged message is there exactly once, in order; nothing from a call
-that raised ever appears; titles and pins are as set.
+Each rule is something a user or an operator does — create a session, add messages,
+rename, pin, extend, clear, read, list, search, reopen the store, write from a second
+client — done to the real store and to the model (`Kept`); the checks compare what the
+store shows with the model. The failover store (`auto`) also meets Redis being SIGKILLed
+and restarted, and calls whose request or whose reply is lost (the "timed out, but Redis
+applied it" case). Whatever happens: every acknowledged message is there exactly once, in
+order; nothing from a call that raised ever appears; titles and pins are as set.
 
 Deeper runs: RAGTUI_STATEFUL_EXAMPLES=500 .venv/bin/python -m pytest tests/sessions/test_state_machine.py
 """
@@ -21,16 +21,17 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
+from typing import Any, Callable
 
 import pytest
 import redis
-from hypothesis import HealthCheck, assume, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test,
 )
 
-from ragtui.sessions import Message, SessionNotFound, StoreError, open_store
+from ragtui.sessions import Message, SessionNotFound, StoreUnavailable, failover, open_store
 from ragtui.sessions.store import title_from
 from tests.redis_server import RedisServer
 
@@ -40,6 +41,7 @@ TTL_SLACK = 30  # seconds the test itself may take between a change and reading 
 USERS = st.sampled_from(["alice", "bob"])
 WORDS = st.sampled_from(["Redis", "journal", "outage", "ünïcødé ✓", "kill -9", "pin"])
 ROLES = st.sampled_from(["user", "assistant"])
+SESSIONS = Bundle("sessions")
 EXTRA_EXAMPLES = int(os.environ.get("RAGTUI_STATEFUL_EXAMPLES", "0"))
 
 
@@ -51,9 +53,6 @@ def _settings(examples: int, steps: int) -> settings:
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
-
-
-SESSIONS = Bundle("sessions")
 
 
 class Clock:
@@ -88,10 +87,12 @@ class Kept:
     title: str | None  # None until the first user message names it
     deadline: float | None
     pinned: bool = False
-    messages: list[Message] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)  # what the session keeps
+    acknowledged: list[Message] = field(default_factory=list)  # every message, trimmed or not
 
     def add(self, message: Message, now: float) -> None:
-        self.messages = (self.messages + [message])[-MAX_MESSAGES:]
+        self.acknowledged.append(message)
+        self.messages = self.acknowledged[-MAX_MESSAGES:]
         if message.role == "user" and self.title is None:
             self.title = title_from(message.content)
         if not self.pinned:
@@ -114,10 +115,12 @@ class StoreMachine(RuleBasedStateMachine):
         self.clock = Clock()
         self.numbers = count()
         self.model: dict[str, Kept] = {}
+        self.owners: dict[str, str] = {}  # every session ever created -> its user
+        self.refused: set[str] = set()  # contents of messages whose add raised: never to be seen
+        self.touched: str | None = None  # the session the last rule changed
         self.data_dir = tempfile.mkdtemp(prefix="ragtui-sm-")
         self.store = self.open()
 
-    # ---------------------------------------------------------------- setup
     def open(self):
         store = open_store(self.target(), data_dir=self.data_dir, ttl=TTL, max_messages=MAX_MESSAGES)
         _use_clock(store, self.clock)
@@ -126,91 +129,116 @@ class StoreMachine(RuleBasedStateMachine):
     def target(self) -> str:
         raise NotImplementedError
 
+    def teardown(self) -> None:
+        try:
+            if sys.exc_info()[0] is None:  # a run that went well ends with a full check
+                self.check_everything()
+        finally:
+            self.store.close()
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
     # --------------------------------------------------------------- writes
+    def call(self, call: Callable[[], Any]) -> Any:
+        """One call to the store (the failover machine makes some of them fail)."""
+        return call()
+
+    def may_travel_in_time(self) -> bool:
+        return True
+
     @initialize(target=SESSIONS, user=USERS, title=st.none() | WORDS)
     def first_session(self, user, title):
         return self.create(user, title)
 
     @rule(target=SESSIONS, user=USERS, title=st.none() | WORDS)
     def create(self, user, title):
-        sid = self.store.create_session(user, title)
+        sid = self.call(lambda: self.store.create_session(user, title))
         self.model[sid] = Kept(user, title_from(title) if title else None, self.clock() + TTL)
-        self.touched = sid
+        self.owners[sid], self.touched = user, sid
         return sid
 
+    @precondition(lambda self: self.may_travel_in_time())
     @rule(target=SESSIONS, user=USERS)
     def create_already_expired(self, user):
         """A session whose whole life ended before now: no read may show it."""
         with self.clock.shifted(-2 * TTL):
-            return self.store.create_session(user, "expired")
+            sid = self.store.create_session(user, "expired")
+        self.owners[sid] = user
+        return sid
+
+    def write(self, sid: str, call: Callable[[], Any], apply: Callable[[Kept, Any], None]) -> bool:
+        """Do `call` on the store and `apply` on the model's session: True when acknowledged."""
+        self.touched = sid
+        kept = self.model.get(sid)
+        if kept is None:
+            with pytest.raises(SessionNotFound):
+                self.call(call)
+            return False
+        apply(kept, self.call(call))
+        return True
 
     @rule(sid=SESSIONS, said=st.lists(st.tuples(ROLES, WORDS), min_size=1, max_size=MAX_MESSAGES + 2))
     def add_messages(self, sid, said):
         for role, word in said:
-            self.add_message(sid, role, f"{word} #{next(self.numbers)}")
-        self.touched = sid
+            self.add_message(self.store, sid, role, f"{word} #{next(self.numbers)}")
 
-    def add_message(self, sid: str, role: str, content: str) -> None:
-        kept = self.model.get(sid)
-        if kept is None:
-            with pytest.raises(SessionNotFound):
-                self.store.add_message(sid, role, content)
-            return
-        message = self.store.add_message(sid, role, content)
-        assert (message.role, message.content) == (role, content)
-        kept.add(message, self.clock())
+    def add_message(self, store, sid: str, role: str, content: str) -> None:
+        def apply(kept: Kept, message: Message) -> None:
+            assert (message.role, message.content) == (role, content)
+            kept.add(message, self.clock())
+
+        if not self.write(sid, lambda: store.add_message(sid, role, content), apply):
+            self.refused.add(content)
 
     @rule(sid=SESSIONS, word=WORDS)
     def rename(self, sid, word):
-        if sid not in self.model:
-            with pytest.raises(SessionNotFound):
-                self.store.rename_session(sid, word)
-            return
-        self.store.rename_session(sid, f"  {word}\nrenamed ")
-        self.model[sid].title = title_from(f"{word} renamed")
-        self.touched = sid
+        def apply(kept: Kept, _) -> None:
+            kept.title = title_from(f"{word} renamed")
+
+        self.write(sid, lambda: self.store.rename_session(sid, f"  {word}\nrenamed "), apply)
 
     @rule(sid=SESSIONS, pinned=st.booleans())
     def pin(self, sid, pinned):
+        def apply(kept: Kept, _) -> None:
+            kept.pinned = pinned
+            kept.deadline = None if pinned else self.clock() + TTL
+
         call = self.store.pin_session if pinned else self.store.unpin_session
-        kept = self.model.get(sid)
-        if kept is None:
-            with pytest.raises(SessionNotFound):
-                call(sid)
-            return
-        call(sid)
-        kept.pinned = pinned
-        kept.deadline = None if pinned else self.clock() + TTL
-        self.touched = sid
+        self.write(sid, lambda: call(sid), apply)
 
     @rule(sid=SESSIONS, ttl=st.sampled_from([None, 60, 600, 7200]))
     def extend(self, sid, ttl):
-        kept = self.model.get(sid)
-        if kept is None:
-            with pytest.raises(SessionNotFound):
-                self.store.extend_session(sid, ttl)
-            return
-        left = self.store.extend_session(sid, ttl)
-        if kept.pinned:
-            assert left is None
-        else:
-            kept.deadline = self.clock() + (ttl or TTL)
-            assert left is not None and abs(left - (ttl or TTL)) <= TTL_SLACK
-        self.touched = sid
+        def apply(kept: Kept, left: int | None) -> None:
+            if kept.pinned:
+                assert left is None
+            else:
+                kept.deadline = self.clock() + (ttl or TTL)
+                assert left is not None and abs(left - (ttl or TTL)) <= TTL_SLACK
+
+        self.write(sid, lambda: self.store.extend_session(sid, ttl), apply)
 
     @rule(sid=SESSIONS)
     def clear(self, sid):
-        assert self.store.clear_session(sid) is (self.model.pop(sid, None) is not None)
         self.touched = sid
+        assert self.call(lambda: self.store.clear_session(sid)) is (self.model.pop(sid, None) is not None)
 
     # ---------------------------------------------------------------- reads
-    touched: str | None = None
-
     @invariant()
     def touched_session_matches(self):
         """The session the last rule changed, as the model has it (cheap: every step)."""
         if self.touched is not None:
             self.check_session(self.touched)
+
+    @rule(sid=SESSIONS, n=st.integers(0, MAX_MESSAGES + 1))
+    def last_n_messages(self, sid, n):
+        self.check_last_n(sid, n)
+
+    @rule(sid=SESSIONS)
+    def ttl(self, sid):
+        self.check_ttl(sid)
+
+    @rule()
+    def everything_matches(self):
+        self.check_everything()
 
     def check_session(self, sid: str) -> None:
         kept, session = self.model.get(sid), self.store.get_session(sid)
@@ -223,13 +251,11 @@ class StoreMachine(RuleBasedStateMachine):
             kept.user, kept.title or "", kept.pinned, len(kept.messages))
         assert _ids(self.store.get_conversation_history(sid)) == _ids(kept.messages)
 
-    @rule(sid=SESSIONS, n=st.integers(0, MAX_MESSAGES + 1))
-    def last_n_messages(self, sid, n):
+    def check_last_n(self, sid: str, n: int) -> None:
         expected = self.model[sid].messages[-n:] if sid in self.model and n else []
         assert _ids(self.store.get_last_n_messages(sid, n)) == _ids(expected)
 
-    @rule(sid=SESSIONS)
-    def ttl(self, sid):
+    def check_ttl(self, sid: str) -> None:
         kept = self.model.get(sid)
         if kept is None:
             with pytest.raises(SessionNotFound):
@@ -241,10 +267,9 @@ class StoreMachine(RuleBasedStateMachine):
         else:
             assert left is not None and abs(left - (kept.deadline - time.time())) <= TTL_SLACK
 
-    @rule()
-    def everything_matches(self):
+    def check_everything(self) -> None:
         """Every session, every listing, every search and the stats, as the model has them."""
-        for sid in self.model:
+        for sid in self.owners:
             self.check_session(sid)
         for user in (None, "alice", "bob"):
             self.check_listing(user)
@@ -273,14 +298,6 @@ class StoreMachine(RuleBasedStateMachine):
         found = self.store.search_sessions(user, word, limit=1000)
         assert sorted(s.id for s in found) == sorted(sid for sid, k in self.live(user).items() if k.mentions(word))
 
-    def teardown(self) -> None:
-        try:
-            if sys.exc_info()[0] is None:  # a run that went well ends with a full check
-                self.everything_matches()
-        finally:
-            self.store.close()
-            shutil.rmtree(self.data_dir, ignore_errors=True)
-
 
 class MemoryMachine(StoreMachine):
     def target(self) -> str:
@@ -300,15 +317,9 @@ class ReopenableMachine(StoreMachine):
         """A second app instance (another process, another device) writes to the session."""
         other = self.open()
         try:
-            content = f"{word} #{next(self.numbers)} (other client)"
-            if sid not in self.model:
-                with pytest.raises(SessionNotFound):
-                    other.add_message(sid, "user", content)
-                return
-            self.model[sid].add(other.add_message(sid, "user", content), self.clock())
+            self.add_message(other, sid, "user", f"{word} #{next(self.numbers)} (other client)")
         finally:
             other.close()
-        self.touched = sid
 
 
 class LocalMachine(ReopenableMachine):
@@ -319,16 +330,238 @@ class LocalMachine(ReopenableMachine):
 class RedisMachine(ReopenableMachine):
     url = ""
 
-    def target(self) -> str:
-        return self.url
-
     def __init__(self) -> None:
         redis.Redis.from_url(self.url).flushall()
         super().__init__()
 
+    def target(self) -> str:
+        return self.url
+
+
+# ------------------------------------------------------------------ the failover store
+class LostCalls:
+    """Makes one call of the test's own thread to the Redis on `port` fail, as a network
+    does: before the request leaves (nothing applied) or after the reply came back (applied,
+    but the caller never hears). Other threads and other servers are never touched."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.thread = threading.get_ident()
+        self.plan: tuple[str, type[Exception], int] | None = None  # when, error, calls to let pass
+        self.fired = False
+
+    @contextmanager
+    def armed(self, plan):
+        self.plan, self.fired = plan, False
+        try:
+            yield
+        finally:
+            self.plan = None
+
+    def take(self, client) -> tuple[str, type[Exception]] | None:
+        kwargs = client.connection_pool.connection_kwargs
+        if self.plan is None or threading.get_ident() != self.thread or kwargs.get("port") != self.port:
+            return None
+        when, error, skip = self.plan
+        if skip:
+            self.plan = (when, error, skip - 1)
+            return None
+        self.plan, self.fired = None, True
+        return when, error
+
+    def install(self, monkeypatch) -> None:
+        for cls, name in ((redis.Redis, "execute_command"), (redis.client.Pipeline, "execute")):
+            monkeypatch.setattr(cls, name, self._wrap(getattr(cls, name)))
+
+    def _wrap(self, original):
+        def call(client, *args, **kwargs):
+            fault = self.take(client)
+            if fault and fault[0] == "request":
+                raise fault[1]("injected: the request was lost")
+            result = original(client, *args, **kwargs)
+            if fault:
+                raise fault[1]("injected: the reply was lost (Redis applied the call)")
+            return result
+
+        return call
+
+
+LOST_CALLS = st.tuples(st.sampled_from(["request", "reply"]),
+                       st.sampled_from([redis.ConnectionError, redis.TimeoutError]), st.integers(0, 3))
+
+
+class FailoverMachine(ReopenableMachine):
+    """`auto` with a Redis that dies, comes back, and loses requests and replies.
+
+    While the store may hold writes Redis has not got yet (`synced` False), reads show what
+    the store knows: partial, or "Redis unreachable", but never a message twice, out of
+    order, or one that was not acknowledged, and every message saved while degraded. After
+    `store.sync()` everything matches the model exactly, as on the other backends."""
+
+    server: RedisServer
+    faults: LostCalls
+
+    def __init__(self) -> None:
+        if self.server.process.poll() is not None:
+            self.server.start()
+        redis.Redis.from_url(self.server.url).flushall()
+        self.down = False
+        self.synced = True
+        self.saved_unsynced: set[str] = set()  # message ids acknowledged while not synced
+        self.next_fault = None
+        super().__init__()
+
+    def open(self):
+        store = open_store("auto", redis_url=self.server.url, data_dir=self.data_dir, ttl=TTL,
+                           max_messages=MAX_MESSAGES)
+        _use_clock(store, self.clock)
+        return store
+
+    def teardown(self) -> None:
+        try:
+            if not self.down and sys.exc_info()[0] is None:
+                self.sync()  # whatever happened, once Redis is back it all gets there
+        finally:
+            if self.down:
+                self.server.start()
+            super().teardown()
+
+    def may_travel_in_time(self) -> bool:
+        return self.synced and self.next_fault is None
+
+    # ------------------------------------------------------------- faults
+    @rule()
+    def redis_is_killed(self):
+        self.server.kill()
+        self.down, self.synced = True, False
+
+    @precondition(lambda self: self.down)
+    @rule()
+    def redis_restarts(self):
+        self.server.start()  # appendonly, fsync always: back with everything it acknowledged
+        self.down = False
+
+    @precondition(lambda self: not self.down)
+    @rule(fault=LOST_CALLS)
+    def next_call_is_lost(self, fault):
+        self.next_fault = fault
+
+    @precondition(lambda self: not self.down)
+    @rule()
+    def sync(self):
+        assert self.store.sync(), self.store.health
+        self.synced = True
+        self.saved_unsynced.clear()
+
+    @rule()
+    def close_and_reopen(self):
+        self.store.close()
+        self.store = self.open()
+        if not self.down:  # opening with Redis up replays what is pending first
+            assert self.store.health == "ok", self.store.health
+            self.synced = True
+            self.saved_unsynced.clear()
+
+    # ------------------------------------------------------------- writes
+    def call(self, call):
+        with self.faults.armed(self.next_fault):
+            try:
+                return call()
+            finally:
+                self.next_fault = None
+                if self.faults.fired:
+                    self.synced = False
+
+    def write(self, sid, call, apply) -> bool:
+        self.touched = sid
+        try:
+            result = self.call(call)
+        except SessionNotFound as exc:
+            assert sid not in self.model, f"live session {sid}: {exc}"  # unreachable is not expired
+            return False
+        except StoreUnavailable as exc:  # not saved anywhere, and the caller was told
+            assert not self.synced, f"Redis is up and nothing is pending, yet: {exc}"
+            return False
+        kept = self.model.get(sid)
+        if kept is None:  # written while degraded to a session Redis had dropped: it is back
+            assert not self.synced, f"a write to dead session {sid} was acknowledged"
+            kept = self.model[sid] = Kept(self.owners[sid], None, self.clock() + TTL)
+        apply(kept, result)
+        if isinstance(result, Message) and not self.synced:
+            self.saved_unsynced.add(result.id)  # (from either client: they share the outbox)
+        return True
+
+    @rule(sid=SESSIONS, word=WORDS)
+    def add_from_another_client(self, sid, word):
+        super().add_from_another_client(sid, word)
+        if not self.down:  # it replayed what this store had pending: this one shows Redis's
+            self.saved_unsynced.clear()  # view of those only once it syncs itself
+
+    @rule(sid=SESSIONS)
+    def clear(self, sid):
+        try:
+            return super().clear(sid)
+        except StoreUnavailable:  # a delete is never queued: refused while degraded
+            assert not self.synced
+
+    # -------------------------------------------------------------- reads
+    def read(self, call: Callable[[], Any]) -> Any:
+        """A read while not synced: it may say Redis is unreachable (None here)."""
+        try:
+            return call()
+        except StoreUnavailable:
+            return None
+
+    def check_session(self, sid):
+        if self.synced:
+            return super().check_session(sid)
+        kept = self.model.get(sid)
+        session = self.read(lambda: self.store.get_session(sid))
+        if kept is None:
+            assert session is None, f"dead session {sid} shown"
+        elif session is not None:
+            assert (session.id, session.user_id) == (sid, kept.user)
+        self.check_partial(sid, self.read(lambda: self.store.get_conversation_history(sid)) or [])
+
+    def check_partial(self, sid: str, shown: list[Message], n: int = MAX_MESSAGES) -> None:
+        """Shown while not synced: once each, in order, only acknowledged messages, and all
+        of the last `n` kept that were saved while not synced."""
+        kept = self.model.get(sid)
+        ids = [m.id for m in shown]
+        assert len(set(ids)) == len(ids), f"a message shown twice in {sid}: {ids}"
+        assert not self.refused & {m.content for m in shown}, "a message whose add raised is shown"
+        acknowledged = [m.id for m in kept.acknowledged] if kept else []
+        assert [i for i in acknowledged if i in set(ids)] == ids, f"{ids} not in the order {acknowledged}"
+        must = {m.id for m in kept.messages[-n:] if m.id in self.saved_unsynced} if kept and n else set()
+        assert must <= set(ids), f"messages saved while degraded are missing from {sid}"
+
+    def check_last_n(self, sid, n):
+        if self.synced:
+            return super().check_last_n(sid, n)
+        shown = self.read(lambda: self.store.get_last_n_messages(sid, n)) or []
+        assert len(shown) <= n
+        self.check_partial(sid, shown, n)
+
+    def check_ttl(self, sid):
+        if self.synced:
+            return super().check_ttl(sid)
+        self.read(lambda: self.store.ttl(sid))  # "unknown" is the honest answer here
+
+    def check_everything(self):
+        if self.synced:
+            return super().check_everything()
+        for sid in self.owners:
+            self.check_session(sid)
+        for user in (None, "alice", "bob"):
+            listed = self.read(lambda: self.store.get_all_active_sessions(user, limit=1000)) or []
+            assert {s.id for s in listed} <= set(self.live(user)), "a dead session is listed"
+        for user in ("alice", "bob"):
+            found = self.read(lambda: self.store.search_sessions(user, "#", limit=1000)) or []
+            assert {s.id for s in found} <= set(self.live(user)), "a dead session is found"
+
 
 def test_memory_store_matches_the_model():
-    run_state_machine_as_test(MemoryMachine, settings=_settings(40, 50))
+    run_state_machine_as_test(MemoryMachine, settings=_settings(30, 50))
 
 
 def test_local_store_matches_the_model():
@@ -338,3 +571,19 @@ def test_local_store_matches_the_model():
 def test_redis_store_matches_the_model(redis_url):
     RedisMachine.url = redis_url
     run_state_machine_as_test(RedisMachine, settings=_settings(25, 50))
+
+
+@pytest.fixture
+def failing_redis(tmp_path, monkeypatch):
+    server = RedisServer(tmp_path / "redis", appendonly=True).start()
+    FailoverMachine.server = server
+    FailoverMachine.faults = LostCalls(server.port)
+    FailoverMachine.faults.install(monkeypatch)
+    # no background probe: the store replays when the test says (sync), so runs repeat
+    monkeypatch.setattr(failover, "PROBE_INTERVAL", 3600)
+    yield server
+    server.stop()
+
+
+def test_failover_store_matches_the_model_through_outages(failing_redis):
+    run_state_machine_as_test(FailoverMachine, settings=_settings(25, 50))
