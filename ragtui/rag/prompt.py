@@ -10,8 +10,9 @@ Layout, oldest first:
 
 Past turns carry no passages and no full answers: a 135M model given its earlier answers
 copies them into the new one (measured in bench/answer_quality.py), and their passages are
-numbered differently from this turn's. A past turn is rendered the same way on every later
-turn, so llama.cpp's KV cache still reuses the prefix up to the previous question.
+numbered differently from this turn's. A tiny model, given evidence sentences ("facts")
+instead of passages, sees past questions only. A past turn is rendered the same way on
+every later turn, so llama.cpp's KV cache still reuses the prefix up to the previous question.
 
 History is cut in whole turns from the oldest end, under an explicit token budget:
 n_ctx − max_tokens (room for the answer) − the new turn. When even the new turn alone
@@ -109,12 +110,12 @@ def gist(answer: str, limit: int = HISTORY_ANSWER_WORDS) -> str:
     return " ".join(words[:limit]) + (" …" if len(words) > limit else "")
 
 
-def turn_messages(turn: Turn) -> list[dict]:
-    """A past turn as the model sees it on later turns."""
-    return [
-        {"role": "user", "content": turn.question},
-        {"role": "assistant", "content": gist(turn.answer)},
-    ]
+def turn_messages(turn: Turn, *, facts: bool = False) -> list[dict]:
+    """A past turn as the model sees it on later turns. A model given facts (a tiny one)
+    sees the question alone: given even the gist of its answers, SmolLM2-135M repeated one
+    in 3 of 10 later answers (bench/answer_quality.py)."""
+    question = {"role": "user", "content": turn.question}
+    return [question] if facts else [question, {"role": "assistant", "content": gist(turn.answer)}]
 
 
 def build_prompt(
@@ -135,7 +136,7 @@ def build_prompt(
     def assemble(turns: Sequence[Turn], kept: Sequence[Passage]) -> tuple[list[dict], str, int]:
         messages = list(system)
         for turn in turns:
-            messages += turn_messages(turn)
+            messages += turn_messages(turn, facts=facts)
         messages.append({"role": "user", "content": user_message(question, kept, facts=facts)})
         text = render(messages)
         return messages, text, count_tokens(text)
@@ -177,6 +178,7 @@ def _fit_passages(question, passages, assemble, budget) -> list[Passage]:
         passages = [replace(only, text=shorter)] if len(shorter) > 40 else []
 
 
+SHORT_QUESTION_WORDS = 3
 _REFERRING = re.compile(
     r"\b(it|its|that|this|those|these|they|them|their|he|she|him|her|more|else|above|"
     r"previous|earlier|same|why|how so|example)\b",
@@ -187,13 +189,14 @@ _REFERRING = re.compile(
 def retrieval_query(question: str, history: Sequence[Turn], *, recent: int = 1) -> str:
     """The question, plus the last question(s) when it leans on them ("tell me more about that").
 
-    A short question or one with a referring word has too little of its own to search
-    with; the previous question says what "that" is.
+    A question of a few words ("and Redis?") or one with a referring word has too little of
+    its own to search with; the previous question says what "that" is. Any other question
+    stands alone: mixing in the previous one pulled its passages into the next answer.
     """
     if not history:
         return question
     words = re.findall(r"\w+", question)
-    if len(words) > 6 and not _REFERRING.search(question):
+    if len(words) > SHORT_QUESTION_WORDS and not _REFERRING.search(question):
         return question
     earlier = " ".join(t.question for t in history[-recent:])
     return f"{earlier} {question}"

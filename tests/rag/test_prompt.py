@@ -93,6 +93,15 @@ def test_past_turns_are_their_questions_and_the_gist_of_their_answers():
     assert "w1" not in second.text and "whistles" not in second.text
 
 
+def test_a_tiny_model_given_facts_sees_past_questions_only():
+    history = [Turn("what is a kettle?", (passage(1),), "A kettle boils water [1].")]
+    second = build_prompt("and descaling?", [passage(3)], history, render=chatml, count_tokens=count_words,
+                          budget=10_000, facts=True)
+    assert [m["role"] for m in second.messages] == ["system", "user", "user"]
+    assert second.messages[1]["content"] == "what is a kettle?" and "boils" not in second.text
+    assert second.messages[2]["content"].startswith("Facts:\n[3] w3")
+
+
 def test_a_gist_is_the_first_sentence_cut_to_a_few_words():
     assert gist("Sessions expire [1, 2]. Pin them [3].") == "Sessions expire."
     long = " ".join(f"word{i}" for i in range(50)) + "."
@@ -114,6 +123,8 @@ def test_follow_up_questions_are_searched_with_the_previous_question():
     assert retrieval_query("tell me more about that", history) == "question 1 tell me more about that"
     standalone = "How do I configure the Redis URL for several app instances?"
     assert retrieval_query(standalone, history) == standalone
+    assert retrieval_query("How long do sessions last?", history) == "How long do sessions last?"
+    assert retrieval_query("and Redis?", history) == "question 1 and Redis?"
     assert retrieval_query("tell me more about that", []) == "tell me more about that"
 
 
