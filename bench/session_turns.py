@@ -203,7 +203,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--turns", type=int, nargs="+", default=[200, 2000])
     parser.add_argument("--redis-url", help="use this server instead of starting one")
+    parser.add_argument("--designs", nargs="+", choices=[cls.__name__.lower() for cls in DESIGNS],
+                        help="only these (raw is always run first: the ratios are to it)")
     args = parser.parse_args()
+    chosen = [cls for cls in DESIGNS if cls is Raw or not args.designs or cls.__name__.lower() in args.designs]
     server = None
     url = args.redis_url
     if url is None:
@@ -212,15 +215,15 @@ def main() -> None:
     try:
         info = redis.Redis.from_url(url).info("server")
         print(f"redis-server {info['redis_version']} at {url}; {os.cpu_count()} cores\n")
-        designs = [cls(url) for cls in DESIGNS]
+        designs = [cls(url) for cls in chosen]
         by_length = [turns_per_second(designs, t) for t in args.turns]
         print(f"{'turns/s':<36}" + "".join(f"{f'{t} turns':>14}" for t in args.turns) + f"{'vs raw':>18}")
-        for k, cls in enumerate(DESIGNS):
+        for k, cls in enumerate(chosen):
             figures = [column[k] for column in by_length]
             ratios = " / ".join(f"{column[k] / column[0]:.2f}×" for column in by_length)
             print(f"{cls.name:<36}" + "".join(f"{f:>14,.0f}" for f in figures) + f"{ratios:>18}", flush=True)
         print("\n4 processes × 250 messages into one session:")
-        for cls in DESIGNS:
+        for cls in chosen:
             lost = lost_with_concurrent_writers(cls, url)
             print(f"{cls.name:<36}{lost:>6} lost ({lost / 1000:.0%})", flush=True)
     finally:

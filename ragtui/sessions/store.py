@@ -49,9 +49,10 @@ LISTING_BATCH = 100
 ADD_MESSAGE = """
 if not redis.call('HGET', KEYS[1], 'user_id') then return false end
 if redis.call('ZADD', KEYS[4], 'NX', ARGV[4], ARGV[7]) == 0 then return 2 end
-redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -tonumber(ARGV[2]) - 1)
-redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+if redis.call('RPUSH', KEYS[2], ARGV[1]) > tonumber(ARGV[2]) then
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -tonumber(ARGV[2]) - 1)
+end
 if ARGV[6] ~= '' then redis.call('HSETNX', KEYS[1], 'title', ARGV[6]) end
 if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'pinned') ~= '1' then
   redis.call('PEXPIREAT', KEYS[1], ARGV[3])
