@@ -41,7 +41,8 @@ def clean_citations(text: str, available: int) -> str:
         for n in map(int, re.findall(r"\d+", run.group())):
             if 1 <= n <= available and n not in numbers:
                 numbers.append(n)
-        return " " + "".join(f"[{n}]" for n in numbers) if numbers else ""
+        at_line_start = run.start() == 0 or text[run.start() - 1] == "\n"
+        return ("" if at_line_start else " ") + "".join(f"[{n}]" for n in numbers) if numbers else ""
 
     return _RUN.sub(valid, text)
 

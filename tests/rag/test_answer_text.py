@@ -47,6 +47,7 @@ def test_a_run_of_forty_citations_becomes_its_valid_numbers_once():
     run = ", ".join(f"[{n}]" for n in range(1, 41))
     assert stream(["Run ragtui ingest ", run, "."], available=5)[0] == "Run ragtui ingest [1][2][3][4][5]."
     assert clean_citations("Done [1][1][1] [2].", 2) == "Done [1][2]."
+    assert clean_citations("Done.\n[2] Then [9].", 2) == "Done.\n[2] Then."
     assert cited_numbers("Done [1, 4] [2][9].", 3) == {1, 2}
 
 
