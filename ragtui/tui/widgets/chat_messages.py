@@ -112,15 +112,15 @@ class AssistantMessage(Static, can_focus=True):
             return footer
         from rich.console import Group
 
-        width = max(self.content_region.width, 20)  # in a Rich Group, Content is not wrapped for us
-        return Group(self._body, "", *footer.wrap(width))
+        return Group(self._body, "", footer)
 
     def _footer(self) -> Content:
         parts: list[Content] = []
         if self.sources:
             parts.append(citation_line(self.sources))
-        if self.failed:
-            parts.append(Content.assemble(("FAILED ", "bold $error"), (one_line(self.failed, 300), "$error")))
+        if self.failed:  # wrapped here: below an answer (a Rich Group) a line is cropped, not wrapped
+            failure = Content.assemble(("FAILED ", "bold $error"), (one_line(self.failed, 300), "$error"))
+            parts.append(Content("\n").join(failure.wrap(max(self.content_region.width, 20))))
         elif self._stopped:
             parts.append(Content.styled("(stopped — what was generated is kept)", "italic $warning"))
         return Content("\n").join(parts).stylize_before("$text-muted")
