@@ -55,11 +55,12 @@ def words(text: str) -> list[str]:
 
 
 def _stem(word: str) -> str:
-    """Plural and verb endings off, so 'sessions' meets 'session' and 'expires' 'expire'."""
+    """Plural and verb endings off, so 'sessions' meets 'session' and 'continues' 'continue'."""
     for suffix in ("ing", "es", "ed", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 
 def sentences(text: str) -> list[str]:
