@@ -116,6 +116,9 @@ class AssistantMessage(Static, can_focus=True):
 
     def _footer(self) -> Content:
         parts: list[Content] = []
+        evidence = evidence_lines(self.sources)
+        if evidence is not None:
+            parts.append(evidence)
         if self.sources:
             parts.append(citation_line(self.sources))
         if self.failed:  # wrapped here: below an answer (a Rich Group) a line is cropped, not wrapped
