@@ -41,6 +41,7 @@ TTL_SLACK = 30  # seconds the test itself may take between a change and reading 
 USERS = st.sampled_from(["alice", "bob"])
 WORDS = st.sampled_from(["Redis", "journal", "outage", "ünïcødé ✓", "kill -9", "pin"])
 ROLES = st.sampled_from(["user", "assistant"])
+SAID = st.lists(st.tuples(ROLES, WORDS), min_size=1, max_size=MAX_MESSAGES + 2)  # (role, word) per message
 SESSIONS = Bundle("sessions")
 EXTRA_EXAMPLES = int(os.environ.get("RAGTUI_STATEFUL_EXAMPLES", "0"))
 
@@ -165,8 +166,9 @@ class StoreMachine(RuleBasedStateMachine):
         self.owners[sid] = user
         return sid
 
-    def write(self, sid: str, call: Callable[[], Any], apply: Callable[[Kept, Any], None]) -> bool:
-        """Do `call` on the store and `apply` on the model's session: True when acknowledged."""
+    def write(self, sid: str, call: Callable[[], Any], apply: Callable[[Kept, Any], None], store=None) -> bool:
+        """Do `call` on `store` (ours by default) and `apply` on the model's session: True when
+        acknowledged."""
         self.touched = sid
         kept = self.model.get(sid)
         if kept is None:
@@ -176,7 +178,7 @@ class StoreMachine(RuleBasedStateMachine):
         apply(kept, self.call(call))
         return True
 
-    @rule(sid=SESSIONS, said=st.lists(st.tuples(ROLES, WORDS), min_size=1, max_size=MAX_MESSAGES + 2))
+    @rule(sid=SESSIONS, said=SAID)
     def add_messages(self, sid, said):
         for role, word in said:
             self.add_message(self.store, sid, role, f"{word} #{next(self.numbers)}")
@@ -186,7 +188,7 @@ class StoreMachine(RuleBasedStateMachine):
             assert (message.role, message.content) == (role, content)
             kept.add(message, self.clock())
 
-        if not self.write(sid, lambda: store.add_message(sid, role, content), apply):
+        if not self.write(sid, lambda: store.add_message(sid, role, content), apply, store):
             self.refused.add(content)
 
     @rule(sid=SESSIONS, word=WORDS)
@@ -222,9 +224,13 @@ class StoreMachine(RuleBasedStateMachine):
         assert self.call(lambda: self.store.clear_session(sid)) is (self.model.pop(sid, None) is not None)
 
     # ---------------------------------------------------------------- reads
+    def after_rule(self) -> None:
+        pass
+
     @invariant()
     def touched_session_matches(self):
         """The session the last rule changed, as the model has it (cheap: every step)."""
+        self.after_rule()
         if self.touched is not None:
             self.check_session(self.touched)
 
@@ -342,21 +348,14 @@ class RedisMachine(ReopenableMachine):
 class LostCalls:
     """Makes one call of the test's own thread to the Redis on `port` fail, as a network
     does: before the request leaves (nothing applied) or after the reply came back (applied,
-    but the caller never hears). Other threads and other servers are never touched."""
+    but the caller never hears). Other threads and other servers are never touched.
+    `plan` is (when, error, how many calls to let pass first)."""
 
     def __init__(self, port: int) -> None:
         self.port = port
         self.thread = threading.get_ident()
         self.plan: tuple[str, type[Exception], int] | None = None  # when, error, calls to let pass
         self.fired = False
-
-    @contextmanager
-    def armed(self, plan):
-        self.plan, self.fired = plan, False
-        try:
-            yield
-        finally:
-            self.plan = None
 
     def take(self, client) -> tuple[str, type[Exception]] | None:
         kwargs = client.connection_pool.connection_kwargs
@@ -387,7 +386,7 @@ class LostCalls:
 
 
 LOST_CALLS = st.tuples(st.sampled_from(["request", "reply"]),
-                       st.sampled_from([redis.ConnectionError, redis.TimeoutError]), st.integers(0, 3))
+                       st.sampled_from([redis.ConnectionError, redis.TimeoutError]), st.integers(0, 4))
 
 
 class FailoverMachine(ReopenableMachine):
@@ -407,7 +406,7 @@ class FailoverMachine(ReopenableMachine):
         redis.Redis.from_url(self.server.url).flushall()
         self.down = False
         self.synced = True
-        self.saved_unsynced: set[str] = set()  # message ids acknowledged while not synced
+        self.saved_locally: set[str] = set()  # ids of messages acknowledged from the outbox, not Redis
         self.next_fault = None
         super().__init__()
 
@@ -430,28 +429,38 @@ class FailoverMachine(ReopenableMachine):
         return self.synced and self.next_fault is None
 
     # ------------------------------------------------------------- faults
-    @rule()
-    def redis_is_killed(self):
+    @rule(stays_down=st.booleans())
+    def redis_is_killed(self, stays_down):
         self.server.kill()
-        self.down, self.synced = True, False
+        self.synced, self.down = False, stays_down
+        if not stays_down:
+            self.server.start()  # appendonly, fsync always: back with everything it acknowledged
 
     @precondition(lambda self: self.down)
-    @rule()
-    def redis_restarts(self):
-        self.server.start()  # appendonly, fsync always: back with everything it acknowledged
+    @rule(then_sync=st.booleans())
+    def redis_restarts(self, then_sync):
+        self.server.start()
         self.down = False
+        if then_sync:
+            self.sync()
 
-    @precondition(lambda self: not self.down)
+    @precondition(lambda self: self.synced)  # degraded, the store makes no call to lose
     @rule(fault=LOST_CALLS)
     def next_call_is_lost(self, fault):
         self.next_fault = fault
+
+    @precondition(lambda self: self.synced)
+    @rule(sid=SESSIONS, said=SAID, fault=LOST_CALLS)
+    def add_messages_losing_a_call(self, sid, said, fault):
+        self.next_fault = fault
+        self.add_messages(sid, said)
 
     @precondition(lambda self: not self.down)
     @rule()
     def sync(self):
         assert self.store.sync(), self.store.health
         self.synced = True
-        self.saved_unsynced.clear()
+        self.saved_locally.clear()
 
     @rule()
     def close_and_reopen(self):
@@ -460,19 +469,22 @@ class FailoverMachine(ReopenableMachine):
         if not self.down:  # opening with Redis up replays what is pending first
             assert self.store.health == "ok", self.store.health
             self.synced = True
-            self.saved_unsynced.clear()
+            self.saved_locally.clear()
 
     # ------------------------------------------------------------- writes
     def call(self, call):
-        with self.faults.armed(self.next_fault):
-            try:
-                return call()
-            finally:
-                self.next_fault = None
-                if self.faults.fired:
-                    self.synced = False
+        if self.next_fault:  # armed for the calls of this rule, the first write after it
+            self.faults.plan, self.next_fault = self.next_fault, None
+        try:
+            return call()
+        finally:
+            if self.faults.fired:
+                self.synced = False
 
-    def write(self, sid, call, apply) -> bool:
+    def after_rule(self) -> None:
+        self.faults.plan, self.faults.fired = None, False
+
+    def write(self, sid, call, apply, store=None) -> bool:
         self.touched = sid
         try:
             result = self.call(call)
@@ -487,15 +499,15 @@ class FailoverMachine(ReopenableMachine):
             assert not self.synced, f"a write to dead session {sid} was acknowledged"
             kept = self.model[sid] = Kept(self.owners[sid], None, self.clock() + TTL)
         apply(kept, result)
-        if isinstance(result, Message) and not self.synced:
-            self.saved_unsynced.add(result.id)  # (from either client: they share the outbox)
+        if isinstance(result, Message) and (store or self.store).degraded:
+            self.saved_locally.add(result.id)  # kept locally (by either client: they share the outbox)
         return True
 
     @rule(sid=SESSIONS, word=WORDS)
     def add_from_another_client(self, sid, word):
         super().add_from_another_client(sid, word)
         if not self.down:  # it replayed what this store had pending: this one shows Redis's
-            self.saved_unsynced.clear()  # view of those only once it syncs itself
+            self.saved_locally.clear()  # view of those only once it syncs itself
 
     @rule(sid=SESSIONS)
     def clear(self, sid):
@@ -532,7 +544,7 @@ class FailoverMachine(ReopenableMachine):
         assert not self.refused & {m.content for m in shown}, "a message whose add raised is shown"
         acknowledged = [m.id for m in kept.acknowledged] if kept else []
         assert [i for i in acknowledged if i in set(ids)] == ids, f"{ids} not in the order {acknowledged}"
-        must = {m.id for m in kept.messages[-n:] if m.id in self.saved_unsynced} if kept and n else set()
+        must = {m.id for m in kept.messages[-n:] if m.id in self.saved_locally} if kept and n else set()
         assert must <= set(ids), f"messages saved while degraded are missing from {sid}"
 
     def check_last_n(self, sid, n):
@@ -545,7 +557,10 @@ class FailoverMachine(ReopenableMachine):
     def check_ttl(self, sid):
         if self.synced:
             return super().check_ttl(sid)
-        self.read(lambda: self.store.ttl(sid))  # "unknown" is the honest answer here
+        try:
+            self.read(lambda: self.store.ttl(sid))  # "unknown" is the honest answer here
+        except SessionNotFound:
+            assert sid not in self.model, "unreachable is not expired"
 
     def check_everything(self):
         if self.synced:
