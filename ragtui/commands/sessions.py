@@ -113,8 +113,8 @@ def cmd_list(settings: Settings, args) -> int:
     if args.json:
         print(json_line([s.to_dict() for s in sessions]))
         return 0
-    if not sessions:
-        print("no sessions")
+    if not sessions:  # during an outage that is what this machine knows, not what Redis holds
+        print("no sessions known on this machine" if getattr(store, "fallback_reason", None) else "no sessions")
         return 0
     for s in sessions:
         mark = "📌" if s.pinned else "  "

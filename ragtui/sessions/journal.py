@@ -86,6 +86,10 @@ def _deadline(value: Any) -> bool:
     return value is None or _number(value)
 
 
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _text(value: Any) -> bool:
     return isinstance(value, str)
 
@@ -113,6 +117,10 @@ SHAPES: dict[str, dict[str, Callable[[Any], bool]]] = {
     "clear": {"sid": _text},
     "restore": {"sid": _text, "meta": _meta, "messages": lambda v: isinstance(v, list) and all(map(_text, v)),
                 "deadline": _deadline, "last_activity": _number},
+    # the failover store's outbox: a change queued for Redis, and what a replay has done
+    "defer": {"sid": _text, "call": _text, "args": lambda v: isinstance(v, list),
+              "change": lambda v: isinstance(v, dict) and v.get("op") in ("rename", "pin", "extend")},
+    "settle": {"sid": _text, "messages": _count, "changes": _count},
 }
 
 

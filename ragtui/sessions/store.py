@@ -161,7 +161,6 @@ class SessionStore:
         self.journal = journal
         self.clock = clock
         self.latency = LatencyLog()
-        self.fallback_reason: str | None = None  # set when auto mode fell back to this store
         self._owners: dict[str, str] = {}  # sid -> user_id: add_message names the owner's index
         self._all = f"{namespace}:sessions"
         self._add_script = client.register_script(ADD_MESSAGE)
@@ -190,8 +189,7 @@ class SessionStore:
         if self.backend == "redis":
             return f"Redis ✓ {self.location}"
         if self.backend == "local":
-            why = f"{self.fallback_reason} — " if self.fallback_reason else ""
-            return f"local — {why}saved on this machine ({self.location})"
+            return f"local — saved on this machine ({self.location})"
         return "memory — nothing is kept: this chat is lost on exit"
 
     def _deadline(self, now: float, ttl: int | None = None) -> float | None:

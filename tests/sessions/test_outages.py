@@ -143,6 +143,9 @@ def test_sessions_list_says_redis_is_unreachable_and_lists_what_is_pending(open_
     assert "unreachable" in err
     assert [s["id"] for s in json.loads(out)] == [sid]
     assert kept not in out
+    main(["--redis-url", own_redis.url, "--user", "bob", "sessions", "list"])
+    out, err = capsys.readouterr()
+    assert out.strip() == "no sessions known on this machine" and "unreachable" in err
 
 
 # ------------------------------------------------------------ 3. a paused Redis
