@@ -114,7 +114,13 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
             limit: int = MAX_SENTENCES) -> list[Evidence]:
     """The best `limit` sentences of `passages` (objects with .n and .text), best first."""
     asked = [w for w in words(question) if w not in _STOP_WORDS]
-    candidates = [(p.n, rank, s) for rank, p in enumerate(passages) for s in sentences(p.text)]
+    candidates, seen = [], set()
+    for rank, passage in enumerate(passages):
+        for sentence in sentences(passage.text):
+            key = " ".join(words(sentence))
+            if key not in seen:  # passages overlap: a sentence is quoted once, from the best one
+                seen.add(key)
+                candidates.append((passage.n, rank, sentence))
     headings = {p.n: _heading(getattr(p, "title", "")) for p in passages}
     if not candidates or not asked:
         return []

@@ -86,3 +86,10 @@ def test_ragtui_ask_prints_the_evidence_without_the_documents_escape_sequences(c
     assert capsys.readouterr().out == "\nEvidence:\n  [3] “Port 7341 by default.”\n"
     _print_evidence(SimpleNamespace(evidence=[]))
     assert capsys.readouterr().out == ""
+
+
+def test_a_sentence_in_two_overlapping_passages_is_quoted_once_from_the_better_one():
+    overlap = "Sessions survive restarts of the app. Every change is appended to a journal file and flushed."
+    passages = [Passage(1, "/a.md", "Local", "", overlap), Passage(2, "/a.md", "Local", "", overlap)]
+    best = extract("How do sessions survive restarts?", passages, embed=None)
+    assert len({e.text for e in best}) == len(best) == 2 and {e.n for e in best} == {1}
