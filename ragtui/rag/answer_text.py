@@ -62,14 +62,19 @@ def settle(raw: str, available: int, *, final: bool = False) -> tuple[str, bool]
     raw = _ANSWER_LABEL.sub("", raw, count=1)
     end = _end(raw)
     if end is not None:
-        return _clean(raw[:end], available), True
+        return _clean(_without_bare_label(raw[:end]), available), True
     if final:
-        raw = raw.rstrip()
-        last = raw.rsplit("\n", 1)[-1].strip(" \t*_#>").rstrip("0123456789 ").lower()
-        if last in TURN_LABELS:  # a label the model began and then stopped at
-            raw = raw[: raw.rfind("\n") + 1] if "\n" in raw else ""
-        return _clean(raw, available), False
+        return _clean(_without_bare_label(raw), available), False
     return _clean(raw[:_undecided_from(raw)], available), False
+
+
+def _without_bare_label(raw: str) -> str:
+    """Without a last line that is only a turn label ("Question"): the model began a turn and stopped."""
+    raw = raw.rstrip()
+    last = raw.rsplit("\n", 1)[-1].strip(" \t*_#>").rstrip("0123456789 ?.!:").lower()
+    if last in TURN_LABELS:
+        return raw[: raw.rfind("\n") + 1] if "\n" in raw else ""
+    return raw
 
 
 _LABELS = ("answer:", "the answer is:", "the answer to your question is:", "the answer to this question is:",
@@ -101,12 +106,11 @@ def _end(raw: str) -> int | None:
 def _undecided_from(raw: str) -> int:
     """Where text that may still become a turn label, a template token or a citation run starts."""
     hold = len(raw)
-    line_start = raw.rfind("\n")
-    if line_start >= 0:
-        label = raw[line_start + 1:].lstrip(" \t*_#>").lower()
-        label = re.sub(r"[ \t]*\d*[ \t*_]*:?$", "", label)
-        if len(label) < 16 and any(t.startswith(label) for t in TURN_LABELS):
-            hold = line_start
+    line_start = raw.rfind("\n")  # -1: the first line, which may be a label too
+    label = raw[line_start + 1:].lstrip(" \t*_#>").lower()
+    label = re.sub(r"[ \t]*\d*[ \t*_]*[:?.!]?$", "", label)
+    if len(label) < 16 and any(t.startswith(label) for t in TURN_LABELS):
+        hold = max(line_start, 0)
     angle = raw.rfind("<")
     if angle >= 0 and len(raw) - angle < 2:
         hold = min(hold, angle)

@@ -28,6 +28,11 @@ def test_an_invented_next_turn_ends_the_answer_and_is_never_shown(pieces):
     assert stream(pieces) == ("The port is 7341 [1].", True)
 
 
+@pytest.mark.parametrize("pieces", [["Question", "<|im_end|>"], ["Quest", "ion", "?"], ["User", ":", " hi"]])
+def test_an_answer_that_is_only_a_turn_label_is_empty(pieces):
+    assert stream(pieces)[0] == ""
+
+
 def test_a_line_that_only_starts_like_a_label_is_kept():
     assert stream(["It works.\nUs", "ers can pin sessions.\nQuick", " note."]) == \
         ("It works.\nUsers can pin sessions.\nQuick note.", False)
