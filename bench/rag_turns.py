@@ -1,6 +1,7 @@
 """Two turns of one session through ChatService: how many prompt tokens turn 2 evaluates
-(the KV cache should hold turn 1's prompt and answer), and what a follow-up question
-retrieves with and without the previous question in its search query.
+(the KV cache holds the prefix the two prompts share: the system prompt, and past turns as
+they are rendered from turn 2 on: their questions, for the tiny default model), and what a
+follow-up question retrieves with and without the previous question in its search query.
 
     .venv/bin/python bench/rag_turns.py
 """
@@ -28,7 +29,7 @@ def main() -> None:
         session_id = store.create_session("bench")
         first = service.ask(session_id, FIRST)
         second = service.ask(session_id, FOLLOW_UP)
-        new_tokens = second.prompt_tokens - first.prompt_tokens - first.completion_tokens
+        cached = second.prompt_tokens - second.evaluated_prompt_tokens
 
         retriever = service._retriever
         plain = retriever.search(FOLLOW_UP, k=3, mode=settings.search_mode)
@@ -39,7 +40,7 @@ def main() -> None:
             "turn1": {"prompt_tokens": first.prompt_tokens, "evaluated": first.evaluated_prompt_tokens,
                       "completion_tokens": first.completion_tokens, "ttft_ms": round(first.ttft_ms)},
             "turn2": {"prompt_tokens": second.prompt_tokens, "evaluated": second.evaluated_prompt_tokens,
-                      "new_tokens": new_tokens, "history_turns": second.history_turns,
+                      "cached": cached, "history_turns": second.history_turns,
                       "ttft_ms": round(second.ttft_ms), "retrieval_query": second.retrieval_query},
             "follow_up_search": {
                 "query_alone": [f"{h.title} ({h.similarity:.2f})" for h in plain],
