@@ -403,7 +403,7 @@ class FailoverMachine(ReopenableMachine):
     faults: LostCalls
 
     def __init__(self) -> None:
-        self.faults.plan = None  # a run that failed mid-rule may have left one armed
+        self.faults.plan, self.faults.fired = None, False  # a run that failed mid-rule may have left one armed
         if self.server.process.poll() is not None:
             self.server.start()
         redis.Redis.from_url(self.server.url).flushall()
