@@ -305,9 +305,15 @@ class FailoverStore:
         def add(store: SessionStore) -> Message:
             return store.add_message(session_id, role, content, sources, message_id=message_id, timestamp=timestamp)
 
-        def locally() -> Message:
+        def locally() -> Message:  # runs under self._lock
             self._outbox_session(session_id)
-            return add(self.outbox)
+            message = add(self.outbox)
+            # shown by this process even if another one replays the outbox before this one sees Redis
+            seen = self._seen.get(session_id)
+            if seen is not None and not (seen and seen[-1].id == message.id):  # a retry: once
+                seen.append(message)
+                del seen[: -self.primary.max_messages]
+            return message
 
         return self._write(session_id, lambda: add(self.primary), locally)
 

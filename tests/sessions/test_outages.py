@@ -109,6 +109,20 @@ def test_a_session_another_process_saved_offline_is_not_called_expired(open_stor
     assert contents(direct, sid) == ["from the offline process", "from the other one"]
 
 
+def test_a_message_saved_locally_stays_shown_when_another_process_replays_it(open_store, own_redis, tmp_path):
+    data = tmp_path / "data"
+    store = open_store(own_redis.url, data_dir=data)
+    store.probe_interval = 3600  # this process does not see Redis come back during the test
+    sid = store.create_session("alice")
+    store.add_message(sid, "user", "one")
+    assert contents(store, sid) == ["one"]
+    own_redis.kill()
+    store.add_message(sid, "user", "two")
+    own_redis.start()
+    open_store(own_redis.url, data_dir=data)  # another process replays the shared outbox
+    assert contents(store, sid) == ["one", "two"]
+
+
 def test_sessions_an_older_version_kept_locally_are_moved_into_redis(open_store, own_redis, tmp_path):
     data = tmp_path / "data"
     old = open_store("local", data_dir=data)  # where older versions' auto mode put them
