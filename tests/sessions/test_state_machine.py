@@ -339,7 +339,8 @@ class RedisMachine(ReopenableMachine):
     url = ""
 
     def __init__(self) -> None:
-        redis.Redis.from_url(self.url).flushall()
+        with redis.Redis.from_url(self.url) as client:
+            client.flushall()
         super().__init__()
 
     def target(self) -> str:
@@ -406,7 +407,8 @@ class FailoverMachine(ReopenableMachine):
         self.faults.plan, self.faults.fired = None, False  # a run that failed mid-rule may have left one armed
         if self.server.process.poll() is not None:
             self.server.start()
-        redis.Redis.from_url(self.server.url).flushall()
+        with redis.Redis.from_url(self.server.url) as client:
+            client.flushall()
         self.down = False
         self.synced = True
         self.saved_locally: set[str] = set()  # ids of messages acknowledged from the outbox, not Redis
