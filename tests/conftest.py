@@ -42,6 +42,8 @@ def private_data_dir(tmp_path, monkeypatch):
     """Each test gets its own data and config dirs: nothing touches the user's real ones."""
     monkeypatch.setenv("RAGTUI_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RAGTUI_CONFIG", str(tmp_path / "config.toml"))
-    for name in ("RAGTUI_STORE", "RAGTUI_REDIS_URL", "REDIS_URL", "RAGTUI_USER", "RAGTUI_TTL"):
+    for name in ("RAGTUI_STORE", "RAGTUI_REDIS_URL", "REDIS_URL", "RAGTUI_USER", "RAGTUI_TTL",
+                 "RAGTUI_LLM_URL", "RAGTUI_LLM_MODEL", "RAGTUI_LLM_API_KEY", "RAGTUI_LLM_API_KEY_FILE",
+                 "RAGTUI_MODEL", "RAGTUI_N_GPU_LAYERS"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "data"

@@ -27,9 +27,12 @@ if shutil.which("tmux") is None:
 class Pane:
     def __init__(self, tmp: Path) -> None:
         self.name = f"ragtui-e2e-{uuid.uuid4().hex[:8]}"
-        self.env = {
+        self.env = {  # everything the app writes stays under tmp; the cache is the test session's
             "RAGTUI_DATA_DIR": str(tmp / "data"),
             "RAGTUI_CONFIG": str(tmp / "config.toml"),
+            "RAGTUI_CACHE_DIR": os.environ.get("RAGTUI_CACHE_DIR", str(tmp / "cache")),
+            "XDG_STATE_HOME": str(tmp / "state"),  # the log file
+            "XDG_CONFIG_HOME": str(tmp / "xdg-config"),  # the theme and Textual's own settings
             "RAGTUI_N_CTX": "2048",  # a small context keeps prompt evaluation quick on 2 cores
             "RAGTUI_MAX_TOKENS": "40",
             "HF_HUB_OFFLINE": "1",
@@ -37,7 +40,10 @@ class Pane:
         }
 
     def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+        # A tmux server of its own (-L), without the user's tmux.conf: the default server may
+        # carry another environment (PYTHONPATH…) into the panes it starts.
+        return subprocess.run(["tmux", "-L", self.name, "-f", "/dev/null", *args],
+                              check=True, capture_output=True, text=True).stdout
 
     def start(self) -> None:
         env = [arg for k, v in self.env.items() for arg in ("-e", f"{k}={v}")]
@@ -64,7 +70,7 @@ class Pane:
         return self.tmux("list-panes", "-t", self.name, "-F", "#{pane_dead}").strip() == "1"
 
     def kill(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True)
 
 
 @pytest.fixture
