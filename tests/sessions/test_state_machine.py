@@ -511,12 +511,6 @@ class FailoverMachine(ReopenableMachine):
             self.saved_locally.add(result.id)  # kept locally (by either client: they share the outbox)
         return True
 
-    @rule(sid=SESSIONS, word=WORDS)
-    def add_from_another_client(self, sid, word):
-        super().add_from_another_client(sid, word)
-        if not self.down:  # it replayed what this store had pending: this one shows Redis's
-            self.saved_locally.clear()  # view of those only once it syncs itself
-
     @rule(sid=SESSIONS)
     def clear(self, sid):
         try:
