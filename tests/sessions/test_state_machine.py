@@ -511,6 +511,12 @@ class FailoverMachine(ReopenableMachine):
             self.saved_locally.add(result.id)  # kept locally (by either client: they share the outbox)
         return True
 
+    @rule(sid=SESSIONS, word=WORDS)
+    def add_from_another_client(self, sid, word):
+        super().add_from_another_client(sid, word)
+        if not self.down:  # it may have replayed what this store had pending: this one is
+            self.saved_locally.clear()  # not held to show those until it syncs (H8 finding F1)
+
     @rule(sid=SESSIONS)
     def clear(self, sid):
         try:
