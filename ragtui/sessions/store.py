@@ -79,7 +79,10 @@ REFUSALS = {
 
 
 def new_session_id() -> str:
-    return secrets.token_urlsafe(16)  # 128 bits: unguessable, URL- and key-safe
+    # 128 bits: unguessable, URL- and key-safe. Never a leading "-": the command line would
+    # take `ragtui sessions show -x…` for an option (1 id in 64 could not be shown).
+    sid = secrets.token_urlsafe(16)
+    return "_" + sid[1:] if sid.startswith("-") else sid
 
 
 def new_message_id(now: float) -> str:

@@ -145,3 +145,17 @@ def test_settings_layers(tmp_path, monkeypatch):
     monkeypatch.setenv("RAGTUI_TTL", "soon")
     with pytest.raises(ConfigError, match="whole number"):
         load_settings()
+
+
+def test_every_session_id_can_be_given_on_the_command_line(monkeypatch, capsys):
+    """A random id starting with '-' was taken for an option by argparse."""
+    from ragtui.sessions import store as store_module
+
+    monkeypatch.setattr(store_module.secrets, "token_urlsafe", lambda n: "-" + "a" * 21)
+    sid = store_module.new_session_id()
+    assert not sid.startswith("-")
+    store = open_store("local")
+    store.create_session("alice", "dash", session_id=sid)
+    store.close()
+    code, out, _ = run(capsys, "--store", "local", "--user", "alice", "sessions", "show", sid)
+    assert code == 0 and "dash" in out
