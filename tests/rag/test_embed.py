@@ -47,8 +47,10 @@ def test_with_a_broken_onnx_runtime_documents_are_embedded_with_pytorch(embedder
 
     with caplog.at_level(logging.WARNING):
         vectors = fresh.embed(DOCUMENTS[:3])
-        fresh.embed_query("and the queries too")
+        query = fresh.embed_query("and the queries too")
 
     assert fresh._encoder is False
     assert caplog.text.count("ONNX Runtime unavailable") == 1, "one warning, not one per text"
+    assert "onnxruntime" in caplog.text, "the warning names the cause"
     assert np.sum(vectors * embedder.embed_with_pytorch(DOCUMENTS[:3]), axis=1).min() > 0.9999
+    assert float(np.dot(query, embedder.embed_with_pytorch(["and the queries too"])[0])) > 0.9999

@@ -41,22 +41,6 @@ def test_a_damaged_export_is_made_again(embedder, tmp_path):
     assert float(np.dot(vector, embedder.embed_with_pytorch([QUERIES[0]])[0])) > 0.9999
 
 
-def test_with_a_broken_onnx_runtime_queries_still_work(embedder, tmp_path, monkeypatch, caplog):
-    def unusable(*args, **kwargs):
-        raise ImportError("No module named 'onnxruntime'")
-
-    monkeypatch.setattr(query_encoder, "OnnxEncoder", unusable)
-    fresh = Embedder(threads=embedder.threads, cache_dir=tmp_path)
-    fresh._model = embedder.model
-
-    with caplog.at_level(logging.WARNING):
-        vector = fresh.embed_query(QUERIES[0])
-
-    assert fresh._encoder is False
-    assert "ONNX Runtime unavailable" in caplog.text and "onnxruntime" in caplog.text
-    assert float(np.dot(vector, embedder.embed_with_pytorch([QUERIES[0]])[0])) > 0.9999
-
-
 def test_without_onnx_runtime_nothing_is_exported(embedder, tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(query_encoder, "runtime_installed", lambda: False)
     fresh = Embedder(threads=embedder.threads, cache_dir=tmp_path)
