@@ -518,7 +518,7 @@ class FailoverMachine(ReopenableMachine):
     def add_from_another_client(self, sid, word):
         super().add_from_another_client(sid, word)
         if not self.down:  # it may have replayed what this store had pending: this one is
-            self.saved_locally.clear()  # not held to show those until it syncs (H8 finding F1)
+            self.saved_locally.clear()  # not held to show those until it syncs (bench/chaos-findings.md, F1)
 
     @rule(sid=SESSIONS)
     def clear(self, sid):
