@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from ragtui.config import load_settings
+from ragtui.rag.ingest import Ingester
+from ragtui.rag.retriever import open_index
 
 THREADS = os.cpu_count() or 1
 TEST_CONTEXT = 2048  # plenty for a small corpus, and a small KV cache to allocate
@@ -68,3 +70,39 @@ def local_model():
 def settings(private_data_dir):
     """Settings as the CLI builds them, in this test's own data dir, with the test model shape."""
     return load_settings({"store": "memory", "n_ctx": TEST_CONTEXT, "threads": THREADS, "max_tokens": 48})
+
+
+# A small corpus for the end-to-end tests (local and served models).
+QUOKKA = """# The Quokka protocol
+
+The Quokka protocol listens on port 7341 by default. Every Quokka message starts with
+the four bytes QKKA followed by a length field.
+
+## Changing the port
+
+To change the port, set the environment variable QUOKKA_PORT before starting the server.
+"""
+TEAPOT = """# Teapot care
+
+Rinse a clay teapot with hot water only. Soap leaves a taste that spoils the next brew.
+Dry the teapot upside down with its lid off.
+"""
+GARDEN = """Tomatoes need six hours of direct sun a day and deep watering twice a week.
+Pinch off the side shoots so the plant puts its energy into fruit.
+"""
+QUESTION = "Which port does the Quokka protocol listen on?"
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory, embedder):
+    """A small corpus, ingested once per test module into its own data dir."""
+    root = tmp_path_factory.mktemp("library")
+    docs = root / "docs"
+    docs.mkdir()
+    (docs / "quokka.md").write_text(QUOKKA)
+    (docs / "teapot.md").write_text(TEAPOT)
+    (docs / "garden.txt").write_text(GARDEN)
+    data_dir = root / "data"
+    report = Ingester(open_index(data_dir), lambda: embedder).ingest([docs])
+    assert report.added == 3
+    return data_dir, docs

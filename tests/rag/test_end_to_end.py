@@ -9,47 +9,11 @@ from ragtui import cli, paths
 from ragtui.config import load_settings
 from ragtui.rag.chat import ChatService
 from ragtui.rag.evidence import from_sources
-from ragtui.rag.ingest import Ingester
 from ragtui.rag.prompt import NOTHING_FOUND
 from ragtui.rag.retriever import Retriever, open_index
 from ragtui.sessions import open_store
 
-from .conftest import TEST_CONTEXT, THREADS
-
-QUOKKA = """# The Quokka protocol
-
-The Quokka protocol listens on port 7341 by default. Every Quokka message starts with
-the four bytes QKKA followed by a length field.
-
-## Changing the port
-
-To change the port, set the environment variable QUOKKA_PORT before starting the server.
-"""
-TEAPOT = """# Teapot care
-
-Rinse a clay teapot with hot water only. Soap leaves a taste that spoils the next brew.
-Dry the teapot upside down with its lid off.
-"""
-GARDEN = """Tomatoes need six hours of direct sun a day and deep watering twice a week.
-Pinch off the side shoots so the plant puts its energy into fruit.
-"""
-QUESTION = "Which port does the Quokka protocol listen on?"
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory, embedder):
-    """A small corpus, ingested once for the module into its own data dir."""
-    root = tmp_path_factory.mktemp("library")
-    docs = root / "docs"
-    docs.mkdir()
-    (docs / "quokka.md").write_text(QUOKKA)
-    (docs / "teapot.md").write_text(TEAPOT)
-    (docs / "garden.txt").write_text(GARDEN)
-    data_dir = root / "data"
-    report = Ingester(open_index(data_dir), lambda: embedder).ingest([docs])
-    assert report.added == 3
-    return data_dir, docs
-
+from .conftest import QUESTION, TEST_CONTEXT, THREADS
 
 @pytest.fixture
 def service(library, local_model, embedder):

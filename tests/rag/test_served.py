@@ -14,15 +14,12 @@ import pytest
 from ragtui import cli, paths
 from ragtui.config import ConfigError, load_settings
 from ragtui.rag.chat import CORPUS_DIR, ChatService
-from ragtui.rag.ingest import Ingester
-from ragtui.rag.retriever import open_index
 from ragtui.rag.served import ServedModel, ServedModelError, choose_model, estimate_tokens
 from ragtui.sessions import open_store
 from tests.redis_server import free_port
 
-from .conftest import TEST_CONTEXT, THREADS
+from .conftest import QUESTION, TEST_CONTEXT, THREADS
 from .llama_server import ALIAS, LlamaServer
-from .test_end_to_end import GARDEN, QUESTION, QUOKKA, TEAPOT
 
 API_KEY = "sk-ragtui-test-" + secrets.token_hex(12)  # random: finding it in output is never chance
 MAX_TOKENS = 24
@@ -36,18 +33,6 @@ def llama_server(tmp_path_factory):
                          threads=1).start()
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory, embedder):
-    root = tmp_path_factory.mktemp("served-library")
-    docs = root / "docs"
-    docs.mkdir()
-    (docs / "quokka.md").write_text(QUOKKA)
-    (docs / "teapot.md").write_text(TEAPOT)
-    (docs / "garden.txt").write_text(GARDEN)
-    Ingester(open_index(root / "data"), lambda: embedder).ingest([docs])
-    return root / "data", docs
 
 
 @pytest.fixture
