@@ -58,6 +58,39 @@ PYTHON = [
     ("What does the else clause of a while loop do?", ["else", "terminates"]),
 ]
 
+# Written after the three runs in bench/RESULTS.md and before the evidence rework that
+# followed them; held out entirely: never run while tuning, reported on their own.
+NEW_HELD_OUT = {
+    "guide": [
+        ("What does ragtui do with files larger than 50 MiB?", ["50 mib"]),
+        ("How do I offload model layers to a GPU?", ["n_gpu_layers"]),
+        ("Where do I put the API key for a served model?", ["ragtui_llm_api_key", "llm_api_key_file"]),
+        ("How long does ragtui wait for a slow model server?", ["120"]),
+        ("How can I see the sessions of another user?", ["--user", "ragtui_user"]),
+        ("What format is the config file?", ["toml"]),
+        ("Which key regenerates an answer?", ["ctrl+r"]),
+        ("How does a new session get its title?", ["first question"]),
+        ("What is the default namespace of the Redis keys?", ["ragtui by default"]),
+        ("How far can a session's countdown be extended at most?", ["10 years"]),
+        ("What happens when the disk is full as a message is saved?", ["not kept", "no space left"]),
+        ("Which servers can run a bigger model for ragtui?", ["vllm", "ollama", "llama-server", "llama_cpp.server"]),
+        ("Does ragtui send my documents to a cloud service?", ["nothing leaves the machine", "no cloud service"]),
+        ("Where is the cache directory on Linux?", ["~/.cache/ragtui"]),
+    ],
+    "python": [
+        ("What does the nonlocal statement do?", ["previously bound variables", "nearest enclosing scope"]),
+        ("How can a user-defined class support the in operator?", ["__contains__"]),
+        ("What do the is and is not operators test?", ["same object", "objects identity"]),
+        ("What does the // operator compute?", ["floor"]),
+        ("What happens when a generator function executes a return statement?", ["stopiteration"]),
+        ("What is the finally clause of a try statement for?", ["cleanup", "whether an exception occurred or not"]),
+        ("What does raise do when no expression is given?", ["re-raises"]),
+        ("Which string becomes a function's docstring?", ["first statement", "__doc__"]),
+        ("What is the Ellipsis object commonly used for?", ["slicing"]),
+        ("How tightly does the power operator bind compared to unary operators?", ["more tightly"]),
+    ],
+}
+
 # Nothing in either corpus answers these: ragtui should decline.
 OUT_OF_CORPUS = [
     "Who won the 1958 football world cup?",
