@@ -3,6 +3,7 @@
 The values and errors import cheaply; the store itself (redis, fakeredis) loads on first
 use of `open_store` and friends, so the app can paint before it needs them.
 """
+from .api import SessionStoreAPI
 from .models import (
     CorruptSession,
     Message,
@@ -27,6 +28,7 @@ __all__ = [
     "Session",
     "SessionNotFound",
     "SessionStore",
+    "SessionStoreAPI",
     "StoreError",
     "StoreStats",
     "StoreUnavailable",

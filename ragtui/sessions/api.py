@@ -1,0 +1,79 @@
+"""The session store's public contract: what the app, the chat service and the commands
+may call. `SessionStore` (any redis-py client) and `FailoverStore` (Redis with a local
+outbox) satisfy it; the type checker holds them to it (`open_store` returns this type).
+
+Importing this module is cheap: it names no backend and loads neither redis nor fakeredis.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Protocol
+
+from .models import Message, Session, StoreStats
+
+
+class SessionStoreAPI(Protocol):
+    @property
+    def backend(self) -> str:
+        """"redis" | "local" | "memory"."""
+
+    @property
+    def health(self) -> str:
+        """"ok", or "degraded — " and why."""
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """Why sessions are being saved on this machine instead of Redis; None while they aren't."""
+
+    def describe(self) -> str:
+        """One line for the header: where sessions are kept."""
+
+    # writes
+    def create_session(self, user_id: str, title: str | None = None, *, session_id: str | None = None) -> str: ...
+
+    def add_message(
+        self,
+        session_id: str,
+        role: str,
+        content: str,
+        sources: Iterable[dict[str, Any]] = (),
+        *,
+        message_id: str | None = None,
+        timestamp: float | None = None,
+    ) -> Message: ...
+
+    def rename_session(self, session_id: str, title: str) -> None: ...
+
+    def pin_session(self, session_id: str) -> None: ...
+
+    def unpin_session(self, session_id: str) -> None: ...
+
+    def extend_session(self, session_id: str, ttl: int | None = None) -> int | None:
+        """Restart the idle countdown; seconds left, None when it never expires."""
+
+    def clear_session(self, session_id: str) -> bool: ...
+
+    # reads
+    def get_session(self, session_id: str) -> Session | None: ...
+
+    def ttl(self, session_id: str) -> int | None: ...
+
+    def get_messages(self, session_id: str, start: int = 0, end: int = -1) -> list[Message]: ...
+
+    def get_conversation_history(self, session_id: str) -> list[Message]: ...
+
+    def get_last_n_messages(self, session_id: str, n: int) -> list[Message]: ...
+
+    def format_history_as_context(self, session_id: str, n: int = 10) -> str: ...
+
+    def get_all_active_sessions(self, user_id: str | None = None, limit: int = 50, offset: int = 0) -> list[Session]: ...
+
+    def search_sessions(self, user_id: str, text: str, limit: int = 50) -> list[Session]: ...
+
+    def count_sessions(self) -> int: ...
+
+    def get_session_stats(self) -> StoreStats: ...
+
+    # plumbing
+    def ping(self) -> bool: ...
+
+    def close(self) -> None: ...
