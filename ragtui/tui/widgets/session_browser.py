@@ -1,4 +1,10 @@
-"""The session browser: this user's sessions, most recent first, filterable."""
+"""The session browser: this user's sessions, most recent first, a page at a time, filterable.
+
+The browser never touches the store. It says what it wants (`FilterChanged` once typing
+pauses, `MoreWanted` when the highlight nears the end of what is loaded) and whoever owns
+the store answers with `show_sessions` / `add_sessions`, or with `session_changed` /
+`session_removed` when another device changed one session.
+"""
 from __future__ import annotations
 
 import time
@@ -10,10 +16,15 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...safe_text import one_line
+
+FILTER_DELAY = 0.15  # seconds of no typing before a filter is searched
+LOAD_AHEAD = 10  # ask for the next page when the highlight is this close to the end
+RETICK_SECONDS = 30.0  # "5m ago" and the TTLs shown move on without asking the store
+RETICK_LIMIT = 1000  # beyond this many loaded rows the list is redrawn only when it changes
 
 
 def ago(seconds: float) -> str:
@@ -35,17 +46,19 @@ def ttl_short(ttl: int | None) -> str:
 
 
 def session_prompt(
-    session: Any, now: float, *, current: bool, width: int = 30, ttl_known: bool = True
+    session: Any, now: float, *, current: bool, width: int = 30, ttl_known: bool = True, ttl: int | None = None
 ) -> Content:
     """Two lines: the title, then messages · last activity · TTL · pin.
 
-    `ttl_known=False`: Redis is not answering, so the time left is unknown (`TTL ?`)."""
+    `ttl`: the seconds left now (default: the session's own); `ttl_known=False`: Redis is
+    not answering, so the time left is unknown (`TTL ?`)."""
     mark = "● " if current else ""
     pin = " 📌" if session.pinned else ""
     title = one_line(session.title or "(untitled)", width)
     count = session.message_count
-    ttl = ttl_short(session.ttl) if ttl_known or session.pinned else "?"
-    meta = f"{count} msg{'s' if count != 1 else ''} · {ago(max(now - session.last_activity, 0))} · TTL {ttl}{pin}"
+    left = session.ttl if ttl is None else ttl
+    shown_ttl = ttl_short(left) if ttl_known or session.pinned else "?"
+    meta = f"{count} msg{'s' if count != 1 else ''} · {ago(max(now - session.last_activity, 0))} · TTL {shown_ttl}{pin}"
     return Content.assemble((mark, "$accent"), (title, "bold"), "\n", (meta, "dim"))
 
 
@@ -82,20 +95,40 @@ class SessionBrowser(Vertical):
 
     @dataclass
     class FilterChanged(Message):
+        """The filter to list by ("" = every session), once typing paused."""
+
         query: str
+
+    @dataclass
+    class MoreWanted(Message):
+        """The next page of `query`'s listing, from `offset` (the rows loaded so far)."""
+
+        query: str
+        offset: int
 
     def __init__(self, *, clock: Callable[[], float] = time.time, **kwargs) -> None:
         super().__init__(**kwargs)
         self._clock = clock
         self._sessions: list[Any] = []
+        self._fetched_at: dict[str, float] = {}  # when the store told us each session's TTL
         self._shown_key: tuple = ()
         self._ttl_known = True
+        self._shown_query = ""  # the filter the rows shown answer
+        self._more = False  # the store has more rows for it (a page to load, or a search still going)
+        self._asked_more = False  # a MoreWanted is out
+        self._total: int | None = None
+        self._enter_pending = False  # Enter was pressed before the results of the filter came
+        self._filter_timer = None
         self.current_id: str | None = None
 
     def compose(self):
         yield Input(placeholder="filter sessions…", id="session-filter")
         # The list is mounted with the first sessions to show (once the store opens): the
         # first frame does without it, ~8 ms sooner.
+        yield Static("", id="session-count", markup=False)
+
+    def on_mount(self) -> None:
+        self.set_interval(RETICK_SECONDS, self._retick)
 
     def _list(self) -> OptionList | None:
         lists = self.query_children(OptionList)
@@ -109,59 +142,226 @@ class SessionBrowser(Vertical):
     def sessions(self) -> list[Any]:
         return list(self._sessions)
 
-    def show_sessions(self, sessions: Sequence[Any], *, ttl_known: bool | None = None) -> None:
-        """Show `sessions`, keeping the highlighted one highlighted; no-op if unchanged.
-        `ttl_known=False` while Redis does not answer (None: as before)."""
-        now = self._clock()
+    @property
+    def shown_query(self) -> str:
+        """The filter the rows on screen answer (it lags `query_text` while a search runs)."""
+        return self._shown_query
+
+    # ------------------------------------------------------- what is shown
+    def show_sessions(
+        self,
+        sessions: Sequence[Any],
+        *,
+        query: str | None = None,
+        more: bool = False,
+        total: int | None = None,
+        ttl_known: bool | None = None,
+    ) -> bool:
+        """Show `sessions`, the first rows of `query`'s listing (None: the filter typed now),
+        keeping the highlighted one highlighted; results for a filter no longer typed are
+        dropped (False). `more`: the store has more rows (asked for as the user scrolls);
+        `total`: how many there are, when known. `ttl_known=False` while Redis does not
+        answer (None: as before)."""
+        query = self.query_text if query is None else query
+        if query != self.query_text:
+            return False
         if ttl_known is not None:
             self._ttl_known = ttl_known
-        key = tuple(
-            (s.id, s.title, s.message_count, ago(now - s.last_activity), ttl_short(s.ttl), s.pinned)
+        now = self._clock()
+        self._shown_query, self._more, self._total, self._asked_more = query, more, total, False
+        self._fetched_at = {s.id: now for s in sessions}
+        self._redraw(list(sessions))
+        self._after_rows_came()
+        return True
+
+    def add_sessions(
+        self, sessions: Sequence[Any], *, query: str | None = None, more: bool = False, total: int | None = None
+    ) -> bool:
+        """Append the next rows of `query`'s listing (rows already shown are skipped)."""
+        query = self.query_text if query is None else query
+        if query != self._shown_query or query != self.query_text:
+            return False
+        now = self._clock()
+        shown = set(self._fetched_at)
+        fresh = [s for s in sessions if s.id not in shown]
+        self._more, self._asked_more = more, False
+        if total is not None:
+            self._total = total
+        self._fetched_at.update((s.id, now) for s in fresh)
+        option_list = self._ensure_list()
+        if fresh:
+            self._sessions.extend(fresh)
+            option_list.add_options(self._option(s, now) for s in fresh)
+            if option_list.highlighted is None:
+                option_list.highlighted = 0
+            self._shown_key = self._key(self._sessions, now)
+        self._after_rows_came()
+        return True
+
+    def session_changed(self, session: Any) -> None:
+        """Another device (or this one) changed `session`: its row moves to the top of the
+        listing (most recent activity first); a filtered list updates it where it is."""
+        now = self._clock()
+        self._fetched_at[session.id] = now
+        rows = list(self._sessions)
+        ids = [s.id for s in rows]
+        if session.id in ids:
+            rows[ids.index(session.id)] = session
+        elif self._shown_query:
+            return  # whether it matches the filter is the search's to say
+        else:
+            rows.insert(0, session)
+            if self._total is not None:
+                self._total += 1
+        if not self._shown_query:
+            rows.sort(key=lambda s: s.last_activity, reverse=True)
+        self._redraw(rows)
+        self._show_count()
+
+    def session_removed(self, session_id: str) -> None:
+        if session_id not in self._fetched_at:
+            return
+        del self._fetched_at[session_id]
+        if self._total is not None:
+            self._total = max(self._total - 1, 0)
+        self._redraw([s for s in self._sessions if s.id != session_id])
+        self._show_count()
+
+    def set_current(self, session_id: str | None) -> None:
+        self.current_id = session_id
+        self._redraw(self._sessions)
+
+    def set_ttl_known(self, ttl_known: bool) -> None:
+        """Redis answers (True) or not (False: the TTLs shown become `?`)."""
+        self._ttl_known = ttl_known
+        self._redraw(self._sessions)
+
+    def _ttl_now(self, session: Any, now: float) -> int | None:
+        if session.ttl is None:
+            return None
+        return max(int(session.ttl - (now - self._fetched_at.get(session.id, now))), 0)
+
+    def _option(self, session: Any, now: float) -> Option:
+        prompt = session_prompt(
+            session, now, current=session.id == self.current_id, ttl_known=self._ttl_known,
+            ttl=self._ttl_now(session, now),
+        )
+        return Option(prompt, id=session.id)
+
+    def _key(self, sessions: Sequence[Any], now: float) -> tuple:
+        return tuple(
+            (s.id, s.title, s.message_count, ago(now - s.last_activity), ttl_short(self._ttl_now(s, now)), s.pinned)
             for s in sessions
         ) + (self.current_id, self._ttl_known)
-        if key == self._shown_key:
-            return
-        self._shown_key = key
-        highlighted = self.highlighted_session
+
+    def _ensure_list(self) -> OptionList:
         option_list = self._list()
         if option_list is None:
             option_list = OptionList(id="session-list")
-            self.mount(option_list)
+            self.mount(option_list, before="#session-count")
+            self.watch(option_list, "scroll_y", self._maybe_want_more, init=False)
+        return option_list
+
+    def _redraw(self, sessions: list[Any]) -> None:
+        """Show `sessions`, keeping the highlighted one and the scroll position; no-op if
+        nothing a user can see changed."""
+        now = self._clock()
+        key = self._key(sessions, now)
+        if key == self._shown_key and self._list() is not None:
+            return
+        self._shown_key = key
+        highlighted = self.highlighted_session
+        option_list = self._ensure_list()
+        scroll_y = option_list.scroll_y
         self._sessions = list(sessions)
-        option_list.set_options(
-            Option(session_prompt(s, now, current=s.id == self.current_id, ttl_known=self._ttl_known), id=s.id)
-            for s in sessions
-        )
+        option_list.set_options(self._option(s, now) for s in sessions)
         ids = [s.id for s in sessions]
         if highlighted is not None and highlighted.id in ids:
             option_list.highlighted = ids.index(highlighted.id)
         elif ids:
             option_list.highlighted = 0
+        option_list.scroll_to(y=scroll_y, animate=False, immediate=True)
 
-    def set_current(self, session_id: str | None) -> None:
-        self.current_id = session_id
-        self.show_sessions(self._sessions)
+    def _retick(self) -> None:
+        if len(self._sessions) <= RETICK_LIMIT:
+            self._redraw(self._sessions)
 
-    @property
-    def highlighted_session(self) -> Any | None:
+    def _show_count(self) -> None:
+        n, query = len(self._sessions), self._shown_query
+        if query:
+            if self._more:
+                text = f"searching… {n:,} found"
+            else:
+                text = f"{n:,} match{'es' if n != 1 else ''}" if n else f"no session matches “{one_line(query, 20)}”"
+        elif self._total is not None and (self._more or self._total > n):
+            text = f"{n:,} of {self._total:,} · ↓ for more"
+        else:
+            text = f"{n:,} session{'s' if n != 1 else ''}"
+        self.query_one("#session-count", Static).update(text)
+
+    def _after_rows_came(self) -> None:
+        self._show_count()
+        if self._enter_pending and self._shown_query == self.query_text:
+            if self._sessions:
+                self._enter_pending = False
+                self.post_message(self.SessionSelected(self._sessions[0]))
+            elif not self._more:
+                self._enter_pending = False
+                self.notify(f"No session matches “{one_line(self._shown_query, 40)}”.", severity="warning")
+        self._maybe_want_more()
+
+    # -------------------------------------------------------------- paging
+    @on(OptionList.OptionHighlighted, "#session-list")
+    def _highlight_moved(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._maybe_want_more()
+
+    def _maybe_want_more(self, *_: Any) -> None:
+        """Ask for the next page once the highlight or the view nears the last loaded row."""
         option_list = self._list()
-        index = option_list.highlighted if option_list is not None else None
-        if index is None or index >= len(self._sessions):
-            return None
-        return self._sessions[index]
+        if option_list is None or not self._more or self._asked_more or self._shown_query:
+            return  # a search sends its matches as it finds them
+        near_end = (option_list.highlighted or 0) >= len(self._sessions) - LOAD_AHEAD
+        height = option_list.size.height  # 0 until laid out
+        in_view = height > 0 and option_list.scroll_y + height * 2 >= option_list.max_scroll_y
+        if near_end or in_view:
+            self._asked_more = True
+            self.post_message(self.MoreWanted(self._shown_query, len(self._sessions)))
 
+    # -------------------------------------------------------------- filter
     @on(Input.Changed, "#session-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
+        """Search once typing pauses, not per key press."""
         event.stop()
-        self.post_message(self.FilterChanged(event.value.strip()))
+        self._enter_pending = False
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DELAY, self._filter_settled)
+
+    def _filter_settled(self) -> None:
+        self._filter_timer = None
+        query = self.query_text
+        if query == self._shown_query:  # e.g. a space typed and removed: the rows still answer it
+            self._after_rows_came()
+            return
+        self.query_one("#session-count", Static).update("searching…" if query else "loading…")
+        self.post_message(self.FilterChanged(query))
 
     @on(Input.Submitted, "#session-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        """Enter in the filter resumes the best match: type a few letters, Enter, done."""
+        """Enter in the filter resumes the best match of what is typed: type a few letters,
+        Enter, done. While those results are still coming, it waits for the first one."""
         event.stop()
+        if self._filter_timer is not None or self._shown_query != self.query_text:
+            self._enter_pending = True
+            return
         session = self.highlighted_session
         if session is not None:
             self.post_message(self.SessionSelected(session))
+        elif self._shown_query and self._more:
+            self._enter_pending = True  # the search has found nothing yet
+        elif self._shown_query:
+            self.notify(f"No session matches “{one_line(self._shown_query, 40)}”.", severity="warning")
         else:
             self.query("#session-list").focus()
 
@@ -169,6 +369,15 @@ class SessionBrowser(Vertical):
         """Down from the filter walks into the list."""
         if self.query_one("#session-filter").has_focus:
             self.query("#session-list").focus()
+
+    # ------------------------------------------------------------- actions
+    @property
+    def highlighted_session(self) -> Any | None:
+        option_list = self._list()
+        index = option_list.highlighted if option_list is not None else None
+        if index is None or index >= len(self._sessions):
+            return None
+        return self._sessions[index]
 
     @on(OptionList.OptionSelected, "#session-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
