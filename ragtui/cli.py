@@ -14,6 +14,7 @@ from . import paths
 from .config import Settings, load_settings
 from .errors import RagtuiError
 from .safe_text import TerminalFormatter, one_line
+from .secrets import MaskingFilter, mask
 
 COMMAND_GROUPS = ("ragtui.commands.sessions", "ragtui.commands.rag")
 
@@ -66,6 +67,7 @@ def setup_logging(full_screen: bool) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(TerminalFormatter("ragtui: %(message)s"))
+    handler.addFilter(MaskingFilter())  # no password in a log line, whatever a library put there
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
 
 
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `ragtui ... | head` closed the pipe: not an error
         return 0
     except (RagtuiError, OSError) as exc:
-        print(f"ragtui: {one_line(str(exc))}", file=sys.stderr)  # ids, file names: inert
+        print(f"ragtui: {one_line(mask(str(exc)))}", file=sys.stderr)  # ids, file names: inert; no password
         return 2
     except KeyboardInterrupt:
         print("ragtui: interrupted", file=sys.stderr)

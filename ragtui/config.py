@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from . import paths
 from .errors import RagtuiError
+from .secrets import mask, remember, url_password
 
 
 MAX_TTL = 10 * 365 * 86400  # ten years: longer is "never", which is what 0 (or a pin) is for
@@ -35,6 +36,11 @@ class Settings:
     max_messages: int = 1000
     namespace: str = "ragtui"
     redis_timeout: float = 1.0  # seconds an interactive Redis call may take before saving locally
+    redis_password: str | None = field(default=None, repr=False)  # from RAGTUI_REDIS_PASSWORD only; never shown
+    redis_password_file: Path | None = None  # or the password from this file (keeps it off argv and env)
+    redis_ssl_ca_certs: Path | None = None  # rediss://: the CA that signed the server's certificate
+    redis_ssl_certfile: Path | None = None  # rediss://: this client's certificate, when the server asks
+    redis_ssl_keyfile: Path | None = None  # … and its private key
     data_dir: Path = field(default_factory=paths.data_dir)
     model: str | None = None  # GGUF path or name; None = the default SmolLM2
     n_ctx: int | None = None  # None = sized to the model, within memory
@@ -86,6 +92,9 @@ def _from_file(path: Path) -> dict[str, Any]:
     if "llm_api_key" in raw:  # a config file is often shared or committed: secrets go elsewhere
         raise ConfigError(f"config file {path}: put the API key in RAGTUI_LLM_API_KEY or in a file "
                           "named by llm_api_key_file, not in the config file")
+    if "redis_password" in raw:
+        raise ConfigError(f"config file {path}: put the Redis password in RAGTUI_REDIS_PASSWORD or in a file "
+                          "named by redis_password_file, not in the config file")
     return raw
 
 
@@ -106,6 +115,9 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
     merged.update(_from_env(env))
     merged.update({k: v for k, v in (flags or {}).items() if v is not None and k in _FIELDS})
     settings = Settings(**{k: _coerce(k, v) for k, v in merged.items()})
+    for secret in (settings.redis_password, settings.llm_api_key, url_password(settings.store),
+                   url_password(settings.redis_url)):
+        remember(secret)
     if not 0 <= settings.ttl <= MAX_TTL:
         raise ConfigError(f"setting 'ttl': must be 0 (never expire) or a number of seconds up to {MAX_TTL:,}")
     if not 0 < settings.redis_timeout <= 60:
@@ -116,7 +128,9 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
 
 
 def describe(settings: Settings) -> dict[str, Any]:
-    """Settings as plain data, for `ragtui doctor --json` and the README; the API key only as set or not."""
+    """Settings as plain data, for `ragtui doctor --json` and the README; secrets only as set or not."""
     shown = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(settings).items()}
     shown["llm_api_key"] = "(set)" if settings.llm_api_key else None
+    shown["redis_password"] = "(set)" if settings.redis_password else None
+    shown.update({k: mask(shown[k]) for k in ("store", "redis_url", "llm_url") if shown[k]})
     return shown

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..config import MAX_TTL, Settings, describe
 from ..errors import RagtuiError
 from ..safe_text import clean, json_line, one_line
+from ..secrets import mask
 from ..sessions import SessionNotFound
 from ..sessions.export import FORMATS, export_session
 
@@ -224,20 +225,27 @@ def _check_data_dir(settings: Settings) -> tuple[str, bool, str]:
     return ("data dir", True, f"{path} (writable, mode {mode})")
 
 
-def _check_store(settings: Settings) -> tuple[str, bool, str]:
+def _check_store(settings: Settings) -> list[tuple[str, bool, str]]:
+    """The store answers; on Redis also how it treats sessions when full, and its TLS."""
+    from ..sessions import redis_checks
+
     try:
         store = open_store_from_settings(settings)
         started = time.perf_counter()
         store.ping()
         ms = (time.perf_counter() - started) * 1000
+        ok = store.backend != "memory" and not getattr(store, "fallback_reason", None)
+        checks = [("session store", ok, f"{store.describe()} (ping {ms:.1f} ms)")]
+        if ok and store.backend == "redis":
+            checks += redis_checks.checks(store.get_session_stats())
+        store.close()
     except Exception as exc:  # doctor reports every failure instead of stopping at the first
-        return ("session store", False, str(exc))
-    ok = store.backend != "memory" and not getattr(store, "fallback_reason", None)
-    return ("session store", ok, f"{store.describe()} (ping {ms:.1f} ms)")
+        return [("session store", False, mask(str(exc)))]
+    return checks
 
 
 def cmd_doctor(settings: Settings, args) -> int:
-    checks = [_check_store(settings), _check_data_dir(settings)]
+    checks = [*_check_store(settings), _check_data_dir(settings)]
     try:
         from ..rag import health
     except ImportError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import fakeredis
 import redis
@@ -12,6 +11,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from .. import paths
+from ..secrets import mask
+from . import redis_auth, redis_errors
 from .failover import FailoverStore
 from .journal import Journal
 from .models import StoreError, StoreUnavailable
@@ -30,19 +31,11 @@ def _redis_url(explicit: str | None) -> str:
     return explicit or os.environ.get("RAGTUI_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://localhost:6379/0"
 
 
-def _shown(url: str) -> str:
-    """The URL as the header and errors show it: without its password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def _redis_client(url: str, timeout: float) -> redis.Redis:
+def _redis_client(url: str, timeout: float, options: dict) -> redis.Redis:
     try:
         return redis.Redis.from_url(
             url,
+            **redis_auth.options_for(url, options),
             decode_responses=True,
             socket_connect_timeout=min(CONNECT_TIMEOUT, timeout),
             socket_timeout=timeout,
@@ -52,7 +45,7 @@ def _redis_client(url: str, timeout: float) -> redis.Redis:
             health_check_interval=30,
         )
     except ValueError as exc:
-        raise StoreError(f"bad Redis URL {_shown(url)!r}: {exc}") from None
+        raise StoreError(f"bad Redis URL {mask(url)!r}: {exc}") from None
 
 
 def _fake_client() -> fakeredis.FakeRedis:
@@ -81,8 +74,10 @@ def open_store(
     data_dir: Path | str | None = None,
     redis_url: str | None = None,
     redis_timeout: float = REDIS_TIMEOUT,
+    redis_options: dict | None = None,
 ):
-    """A session store for `target`: a mode (auto, redis, local, memory) or a Redis URL."""
+    """A session store for `target`: a mode (auto, redis, local, memory) or a Redis URL.
+    `redis_options`: more keyword arguments for redis-py (password, TLS files), kept off the URL."""
     target = target or "auto"
     options = {"ttl": ttl, "max_messages": max_messages, "namespace": namespace}
     data_dir = Path(data_dir) if data_dir else paths.data_dir()
@@ -96,23 +91,21 @@ def open_store(
         return _local_store(data_dir, "sessions", **options)
 
     full_url = _redis_url(redis_url)
-    url = _shown(full_url)
-    primary = SessionStore(_redis_client(full_url, redis_timeout), backend="redis", location=url, **options)
+    url = mask(full_url)
+    if warning := redis_auth.tls_warning(full_url):
+        log.warning("Redis at %s: %s", url, warning)
+    client = _redis_client(full_url, redis_timeout, redis_options or {})
+    primary = SessionStore(client, backend="redis", location=url, **options)
     unreachable = None
     try:
         primary.ping()
-    except (redis.AuthenticationError, redis.exceptions.AuthorizationError) as exc:  # not an outage
-        primary.close()
-        raise StoreUnavailable(f"Redis at {url} refused us ({exc}): check the password in the URL") from None
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        if target == "redis":
+    except redis.RedisError as exc:
+        # only an outage is ridden out locally (auto); a wrong password or certificate is not
+        if target == "redis" or not redis_errors.is_outage(exc):
             primary.close()
-            raise StoreUnavailable(f"Redis at {url} is unreachable ({exc}); start it, or use --store local") from None
+            hint = "; start it, or use --store local" if redis_errors.is_outage(exc) else ""
+            raise StoreUnavailable(redis_errors.explain(exc, url) + hint) from None
         unreachable = "Redis is unreachable"  # auto: start degraded, replay once it answers
-    except redis.RedisError as exc:  # e.g. a password is needed
-        primary.close()
-        hint = ": give the password in the URL (redis://:PASSWORD@host:port)" if "auth" in str(exc).lower() else ""
-        raise StoreUnavailable(f"Redis at {url}: {exc}{hint}") from None
     # the outbox neither expires nor trims what it holds: Redis does, once it is replayed
     outbox = _local_store(data_dir, "outbox", **{**options, "ttl": None, "max_messages": OUTBOX_CAP})
     if target == "auto":
@@ -159,4 +152,5 @@ def open_store_from_settings(settings):
         data_dir=settings.data_dir,
         redis_url=settings.redis_url,
         redis_timeout=settings.redis_timeout,
+        redis_options=redis_auth.client_options(settings),
     )

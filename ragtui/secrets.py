@@ -1,0 +1,72 @@
+"""Secrets (the Redis password, API keys) never reach the screen, a log, an error or a file.
+
+`mask(text)` is the one function that hides them: every URL's password and `password=`
+parameter, and any secret value ragtui read from the environment or a file. It runs on
+what ragtui says about itself (describe, stats, doctor, errors, logs), never on what a
+user wrote (messages, exports of them).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import quote
+
+MASK = "***"
+MIN_SECRET = 8  # shorter values are masked in URLs only: inside other text they would garble words
+
+# scheme://netloc — the netloc ends at the path, query, fragment or whitespace; one URL may
+# name several hosts (cluster, sentinel), and the userinfo is whatever comes before the last @
+_URL = re.compile(r"([a-z][a-z0-9+.\-]*://)([^/?#\s]*)", re.IGNORECASE)
+_PASSWORD_PARAM = re.compile(r"([?&](?:[a-z_]*password)=)[^&#\s]*", re.IGNORECASE)
+_known: set[str] = set()
+
+
+def remember(secret: str | None) -> None:
+    """A secret read from somewhere (env, file, URL): masked wherever ragtui would print it."""
+    if secret and len(secret) >= MIN_SECRET:
+        _known.update({secret, quote(secret, safe="")})
+
+
+def _mask_userinfo(match: re.Match) -> str:
+    scheme, netloc = match.groups()
+    userinfo, at, hosts = netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return match.group(0)
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{user}:{MASK}@{hosts}"
+
+
+def mask(text: str) -> str:
+    """`text` with every password in it replaced by ***: redis://alice:***@host:6379/0."""
+    text = _URL.sub(_mask_userinfo, text)
+    text = _PASSWORD_PARAM.sub(rf"\1{MASK}", text)
+    for secret in sorted(_known, key=len, reverse=True):  # longest first: one may contain another
+        text = text.replace(secret, MASK)
+    return text
+
+
+def url_password(url: str | None) -> str | None:
+    """The password a redis:// URL carries (decoded, as the server sees it), if any."""
+    if not url or "://" not in url:
+        return None
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.password:
+        return unquote(parts.password)
+    given = parse_qs(parts.query).get("password")
+    return given[0] if given else None
+
+
+class MaskingFilter(logging.Filter):
+    """Masks a log record's message and traceback before any handler writes it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask(logging.Formatter().formatException(record.exc_info))
+        return True

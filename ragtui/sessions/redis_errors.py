@@ -1,0 +1,67 @@
+"""What a Redis error means, in one line: authentication failed, TLS failed (and why),
+permission denied, or unreachable. Only "unreachable" is an outage that auto mode may
+ride out on the local store; the others need the operator, so they are never hidden
+behind a fallback. (A write Redis refuses for its own state — out of memory, read-only —
+is `store.refusal`: kept locally and tried again.)"""
+from __future__ import annotations
+
+import ssl
+
+import redis
+from redis import exceptions as errors
+
+AUTH_ERRORS = (errors.AuthenticationError, errors.AuthorizationError, errors.AuthenticationWrongNumberOfArgsError)
+AUTH_REASONS = {"NOAUTH": "Redis wants a password", "WRONGPASS": "user or password not accepted"}
+PASSWORD_HINT = "check the user and password (RAGTUI_REDIS_PASSWORD, redis_password_file or the URL)"
+
+
+def tls_failure(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind a connection error (redis-py keeps it as the context), if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, ssl.SSLError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def is_auth_failure(exc: BaseException) -> bool:
+    code = (getattr(exc, "status_code", None) or "").upper()
+    return isinstance(exc, AUTH_ERRORS) or code in ("NOAUTH", "WRONGPASS")
+
+
+def is_permission_denied(exc: BaseException) -> bool:
+    return isinstance(exc, errors.NoPermissionError) or (getattr(exc, "status_code", None) or "").upper() == "NOPERM"
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Redis did not answer (refused, reset, timed out): not a wrong password or certificate."""
+    return (isinstance(exc, (redis.ConnectionError, redis.TimeoutError))
+            and not is_auth_failure(exc) and tls_failure(exc) is None)
+
+
+def _tls_reason(err: ssl.SSLError) -> str:
+    if isinstance(err, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {err.verify_message}"
+    reason = (err.reason or "").replace("_", " ").lower()
+    return reason or str(err).split(" (_ssl.c", 1)[0]
+
+
+def explain(exc: BaseException, url: str) -> str:
+    """One line naming what went wrong with Redis at `url` (already masked) and what to do."""
+    if is_auth_failure(exc):
+        why = AUTH_REASONS.get((getattr(exc, "status_code", None) or "").upper(), str(exc))
+        return f"Redis at {url}: authentication failed ({why}): {PASSWORD_HINT}"
+    tls = tls_failure(exc)
+    if tls is not None:
+        reason = _tls_reason(tls)
+        hint = ("check redis_ssl_ca_certs (the CA that signed the server's certificate) and the host name"
+                if isinstance(tls, ssl.SSLCertVerificationError) else "is that port serving TLS? check the URL")
+        return f"Redis at {url}: TLS failed: {reason}: {hint}"
+    if is_permission_denied(exc):
+        return (f"Redis at {url}: permission denied ({exc}): this Redis user has no rights to that "
+                "(see `ragtui sessions acl USER`)")
+    if is_outage(exc):
+        return f"Redis at {url} is unreachable ({exc})"
+    return f"Redis at {url}: {exc}"
