@@ -44,6 +44,7 @@ def private_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("RAGTUI_CONFIG", str(tmp_path / "config.toml"))
     for name in ("RAGTUI_STORE", "RAGTUI_REDIS_URL", "REDIS_URL", "RAGTUI_USER", "RAGTUI_TTL",
                  "RAGTUI_LLM_URL", "RAGTUI_LLM_MODEL", "RAGTUI_LLM_API_KEY", "RAGTUI_LLM_API_KEY_FILE",
-                 "RAGTUI_MODEL", "RAGTUI_N_GPU_LAYERS"):
+                 "RAGTUI_MODEL", "RAGTUI_N_GPU_LAYERS", "RAGTUI_REDIS_PASSWORD", "RAGTUI_REDIS_PASSWORD_FILE",
+                 "RAGTUI_REDIS_SSL_CA_CERTS", "RAGTUI_REDIS_SSL_CERTFILE", "RAGTUI_REDIS_SSL_KEYFILE"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "data"
