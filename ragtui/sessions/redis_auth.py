@@ -53,10 +53,11 @@ def uses_tls(url: str) -> bool:
 def options_for(url: str, options: dict[str, Any]) -> dict[str, Any]:
     """The options this URL can take: TLS files given for a plain redis:// URL are an error
     (dropping them would send the password in the clear to someone who expected TLS)."""
-    tls = sorted(f"redis_{name}" for name in TLS_FILES if name in options)
+    tls = [f"redis_{name}" for name in TLS_FILES if name in options]
+    tls += [name for name in parse_qs(urlsplit(url).query) if name.startswith("ssl_")]
     if tls and not uses_tls(url):
-        raise ConfigError(f"{', '.join(tls)} set, but {mask(url)} is not a rediss:// URL: "
-                          "use rediss:// for TLS, or unset them")
+        raise ConfigError(f"{', '.join(tls)} given, but {mask(url)} is not a rediss:// URL: "
+                          "use rediss:// for TLS, or leave them out")
     return options
 
 

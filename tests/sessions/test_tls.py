@@ -125,6 +125,8 @@ def test_tls_files_need_a_rediss_url_and_must_exist(tls_env, tls_redis, certs, m
     settings = load_settings({"store": f"redis://127.0.0.1:{tls_redis.port}/0", "data_dir": tmp_path})
     with pytest.raises(ConfigError, match="redis_ssl_ca_certs.*not a rediss:// URL"):
         open_store_from_settings(settings)
+    with pytest.raises(ConfigError, match="ssl_cert_reqs given, but redis://127.0.0.1:.* is not a rediss:// URL"):
+        open_store("auto", redis_url=f"redis://127.0.0.1:{tls_redis.port}/0?ssl_cert_reqs=none", data_dir=tmp_path)
     monkeypatch.setenv("RAGTUI_REDIS_SSL_CA_CERTS", str(certs / "missing.crt"))
     with pytest.raises(ConfigError, match="redis_ssl_ca_certs.*no file"):
         open_store_from_settings(load_settings({"store": tls_env, "data_dir": tmp_path}))
