@@ -99,6 +99,10 @@ def _wait_until(condition, what: str, timeout: float = 20.0) -> None:
 class NodeServer(RedisServer):
     """A redis-server that is part of a replicated deployment: who is master, who is in sync."""
 
+    def __init__(self, directory: Path, *, args: tuple[str, ...] = ()):
+        # a replica's full sync starts at once, not after the default 5 s wait for others
+        super().__init__(directory, args=("--repl-diskless-sync-delay", "0", *args))
+
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, decode_responses=True)
 

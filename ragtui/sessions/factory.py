@@ -7,12 +7,11 @@ from pathlib import Path
 
 import fakeredis
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from .. import paths
 from ..secrets import mask
 from . import redis_auth, redis_errors
+from .connection import SCHEMES, WAIT_TIMEOUT_MS, connect, replica_wait
 from .failover import FailoverStore
 from .journal import Journal
 from .models import StoreError, StoreUnavailable
@@ -21,7 +20,7 @@ from .store import SessionStore
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "redis", "local", "memory")
-URL_SCHEMES = ("redis://", "rediss://", "unix://")
+URL_SCHEMES = tuple(f"{scheme}://" for scheme in SCHEMES)
 CONNECT_TIMEOUT = 0.5  # auto mode must not make the app wait for a Redis that isn't there
 REDIS_TIMEOUT = 1.0  # an interactive call that takes longer is saved locally instead
 OUTBOX_CAP = 2**31 - 1  # messages pending per session: all of them
@@ -29,23 +28,6 @@ OUTBOX_CAP = 2**31 - 1  # messages pending per session: all of them
 
 def _redis_url(explicit: str | None) -> str:
     return explicit or os.environ.get("RAGTUI_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://localhost:6379/0"
-
-
-def _redis_client(url: str, timeout: float, options: dict) -> redis.Redis:
-    try:
-        return redis.Redis.from_url(
-            url,
-            **redis_auth.options_for(url, options),
-            decode_responses=True,
-            socket_connect_timeout=min(CONNECT_TIMEOUT, timeout),
-            socket_timeout=timeout,
-            # one immediate retry on a fresh connection (a pooled one may have died with a
-            # restarted server), none after a timeout: a paused server would cost one each
-            retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
-            health_check_interval=30,
-        )
-    except ValueError as exc:
-        raise StoreError(f"bad Redis URL {mask(url)!r}: {exc}") from None
 
 
 def _fake_client() -> fakeredis.FakeRedis:
@@ -75,16 +57,25 @@ def open_store(
     redis_url: str | None = None,
     redis_timeout: float = REDIS_TIMEOUT,
     redis_options: dict | None = None,
+    user: str | None = None,
+    wait_replicas: int | None = None,
+    wait_timeout_ms: int = WAIT_TIMEOUT_MS,
 ):
     """A session store for `target`: a mode (auto, redis, local, memory) or a Redis URL.
-    `redis_options`: more keyword arguments for redis-py (password, TLS files), kept off the URL."""
+    `redis_options`: more keyword arguments for redis-py (password, TLS files), kept off the URL.
+    `wait_replicas`: replicas a write must reach before it counts as saved (None: one where the
+    deployment has replicas); `wait_timeout_ms`: how long to wait for them."""
     target = target or "auto"
-    options = {"ttl": ttl, "max_messages": max_messages, "namespace": namespace}
+    # `user`: the store acts for that user only (another user's session ids are not found);
+    # None: for everyone (admin). The outbox and the old local journal hold every user's.
+    options = {"ttl": ttl, "max_messages": max_messages, "namespace": namespace, "user": user}
+    everyone = {**options, "user": None}
     data_dir = Path(data_dir) if data_dir else paths.data_dir()
     if target.startswith(URL_SCHEMES):
         redis_url, target = target, "redis"
     if target not in MODES:
-        raise StoreError(f"unknown store {target!r}: use one of {', '.join(MODES)} or a redis:// URL")
+        raise StoreError(f"unknown store {mask(target)!r}: use one of {', '.join(MODES)} or a Redis URL "
+                         f"({', '.join(URL_SCHEMES)})")
     if target == "memory":
         return SessionStore(_fake_client(), backend="memory", location="this process", **options)
     if target == "local":
@@ -94,8 +85,15 @@ def open_store(
     url = mask(full_url)
     if warning := redis_auth.tls_warning(full_url):
         log.warning("Redis at %s: %s", url, warning)
-    client = _redis_client(full_url, redis_timeout, redis_options or {})
-    primary = SessionStore(client, backend="redis", location=url, **options)
+    try:
+        deployment = connect(full_url, timeout=redis_timeout, connect_timeout=CONNECT_TIMEOUT,
+                             wait_replicas=wait_replicas, options=redis_auth.options_for(full_url, redis_options or {}))
+    except redis.RedisError as exc:  # a cluster client must reach a node to exist at all
+        hint = "; start it, or use --store local" if redis_errors.is_outage(exc) else ""
+        raise StoreUnavailable(redis_errors.explain(exc, url) + hint) from None
+    primary = SessionStore(deployment.client, backend="redis", location=deployment.location, **options)
+    if wait := replica_wait(deployment, wait_timeout_ms):
+        primary.after_write = wait
     unreachable = None
     try:
         primary.ping()
@@ -106,11 +104,13 @@ def open_store(
             hint = "; start it, or use --store local" if redis_errors.is_outage(exc) else ""
             raise StoreUnavailable(redis_errors.explain(exc, url) + hint) from None
         unreachable = "Redis is unreachable"  # auto: start degraded, replay once it answers
+    else:
+        primary.ensure_layout()  # the first start of layout v2 moves sessions kept in v1
     # the outbox neither expires nor trims what it holds: Redis does, once it is replayed
-    outbox = _local_store(data_dir, "outbox", **{**options, "ttl": None, "max_messages": OUTBOX_CAP})
+    outbox = _local_store(data_dir, "outbox", **{**everyone, "ttl": None, "max_messages": OUTBOX_CAP})
     if target == "auto":
         try:
-            _move_local_sessions(data_dir, outbox, **options)
+            _move_local_sessions(data_dir, outbox, **everyone)
         except StoreError as exc:  # e.g. a read-only data dir: they stay put, and readable
             log.warning("sessions kept locally by an older ragtui stay where they are for now: %s", exc)
     replay_lock = paths.store_dir(data_dir) / "outbox.replay.lock"
@@ -142,7 +142,8 @@ def _move_local_sessions(data_dir: Path, outbox: SessionStore, **options) -> Non
         local.close()
 
 
-def open_store_from_settings(settings):
+def open_store_from_settings(settings, *, admin: bool = False):
+    """The store acting for `settings.user`, or for every user when `admin`."""
     store = settings.store
     return open_store(
         store,
@@ -153,4 +154,7 @@ def open_store_from_settings(settings):
         redis_url=settings.redis_url,
         redis_timeout=settings.redis_timeout,
         redis_options=redis_auth.client_options(settings),
+        user=None if admin else settings.user,
+        wait_replicas=settings.redis_wait_replicas,
+        wait_timeout_ms=settings.redis_wait_timeout_ms,
     )

@@ -1,0 +1,200 @@
+"""Redis clients for the deployments ragtui runs on: one server, Redis Cluster, Sentinel.
+
+    redis://[user:pass@]host:port/db  rediss://…  unix:///path/redis.sock   one server
+    redis+cluster://[user:pass@]host:port[,host:port…]                    Redis Cluster
+    redis+sentinel://[user:pass@]host:port[,host:port…]/MASTER[/db]       the master Sentinel names
+
+(`rediss+cluster://`, `rediss+sentinel://`: the same over TLS.) A plain `redis://` URL that
+points at a cluster node is detected and gets a cluster client.
+
+Replication is asynchronous, so a write a master acknowledged can die with it when a replica
+is promoted. `replica_wait` closes that gap: after each write the store sends `WAIT`, and a
+write that did not reach the replicas in time is reported as not saved (the failover store
+keeps it in its local outbox and re-sends it; message ids make the re-send idempotent).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import redis
+from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.connection import ConnectionPool, parse_url
+from redis.exceptions import RedisClusterException
+from redis.retry import Retry
+from redis.sentinel import Sentinel, SentinelConnectionPool
+
+from ..secrets import mask
+from .models import StoreError, StoreUnavailable
+
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+SCHEMES = ("redis", "rediss", "unix") + CLUSTER_SCHEMES + SENTINEL_SCHEMES
+WAIT_TIMEOUT_MS = 500  # below the call timeout: a missing replica is reported, not a timeout
+
+
+class _ThreadAffinity:
+    """A pool that hands each thread the connection it used last, when that one is free.
+
+    WAIT counts only the writes of the connection it is sent on: it must follow the
+    store's write on the same connection, even when other threads share the pool."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._last = threading.local()
+
+    def get_connection(self, *args: Any, **kwargs: Any):
+        with self._lock:  # re-entrant: the pool takes it again to pop the connection
+            last = getattr(self._last, "connection", None)
+            if last is not None and last in self._available_connections:
+                self._available_connections.remove(last)
+                self._available_connections.append(last)  # the pool pops from the end
+            connection = super().get_connection(*args, **kwargs)
+        self._last.connection = connection
+        return connection
+
+
+class AffinePool(_ThreadAffinity, ConnectionPool):
+    pass
+
+
+class AffineSentinelPool(_ThreadAffinity, SentinelConnectionPool):
+    pass
+
+
+@dataclass
+class Deployment:
+    """A ready client and what it is connected to."""
+
+    client: Any  # redis.Redis, or redis.cluster.RedisCluster
+    kind: str  # "redis" | "cluster" | "sentinel"
+    location: str  # the URL as shown: no password
+    replicas: int  # replicas a write can wait for (per master), as found on connecting
+
+    @property
+    def cluster(self) -> bool:
+        return self.kind == "cluster"
+
+
+def _nodes(url: str) -> tuple[str, str, list[tuple[str, int]], str, str]:
+    """(scheme, userinfo, [(host, port)…], path, query) of a URL naming one or more hosts."""
+    parts = urlsplit(url)
+    userinfo, _, hosts = parts.netloc.rpartition("@")
+    nodes = []
+    for host in hosts.split(","):
+        name, colon, port = host.rpartition(":")
+        if not colon or not port.isdigit() or not name:
+            raise ValueError(f"{host!r} is not host:port")
+        nodes.append((name.strip("[]"), int(port)))
+    return parts.scheme, userinfo, nodes, parts.path, parts.query
+
+
+def _node_url(scheme: str, userinfo: str, host: str, port: int, path: str, query: str) -> str:
+    netloc = f"{userinfo}@{host}:{port}" if userinfo else f"{host}:{port}"
+    return urlunsplit((scheme.split("+")[0], netloc, path, query, ""))
+
+
+def connect(url: str, *, timeout: float, connect_timeout: float, wait_replicas: int | None = None,
+            options: dict[str, Any] | None = None) -> Deployment:
+    """A client for `url` (see the module docstring). `wait_replicas` None: wait for one
+    replica wherever the deployment has one (Sentinel, a cluster with replicas), else none."""
+    options = {"decode_responses": True, "socket_timeout": timeout,
+               "socket_connect_timeout": min(connect_timeout, timeout), **(options or {})}
+    scheme = url.split("://", 1)[0].lower()
+    try:
+        if scheme in CLUSTER_SCHEMES:
+            deployment = _cluster(url, mask(url), options)
+        elif scheme in SENTINEL_SCHEMES:
+            deployment = _sentinel(url, options)
+        elif scheme in ("redis", "rediss", "unix"):
+            deployment = _single(url, options)
+        else:
+            raise ValueError(f"use one of {', '.join(s + '://' for s in SCHEMES)}")
+    except (ValueError, TypeError) as exc:
+        raise StoreError(f"bad Redis URL {mask(url)!r}: {exc}") from None
+    if wait_replicas is not None:
+        deployment.replicas = wait_replicas
+    return deployment
+
+
+def _retry() -> Retry:
+    # one immediate retry on a fresh connection (a pooled one may have died with a restarted
+    # server, or Sentinel's pool found its master demoted), none after a timeout: a paused
+    # server would cost one each
+    return Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+
+
+def _single(url: str, options: dict[str, Any]) -> Deployment:
+    pool = AffinePool.from_url(url, retry=_retry(), health_check_interval=30, **options)
+    client = redis.Redis(connection_pool=pool)
+    try:  # a cluster node answers single-key commands only for its own slots: detect it
+        is_node = client.info("cluster").get("cluster_enabled") == 1
+    except redis.RedisError:
+        is_node = False  # unreachable, or INFO is not allowed: the first ping says which
+    if not is_node:
+        return Deployment(client, "redis", mask(url), 0)
+    client.close()
+    return _cluster(url, f"{mask(url)} (Redis Cluster)", options)
+
+
+def _cluster(url: str, location: str, options: dict[str, Any]) -> Deployment:
+    scheme, userinfo, nodes, path, query = _nodes(url)
+    if scheme in ("redis", "rediss"):  # a node found by `_single`
+        nodes = [nodes[0]]
+    first, *others = [_node_url(scheme, userinfo, host, port, path, query) for host, port in nodes]
+    try:
+        client = RedisCluster(url=first, startup_nodes=[ClusterNode(h, p) for h, p in nodes[1:]],
+                              connection_pool_class=AffinePool, **options)
+    except RedisClusterException as exc:  # no node answered: an outage like any other
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, redis.RedisError) and not isinstance(cause, RedisClusterException):
+            raise cause from None
+        raise redis.ConnectionError(f"Redis Cluster at {location}: {exc}") from None
+    # CLUSTER NODES, not the client's slot map: CLUSTER SLOTS leaves out a replica until its
+    # master has written something
+    nodes = client.cluster_nodes().values()
+    replicas = 1 if any("slave" in n["flags"] and "fail" not in n["flags"] for n in nodes) else 0
+    return Deployment(client, "cluster", location, replicas)
+
+
+def _sentinel(url: str, options: dict[str, Any]) -> Deployment:
+    scheme, userinfo, nodes, path, query = _nodes(url)
+    segments = [unquote(s) for s in path.split("/") if s]
+    if not segments or len(segments) > 2 or (len(segments) == 2 and not segments[1].isdigit()):
+        raise ValueError("name the master: redis+sentinel://host:port[,host:port…]/MASTER[/db]")
+    service = segments[0]
+    # the password, TLS and db of the URL are the master's; sentinels get the timeouts
+    master_options = parse_url(_node_url(scheme, userinfo, *nodes[0], "/" + "/".join(segments[1:]), query))
+    for key in ("host", "port"):
+        master_options.pop(key, None)
+    if master_options.pop("connection_class", None) is not None:  # rediss: TLS to the master
+        master_options["ssl"] = True
+    timeouts = {k: v for k, v in options.items() if k.startswith("socket_")}
+    sentinel = Sentinel(nodes, sentinel_kwargs=timeouts, **timeouts)
+    client = sentinel.master_for(service, connection_pool_class=AffineSentinelPool, retry=_retry(),
+                                 **{**options, **master_options})
+    replicas = 1 if sentinel.discover_slaves(service) else 0
+    return Deployment(client, "sentinel", mask(url), replicas)
+
+
+def replica_wait(deployment: Deployment, timeout_ms: int = WAIT_TIMEOUT_MS) -> Callable[[str], None] | None:
+    """The store's `after_write` hook: WAIT until the write reached `deployment.replicas`
+    replicas, or raise StoreUnavailable (the write is then kept locally and sent again).
+    None when there is nothing to wait for."""
+    wanted = deployment.replicas
+    if wanted <= 0:
+        return None
+    client = deployment.client
+
+    def wait(key: str) -> None:
+        target = {"target_nodes": client.get_node_from_key(key)} if deployment.cluster else {}
+        reached = client.execute_command("WAIT", wanted, timeout_ms, **target)
+        if reached < wanted:
+            if deployment.kind == "sentinel":  # ask who the master is now; idle connections
+                client.connection_pool.get_master_address()  # to a demoted one are dropped
+            raise StoreUnavailable(f"a write reached {reached} of {wanted} Redis replica(s) in {timeout_ms} ms")
+
+    return wait
