@@ -48,8 +48,9 @@ def parse_event(data: Any) -> SessionEvent | None:
 
 
 class EventListener:
-    """Calls `on_event(SessionEvent)` for each notice on `channel` and `on_resync()` once
-    subscribed (again, after each reconnection), both from its own thread, until `close()`."""
+    """Calls `on_event(SessionEvent)` for each notice on `channel`, `on_resync()` once
+    subscribed (again, after each reconnection) and `on_lost()` when a subscription breaks,
+    all from its own thread, until `close()`."""
 
     def __init__(
         self,
@@ -58,6 +59,7 @@ class EventListener:
         *,
         on_event: Callable[[SessionEvent], None],
         on_resync: Callable[[], None],
+        on_lost: Callable[[], None] = lambda: None,
         sharded: bool = False,
     ) -> None:
         self.client = client
@@ -65,6 +67,7 @@ class EventListener:
         self.sharded = sharded
         self.on_event = on_event
         self.on_resync = on_resync
+        self.on_lost = on_lost
         self.connected = threading.Event()  # set while subscribed
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"events {channel}", daemon=True)
@@ -88,7 +91,9 @@ class EventListener:
                 log.info("live sync: %s: reconnecting", exc)
             except Exception:  # a bug in a callback must not end live sync for the session
                 log.exception("live sync failed; reconnecting")
-            self.connected.clear()
+            if self.connected.is_set():
+                self.connected.clear()
+                self.on_lost()
             wait = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
             failures += 1
             self._closed.wait(wait)
