@@ -19,7 +19,9 @@ GUIDE = [
     ("What does the --no-history flag do?", ["without the conversation"]),
     ("Where is the config file on Linux?", ["~/.config/ragtui/config.toml"]),
     ("What does the fts search mode use?", ["bm25"]),
-    ("How are vector and full-text results merged in hybrid search?", ["reciprocal rank fusion"]),
+    # The guide's wording changed after these were written (a4b1cbb, 1eef8a0): the gold
+    # facts follow it, the old ones are kept.
+    ("How are vector and full-text results merged in hybrid search?", ["reciprocal rank fusion", "scored together"]),
     ("What happens to conversations in the memory store mode when the app exits?", ["nothing is kept"]),
     ("How does the local store make sessions survive a restart?", ["journal", "fsync"]),
     ("What is the default Redis URL?", ["redis://localhost:6379/0"]),
@@ -27,7 +29,7 @@ GUIDE = [
     ("How can I use a different GGUF model?", ["--model", "models/"]),
     ("What can an operator do on the admin screen?", ["extend, export or clear"]),
     ("Which environment variable moves the data directory?", ["ragtui_data_dir"]),
-    ("What does the cache directory hold?", ["query encoder"]),
+    ("What does the cache directory hold?", ["query encoder", "onnx encoder"]),
     ("Are hidden files indexed?", ["skipped"]),
     ("What happens when I ingest a file that has not changed?", ["skipped", "content hash"]),
     ("What does ingest --rebuild do?", ["starts the index over"]),
