@@ -6,7 +6,7 @@ import os
 import pytest
 import redis
 
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisClusterServers, RedisServer, SentinelServers
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -48,3 +48,31 @@ def private_data_dir(tmp_path, monkeypatch):
                  "RAGTUI_REDIS_SSL_CA_CERTS", "RAGTUI_REDIS_SSL_CERTFILE", "RAGTUI_REDIS_SSL_KEYFILE"):
         monkeypatch.delenv(name, raising=False)
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory):
+    """A local Redis Cluster (3 masters, a replica each), started only by the tests that need it."""
+    cluster = RedisClusterServers(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def cluster_url(redis_cluster):
+    """The shared cluster, healthy and emptied before each test."""
+    redis_cluster.wait_healthy()
+    redis_cluster.flushall()
+    return redis_cluster.url
+
+
+@pytest.fixture
+def redis_sentinel(tmp_path):
+    """A master, its replica and a Sentinel (cheap to start: a failover test gets its own)."""
+    servers = SentinelServers(tmp_path / "sentinel")
+    try:
+        yield servers.start()
+    finally:
+        servers.stop()

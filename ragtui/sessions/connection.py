@@ -173,7 +173,8 @@ def _sentinel(url: str, options: dict[str, Any]) -> Deployment:
     if master_options.pop("connection_class", None) is not None:  # rediss: TLS to the master
         master_options["ssl"] = True
     timeouts = {k: v for k, v in options.items() if k.startswith("socket_")}
-    sentinel = Sentinel(nodes, sentinel_kwargs=timeouts, **timeouts)
+    # a Sentinel that doesn't answer is skipped at once: the next one in the URL is asked
+    sentinel = Sentinel(nodes, sentinel_kwargs={**timeouts, "retry": Retry(NoBackoff(), 0)}, **timeouts)
     client = sentinel.master_for(service, connection_pool_class=AffineSentinelPool, retry=_retry(),
                                  **{**options, **master_options})
     replicas = 1 if sentinel.discover_slaves(service) else 0

@@ -1,0 +1,91 @@
+"""The store on a real local Redis Cluster (3 masters, a replica each): every call works
+through the cluster client, and a killed master loses no acknowledged message."""
+from __future__ import annotations
+
+import pytest
+
+from ragtui.sessions import open_store
+from ragtui.sessions.keys import Keys
+from tests.redis_server import _wait_until
+from tests.sessions.replicated import acked_vs_stored
+
+
+@pytest.fixture
+def open_cluster_store(tmp_path):
+    opened = []
+
+    def make(url: str, **options):
+        store = open_store(url, data_dir=tmp_path / "data", **options)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+def test_every_session_call_works_on_a_cluster(cluster_url, open_cluster_store):
+    alice = open_cluster_store(cluster_url, user="alice")
+    bob = open_cluster_store(cluster_url, user="bob")
+    assert alice.describe().startswith("Redis ✓ redis+cluster://") and alice.health == "ok"
+
+    sid = alice.create_session("alice", "cluster notes")
+    for i in range(3):
+        alice.add_message(sid, "user", f"question {i} about hash slots")
+        alice.add_message(sid, "assistant", f"answer {i}")
+    other = bob.create_session("bob", "bob's chat")
+    bob.add_message(other, "user", "hello from another slot")
+    alice.rename_session(sid, "renamed")
+    alice.pin_session(sid)
+
+    assert [m.content for m in alice.get_last_n_messages(sid, 2)] == ["question 2 about hash slots", "answer 2"]
+    assert [s.id for s in alice.get_all_active_sessions("alice")] == [sid]
+    assert [s.id for s in alice.search_sessions("alice", "HASH SLOTS")] == [sid]
+    session = alice.get_session(sid)
+    assert (session.title, session.pinned, session.message_count, session.ttl) == ("renamed", True, 6, None)
+
+    # the admin listing lives in other slots than any user's keys: read through the cluster
+    admin = open_cluster_store(cluster_url)
+    assert {(s.user_id, s.id) for s in admin.get_all_active_sessions(None)} == {("alice", sid), ("bob", other)}
+    stats = admin.get_session_stats()
+    assert (stats.sessions, stats.messages) == (2, 7)
+    assert admin.clear_session(other) and bob.get_session(other) is None
+    # nothing went to the local outbox on the way: every write was taken by the cluster
+    assert alice.health == bob.health == admin.health == "ok"
+
+
+def test_a_plain_url_at_a_cluster_node_gets_a_cluster_client(cluster_url, redis_cluster, open_cluster_store):
+    node = redis_cluster.live()[-1]  # a replica, as it happens: the client finds the masters
+    store = open_cluster_store(f"redis://127.0.0.1:{node.port}/0", user="carol")
+    assert "Redis Cluster" in store.describe()
+    sid = store.create_session("carol")
+    store.add_message(sid, "user", "detected")
+    assert [m.content for m in store.get_conversation_history(sid)] == ["detected"]
+    assert store.health == "ok"
+
+
+def test_a_killed_master_loses_no_acknowledged_message(cluster_url, redis_cluster, open_cluster_store):
+    """SIGKILL the master holding alice's keys while she chats; its replica takes over. Every
+    message the store acknowledged is in the cluster afterwards, once."""
+    store = open_cluster_store(cluster_url, user="alice")
+    sid = store.create_session("alice", "through a failover")
+    master = redis_cluster.master_for(Keys().meta("alice", sid))
+    replica = redis_cluster.replica_of(master)
+    acked = [store.add_message(sid, "user", f"before {i}").id for i in range(20)]
+
+    master.kill()
+    acked += [store.add_message(sid, "user", f"master down {i}").id for i in range(10)]
+    assert store.degraded  # the writes Redis could not take went to the local outbox
+    _wait_until(lambda: replica.role() == "master", "the replica to take over")
+    acked += [store.add_message(sid, "user", f"after promotion {i}").id for i in range(10)]
+
+    master.start()  # the old master comes back as the new one's replica
+    redis_cluster.wait_healthy()
+    acked += [store.add_message(sid, "user", f"replica back {i}").id for i in range(10)]
+    assert store.wait_synced(timeout=30), store.health
+
+    reader = open_cluster_store(cluster_url, user="alice")
+    stored = [m.id for m in reader.get_conversation_history(sid)]
+    lost, duplicated = acked_vs_stored("cluster master kill", acked, stored)
+    assert (lost, duplicated) == (0, 0)
+    assert stored == acked  # and in the order they were written
