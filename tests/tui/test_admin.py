@@ -43,15 +43,15 @@ async def test_lists_everyone_sorts_and_filters(settings, memory_store):
         assert table_users(app) == ["alice", "bob", "carol"]
         await pilot.press("s")  # by message count
         assert table_users(app) == ["bob", "alice", "carol"]
-        await pilot.press("slash", *"brav", "enter")
-        assert table_users(app) == ["bob"]
+        await pilot.press("slash", *"brav", "enter")  # searched by the store, once typing paused
+        await until(pilot, lambda: table_users(app) == ["bob"], what="the filtered rows")
         await pilot.press("escape")
         assert not isinstance(app.screen, AdminScreen)  # back to the chat
 
 
 async def test_extend_clear_export_and_open_read_only(settings, memory_store):
     ids = seed(memory_store)
-    memory_store.client.expire(f"ragtui:session:{{{ids['carol']}}}", 50)
+    memory_store.client.expire(memory_store.keys.meta("carol", ids["carol"]), 50)
     app = make_app(settings, memory_store, admin=True)
     async with app.run_test(size=(140, 40)) as pilot:
         await open_admin(pilot, app)  # carol's is on top
@@ -74,3 +74,56 @@ async def test_extend_clear_export_and_open_read_only(settings, memory_store):
         await pilot.press("y")
         await until(pilot, lambda: memory_store.get_session(ids["carol"]) is None, what="the clear")
         await until(pilot, lambda: table_users(app) == ["bob", "alice"], what="the refresh")
+
+
+def totals(app) -> str:
+    return str(app.screen.query_one("#admin-totals").render())
+
+
+async def test_pages_through_everyone_and_finds_any_session_on_the_server(settings, memory_store):
+    from ragtui.tui.screens.admin import PAGE
+
+    oldest = memory_store.create_session("someone-with-a-long-user-id", title="the oldest of them all, kept forever")
+    ids = [memory_store.create_session(f"user{i % 7:02d}", title=f"Question number {i} about penguins")
+           for i in range(2 * PAGE + 10)]
+    app = make_app(settings, memory_store, admin=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == PAGE, what="the first page")
+        total = len(ids) + 1
+        assert f"rows 1–{PAGE} of {total}" in totals(app) and f"{total} active sessions" in totals(app)
+        assert "8 users" in totals(app)  # exact: from the store, not the rows loaded
+        assert table_users(app)[0] == f"user{(len(ids) - 1) % 7:02d}"  # newest first
+        assert f"Question number {len(ids) - 1} about penguins" in screen_text(app)  # not cut to the header
+
+        await pilot.press("n", "n")
+        await until(pilot, lambda: f"rows {2 * PAGE + 1}–{total} of {total}" in totals(app), what="the last page")
+        assert table_users(app)[-1] == "someone-with-a-long-user-id"
+        await pilot.press("b")
+        await until(pilot, lambda: f"rows {PAGE + 1}–{2 * PAGE} of" in totals(app), what="the page before")
+
+        await pilot.press("slash", *"kept forever", "enter")  # not on this page: the store finds it
+        await until(pilot, lambda: table_users(app) == ["someone-with-a-long-user-id"], what="the match")
+        assert "matches 1–1 for “kept forever”" in totals(app)
+        await pilot.press("o")
+        assert isinstance(app.screen, SessionViewScreen) and app.screen._session.id == oldest
+
+
+async def test_a_refresh_keeps_the_cursor_and_the_scroll_position(settings, memory_store):
+    ids = [memory_store.create_session("alice", title=f"chat {i}: a title wider than the screen") for i in range(60)]
+    app = make_app(settings, memory_store, admin=True)
+    async with app.run_test(size=(60, 24)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 60, what="the table")
+        await pilot.press("down", "end")  # the cursor on row 1, the view scrolled to the right
+        table.scroll_to(y=30, animate=False)  # and down, as the mouse wheel does
+        await pilot.pause()
+        selected, scroll = app.screen.selected_session.id, (table.scroll_x, table.scroll_y)
+        assert table.cursor_row == 1 and scroll[0] > 0 and scroll[1] == 30
+
+        # Another device writes: the next refresh moves that session to the top (by last activity).
+        memory_store.add_message(ids[0], "user", "a new message")
+        await until(pilot, lambda: str(table.get_row_at(0)[3]) == "1", what="the refreshed rows")
+        await pilot.pause()
+        assert app.screen.selected_session.id == selected  # the cursor stays on its session
+        assert (table.scroll_x, table.scroll_y) == scroll  # and the view where it was

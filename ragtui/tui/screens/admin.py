@@ -1,4 +1,11 @@
-"""The admin panel: every user's active sessions, with operator actions. Keyboard only."""
+"""The admin panel: every user's active sessions, a page at a time, with operator actions.
+Keyboard only.
+
+Whatever the store holds, one refresh reads one page of rows and the store's counters,
+so it costs the same at 200 sessions and at 200,000; the filter is searched by the store
+(every session, not only the rows loaded). A refresh updates the rows in place: the
+cursor and the scroll position stay where the operator left them.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +13,7 @@ from typing import Any
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.content import Content
+from rich.text import Text
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
@@ -18,10 +25,12 @@ from ..widgets.stats_pane import human_bytes
 from .dialogs import ConfirmDialog
 from .session_view import SessionViewScreen
 
-REFRESH_SECONDS = 1.0
-LIMIT = 500  # rows fetched per refresh; the totals line counts them all
+REFRESH_SECONDS = 2.0
+PAGE = 100  # rows per page: what one refresh reads
+FILTER_DELAY = 0.2  # seconds of no typing before the store is searched
+TITLE_WIDTH = 60  # titles longer than this end in "…" (the store keeps up to 80 characters)
 
-# (column label, key of the sort, newest/largest first?)
+# (label, key of the sort within the page, largest first?)
 SORTS = [
     ("last activity", lambda s: s.last_activity, True),
     ("user", lambda s: (s.user_id, -s.last_activity), False),
@@ -32,11 +41,6 @@ SORTS = [
 COLUMNS = ("user", "session", "title", "messages", "last activity", "TTL")
 
 
-def matches(session: Any, needle: str) -> bool:
-    needle = needle.casefold()
-    return any(needle in str(v).casefold() for v in (session.user_id, session.id, session.title))
-
-
 class AdminScreen(Screen):
     BINDINGS = [
         Binding("escape,f4", "back", "Back"),
@@ -45,20 +49,28 @@ class AdminScreen(Screen):
         Binding("x", "export", "Export"),
         Binding("o", "open", "Open (read-only)"),
         Binding("s", "sort", "Sort"),
+        Binding("n", "next_page", "Next page"),
+        Binding("b", "previous_page", "Prev page"),
         Binding("slash", "filter", "Filter", key_display="/"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self._sessions: list[Any] = []
+        self._sessions: list[Any] = []  # the page shown, in the store's order
+        self._offset = 0  # of the page shown, in the listing (or the filter's matches)
+        self._more = False  # rows after this page
+        self._query = ""  # the filter the page answers
         self._sort = 0
+        self._stats: Any = None
         self._worker = None
+        self._wanted = ("", 0)  # the (filter, offset) of the last read asked for
+        self._filter_timer = None
 
     def compose(self):
         yield Header(icon="◆")
         yield Static("Loading sessions…", id="admin-totals", markup=False)
         with Horizontal(id="admin-filter-row"):
-            yield Input(placeholder="filter by user, session or title…", id="admin-filter")
+            yield Input(placeholder="filter by user, session or title (searches every session)…", id="admin-filter")
         table = DataTable(id="admin-table", cursor_type="row", zebra_stripes=True)
         for label in COLUMNS:
             table.add_column(label, key=label)
@@ -72,33 +84,58 @@ class AdminScreen(Screen):
         self.set_interval(REFRESH_SECONDS, self._refresh)
         self._refresh()
 
-    def _refresh(self) -> None:
+    @property
+    def _filter_text(self) -> str:
+        return self.query_one("#admin-filter", Input).value.strip()
+
+    # ---------------------------------------------------------- the store
+    def _refresh(self, offset: int | None = None) -> None:
+        """Read the page at `offset` (default: the one shown) again, unless a read is out."""
         if self.app.store is None or (self._worker is not None and self._worker.is_running):
             return
-        self._worker = self._fetch()
+        self._wanted = (self._filter_text, self._offset if offset is None else offset)
+        self._worker = self._fetch(*self._wanted)
 
     @work(thread=True, group="admin")
-    def _fetch(self) -> None:
+    def _fetch(self, query: str, offset: int) -> None:
         store = self.app.store
         try:
-            sessions = store.get_all_active_sessions(user_id=None, limit=LIMIT)
+            if query:
+                rows = store.find_sessions(query, limit=PAGE + 1, offset=offset)
+            else:
+                rows = store.get_all_active_sessions(user_id=None, limit=PAGE + 1, offset=offset)
             stats = store.get_session_stats()
         except Exception as exc:  # shown on screen; the next refresh retries
             self.post_message(msg.StoreActionDone(f"Store: {exc}", "error"))
             return
-        self.post_message(msg.AdminSessionsListed(sessions, stats))
+        self.app.call_from_thread(self._show_page, query, offset, rows, stats)
 
-    @on(msg.AdminSessionsListed)
-    def _listed(self, event: msg.AdminSessionsListed) -> None:
-        self._sessions = event.sessions
+    def _show_page(self, query: str, offset: int, rows: list[Any], stats: Any) -> None:
+        if (query, offset) != self._wanted:
+            return  # the filter or the page changed meanwhile: its own read is on the way
+        if offset > 0 and not rows:  # the page emptied (sessions ended): show the one before
+            self._refresh(max(offset - PAGE, 0))
+            return
+        self._query, self._offset, self._more = query, offset, len(rows) > PAGE
+        self._sessions = rows[:PAGE]
+        self._stats = stats
         self._show_table()
-        stats = event.stats
-        users = len({s.user_id for s in event.sessions})
-        self.query_one("#admin-totals", Static).update(
-            f"{stats.sessions:,} active sessions · {stats.messages:,} messages · {users} users · "
-            f"{stats.backend} ({stats.health}) · sorted by {SORTS[self._sort][0]}"
-        )
+        self._show_totals()
         self.query_one("#admin-memory", Static).update(self._memory_excerpt(stats))
+
+    def _show_totals(self) -> None:
+        stats, n = self._stats, len(self._sessions)
+        first, last = (self._offset + 1, self._offset + n) if n else (0, 0)
+        users = getattr(stats, "users", None)
+        if self._query:
+            where = f"matches {first:,}–{last:,}{'+' if self._more else ''} for “{one_line(self._query, 30)}”"
+        else:
+            where = f"rows {first:,}–{last:,} of {stats.sessions:,}"
+        self.query_one("#admin-totals", Static).update(
+            f"{stats.sessions:,} active sessions · {stats.messages:,} messages"
+            + (f" · {users:,} users" if users is not None else "")
+            + f" · {stats.backend} ({stats.health}) · {where} · sorted by {SORTS[self._sort][0]}"
+        )
 
     @staticmethod
     def _memory_excerpt(stats: Any) -> str:
@@ -109,29 +146,45 @@ class AdminScreen(Screen):
                 parts.append(f"{key} {server[key]}")
         return "INFO memory: " + " · ".join(parts)
 
+    # ----------------------------------------------------------- the table
     def _visible(self) -> list[Any]:
-        needle = self.query_one("#admin-filter", Input).value.strip()
-        rows = [s for s in self._sessions if not needle or matches(s, needle)]
-        _, key, newest_first = SORTS[self._sort]
-        return sorted(rows, key=key, reverse=newest_first)
+        _, key, largest_first = SORTS[self._sort]
+        return sorted(self._sessions, key=key, reverse=largest_first)
+
+    def _cells(self, s: Any, now: float) -> tuple:
+        return (
+            Text(one_line(s.user_id)),
+            s.id[:8],
+            Text(one_line(s.title or "(untitled)", TITLE_WIDTH)),
+            str(s.message_count),
+            ago(max(now - s.last_activity, 0)),
+            ttl_short(s.ttl),
+        )
 
     def _show_table(self) -> None:
+        """Show the page: cells updated in place when the rows are the same ones in the same
+        order (the usual refresh), else the rows replaced; cursor and scroll kept."""
         table = self.query_one(DataTable)
-        selected = self.selected_session
         now = self.app.clock()
+        rows = self._visible()
+        ids = [s.id for s in rows]
+        if ids == [key.value for key in table.rows]:
+            for s in rows:
+                for column, value in zip(COLUMNS, self._cells(s, now)):
+                    if str(table.get_cell(s.id, column)) != str(value):
+                        table.update_cell(s.id, column, value, update_width=True)
+            return
+        selected = self.selected_session
+        cursor_row, scroll = table.cursor_row, (table.scroll_x, table.scroll_y)
         table.clear()
-        for s in self._visible():
-            table.add_row(
-                Content(one_line(s.user_id, 16)),
-                s.id[:8],
-                Content(one_line(s.title or "(untitled)", 40)),
-                str(s.message_count),
-                ago(max(now - s.last_activity, 0)),
-                ttl_short(s.ttl),
-                key=s.id,
-            )
-        if selected is not None and selected.id in table.rows:
-            table.move_cursor(row=table.get_row_index(selected.id))
+        for s in rows:
+            table.add_row(*self._cells(s, now), key=s.id)
+        if selected is not None and selected.id in ids:
+            table.move_cursor(row=ids.index(selected.id), scroll=False)
+        elif rows:
+            table.move_cursor(row=min(cursor_row, len(rows) - 1), scroll=False)
+        # Once the rows are measured again (now they would be clamped to an empty table).
+        self.call_after_refresh(table.scroll_to, *scroll, animate=False, immediate=True)
 
     @property
     def selected_session(self) -> Any | None:
@@ -150,9 +203,20 @@ class AdminScreen(Screen):
             self.notify("No session selected.", severity="warning")
         return session
 
+    # ------------------------------------------------------------- keys
     @on(Input.Changed, "#admin-filter")
     def _filter_changed(self) -> None:
-        self._show_table()
+        """Search the store once typing pauses, from the first match."""
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DELAY, self._filter_settled)
+
+    def _filter_settled(self) -> None:
+        self._filter_timer = None
+        if self._worker is not None and self._worker.is_running:
+            self._worker.cancel()  # its rows answer an older filter: dropped when they come
+        self._worker = None
+        self._refresh(0)
 
     @on(Input.Submitted, "#admin-filter")
     def _filter_done(self) -> None:
@@ -163,8 +227,28 @@ class AdminScreen(Screen):
 
     def action_sort(self) -> None:
         self._sort = (self._sort + 1) % len(SORTS)
-        self.notify(f"Sorted by {SORTS[self._sort][0]}.")
+        self.notify(f"Sorted by {SORTS[self._sort][0]} (within the page).")
         self._show_table()
+        if self._stats is not None:
+            self._show_totals()
+
+    def action_next_page(self) -> None:
+        if not self._more:
+            self.notify("This is the last page.", severity="warning")
+            return
+        self._turn_page(self._offset + PAGE)
+
+    def action_previous_page(self) -> None:
+        if self._offset == 0:
+            self.notify("This is the first page.", severity="warning")
+            return
+        self._turn_page(max(self._offset - PAGE, 0))
+
+    def _turn_page(self, offset: int) -> None:
+        if self._worker is not None and self._worker.is_running:
+            self._worker.cancel()
+        self._worker = None
+        self._refresh(offset)
 
     def action_back(self) -> None:
         self.app.pop_screen()
