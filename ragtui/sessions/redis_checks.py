@@ -23,9 +23,9 @@ def eviction_risk(policy: str | None) -> tuple[bool, str]:
 
 
 def eviction_warning(server: dict) -> str | None:
-    """The stats pane's warning line for INFO fields `server`, or None when sessions are safe."""
-    ok, line = eviction_risk(server.get("maxmemory_policy"))
-    return None if ok else line
+    """The stats pane's short warning for INFO fields `server`, or None when sessions are safe."""
+    policy = server.get("maxmemory_policy")
+    return None if eviction_risk(policy)[0] else f"{policy} may drop sessions: use noeviction"
 
 
 def checks(stats) -> list[tuple[str, bool, str]]:

@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.widgets import Sparkline, Static
 
 from ...safe_text import one_line
+from ...sessions.redis_checks import eviction_warning
 
 SPARK_POINTS = 60
 
@@ -101,8 +102,10 @@ class StatsPane(VerticalScroll):
                 pairs.append(("server", f"Redis {server['redis_version']}"))
             if "connected_clients" in server:
                 pairs.append(("clients", str(server["connected_clients"])))
+            pairs.append(("memory", human_bytes(stats.memory_bytes)))
+            if warning := eviction_warning(server):
+                pairs.append(("⚠ evicts", warning))
             pairs += [
-                ("memory", human_bytes(stats.memory_bytes)),
                 ("sessions", f"{stats.sessions:,}"),
                 ("messages", f"{stats.messages:,}"),
             ]
