@@ -68,49 +68,12 @@ class AnswerFailed(Message):
 
 
 @dataclass
-class SessionsListed(Message):
-    """This user's sessions, most recent first, matching `query` ("" = all)."""
-
-    sessions: list
-    query: str
-
-
-@dataclass
 class SessionLoaded(Message):
     """A session to show in the chat: its newest messages and how many there are."""
 
     session: Any
     messages: list
     total: int
-
-
-@dataclass
-class MessagesArrived(Message):
-    """Messages another instance added to the open session since we last looked."""
-
-    session_id: str
-    messages: list
-
-
-@dataclass
-class StoreReachability(Message):
-    """After each poll: why the store's server can't be reached (None: it answers)."""
-
-    unreachable: str | None
-
-
-@dataclass
-class TtlSynced(Message):
-    """The server's view of the open session's time to live (None = never expires)."""
-
-    session_id: str
-    ttl: int | None
-    expired: bool = False
-
-
-@dataclass
-class StatsRefreshed(Message):
-    stats: Any  # ragtui.sessions.StoreStats
 
 
 @dataclass

@@ -15,10 +15,11 @@ import pytest
 from ragtui import cli
 from ragtui.rag.prompt import PromptTooLong
 from ragtui.sessions import open_store
-from ragtui.tui.screens import main as main_screen
+from ragtui.tui import live_sync
 from ragtui.tui.widgets.chat_messages import AssistantMessage, Notice, UserMessage
+from ragtui.tui.widgets.prompt_input import PromptInput
 from ragtui.tui.widgets.streaming_answer import StreamingAnswer
-from tests.redis_server import free_port, require_binary
+from tests.redis_server import free_port
 from tests.tui.conftest import make_app, screen_text, until
 from tests.tui.fakes import FakeChatService
 
@@ -58,7 +59,7 @@ async def test_a_failed_answer_shows_failed_with_its_reason_and_live_sync_adds_n
 
         saved = memory_store.get_conversation_history(screen.session_id)
         assert [m.content for m in saved] == ["a very long question"]  # kept, as documented
-        await until(pilot, lambda: screen._last_known_id == saved[-1].id, what="a poll that saw the question")
+        await until(pilot, lambda: screen.sync.newest_id == saved[-1].id, what="a poll that saw the question")
         await pilot.pause()
         assert transcript(app) == [("Q", "a very long question"), ("A", "")]
 
@@ -99,7 +100,7 @@ class CountingStore:
 
 async def test_an_answer_longer_than_the_ttl_stays_in_its_session(settings, monkeypatch):
     ttl = 2
-    monkeypatch.setattr(main_screen, "POLL_SECONDS", 0.25)  # keep-alives every 0.75 s, not every 1 s
+    monkeypatch.setattr(live_sync, "POLL_SECONDS", 0.25)  # keep-alives every 0.75 s, not every 1 s
     store = open_store("memory", ttl=ttl)
     counting = CountingStore(store)
     service = FakeChatService(store, reply="a slow answer")
@@ -111,7 +112,9 @@ async def test_an_answer_longer_than_the_ttl_stays_in_its_session(settings, monk
         await until(pilot, lambda: screen.session_id and not screen.generating)
         sid = screen.session_id
         service.hold_at = 1
-        await ask(pilot, "second, answered slowly")
+        # Typed in one go: on a loaded machine key by key takes longer than the 2 s TTL.
+        app.query_one(PromptInput).insert("second, answered slowly")
+        await pilot.press("enter")
         # The question extends the session, then the answer keeps it alive (every ttl/3 s):
         # four keep-alives span more than the TTL, which would have expired it otherwise.
         await until(pilot, lambda: counting.extended >= 5, what="the keep-alive")
@@ -150,7 +153,7 @@ async def test_a_session_deleted_while_answering_fails_that_answer_and_is_not_as
 async def test_a_question_in_a_session_that_expired_says_so_before_starting_a_new_one(
     settings, memory_store, monkeypatch
 ):
-    monkeypatch.setattr(main_screen, "POLL_SECONDS", 3600)  # the app must find out on its own
+    monkeypatch.setattr(live_sync, "POLL_SECONDS", 3600)  # the app must find out on its own
     app = make_app(settings, memory_store)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = app.screen
@@ -201,10 +204,9 @@ def test_cli_auto_mode_still_falls_back_when_redis_is_unreachable(capsys, monkey
     assert cli.main(["sessions", "list"]) == 0
 
 
-def test_the_real_binary_refuses_to_start_in_a_terminal(tmp_path):
+def test_the_real_binary_refuses_to_start_in_a_terminal(tmp_path, tmux_binary):
     """`ragtui --store redis://…` with nothing there, in a real terminal (tmux): one line on
     the terminal after the app is gone, exit status 2."""
-    require_binary("tmux")
     name, url = f"ragtui-refuse-{uuid.uuid4().hex[:8]}", nowhere()
     status = tmp_path / "status"
     ragtui = Path(sys.executable).with_name("ragtui")

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from ragtui.sessions import StoreStats
-from ragtui.tui.screens import main as main_screen
+from ragtui.tui import live_sync
 from tests.tui.conftest import make_app, until
 
 NOW = 1_750_000_000.0
@@ -56,7 +56,7 @@ class FrozenStore:
 def frozen(memory_store, monkeypatch):
     # Stats are fetched every few polls and each fetch adds a point to the sparkline: on a
     # loaded machine a second fetch lands before the snapshot. Fetch them once.
-    monkeypatch.setattr(main_screen, "STATS_EVERY", 10**6)
+    monkeypatch.setattr(live_sync, "STATS_EVERY", 10**6)
     for user, title in (("bob", "Deploy checklist"), ("carol", "Quarterly numbers")):
         sid = memory_store.create_session(user, title=title)
         memory_store.add_message(sid, "user", f"about {title}")

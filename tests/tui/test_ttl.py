@@ -70,7 +70,7 @@ async def test_extend_key_restores_the_full_ttl(settings, memory_store):
         await pilot.press(*"hi", "enter")
         await until(pilot, lambda: app.screen.session_id and not app.screen.generating)
         sid = app.screen.session_id
-        memory_store.client.expire(f"ragtui:session:{{{sid}}}", 100)  # as if idle for an hour
+        memory_store.extend_session(sid, 100)  # as if idle for an hour
         countdown = app.query_one(TtlCountdown)
         await until(pilot, lambda: str(countdown.render()).startswith("TTL 01:"), what="the re-sync")
         await pilot.press("ctrl+t")

@@ -5,7 +5,6 @@ every store and model call in a thread worker, hearing back through messages.
 """
 from __future__ import annotations
 
-import contextlib
 import gc
 import threading
 from collections import deque
@@ -19,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 
 from .. import messages as msg
+from ..live_sync import LiveSync
 from ..exporting import choose_format_and_export, run_store_action
 from ..widgets.chat_messages import AssistantMessage, UserMessage
 from ..widgets.chat_pane import ChatPane
@@ -32,13 +32,10 @@ if TYPE_CHECKING:
 # Dialogs, the sources view and the streaming answer's Markdown are imported when first
 # needed: the first frame does without them.
 
-POLL_SECONDS = 0.5  # live updates from other instances show within a second
-STATS_EVERY = 4  # polls between stats refreshes (stats scan every session)
 # Streamed tokens reach the answer on a timer, a few per update: one message per token
 # kept the UI thread parsing and laying out between key presses (p99 key latency 278 ms).
 TOKEN_SECONDS = 0.04
 PAGE = 20  # messages mounted at a time: a 1,000-message session opens at once
-TAIL = 50  # newest messages compared when another instance changed the session
 NARROW_STATS = 110  # below this width the stats pane starts hidden
 NARROW_BROWSER = 70
 
@@ -73,12 +70,6 @@ class MainScreen(Screen):
         self._last_question: str | None = None
         self._last_answer: Any = None
         self._shown_from = 0  # index of the oldest message on screen
-        self._last_known_id: str | None = None  # newest message on screen
-        self._own_ids: set[str] = set()  # messages this screen saved and showed itself (by id)
-        self._unreachable = False  # the store's server did not answer the last poll
-        self._kept_alive_at = 0.0  # monotonic time of the last keep-alive while answering
-        self._polls = 0
-        self._poll_worker = None
         self._user_toggled: set[str] = set()
 
     # ------------------------------------------------------------------ layout
@@ -94,6 +85,9 @@ class MainScreen(Screen):
                 yield ChatPane(id="chat")
             yield StatsPane(id="stats")
         yield Footer()
+        # Kept by reference: the answer's thread tells it what was saved, also while the app exits.
+        self.sync = LiveSync(user=self.app.settings.user, ttl=self.app.settings.ttl, monotonic=self.app.monotonic)
+        yield self.sync
 
     @property
     def store(self):
@@ -165,8 +159,7 @@ class MainScreen(Screen):
                 severity="warning",
                 timeout=15,
             )
-        self.set_interval(POLL_SECONDS, self._poll)
-        self._poll()
+        self.sync.start(event.store)
         if event.service is None:
             self._set_status("no model")
             return
@@ -232,7 +225,7 @@ class MainScreen(Screen):
         self._last_question = question
         self._question = widget
         self._answer = None
-        self._kept_alive_at = self.app.monotonic()
+        self.sync.answer_started()
         self._set_status("thinking…")
         self.refresh_bindings()
         self._ask(question, self.session_id)
@@ -256,7 +249,7 @@ class MainScreen(Screen):
             self.post_message(msg.AnswerStarted(session_id, question))
             answer = self.service.ask(
                 session_id, question, on_token=self._tokens.append, should_stop=self._stop.is_set,
-                on_saved=lambda message: self._own_ids.add(message.id),
+                on_saved=lambda message: self.sync.saved(message.id),
                 on_status=lambda status: self.post_message(msg.AnswerStatus(status)),
             )
         except SessionNotFound:  # expired or deleted while answering: never re-asked elsewhere
@@ -343,6 +336,7 @@ class MainScreen(Screen):
 
     def _done_generating(self) -> None:
         self.generating = False
+        self.sync.answer_ended()
         self._answer = None
         self._question = None
         self._set_status("✓ ready" if self.model_ready else "")
@@ -373,18 +367,17 @@ class MainScreen(Screen):
     # -------------------------------------------------------------- sessions
     def _set_session(self, session_id: str | None, title: str = "") -> None:
         self.session_id = session_id
+        self.sync.follow(session_id)
         self.browser.set_current(session_id)
         self.query_one("#session-title", Static).update(title[:60])
         if session_id is None:
             self.countdown.clear()
-            self._last_known_id = None
-            self._own_ids.clear()
         else:
             self._show_ttl(self.app.settings.ttl or None)
 
     def _show_ttl(self, ttl: int | None) -> None:
         """Count down from `ttl`, unless the store's server can't say what it really is."""
-        if self._unreachable:
+        if self.sync.unreachable:
             self.countdown.mark_unknown()
         else:
             self.countdown.set_ttl(ttl)
@@ -426,7 +419,7 @@ class MainScreen(Screen):
         self._set_session(session.id, title=session.title)
         self._show_ttl(session.ttl)
         self._shown_from = max(event.total - len(event.messages), 0)
-        self._last_known_id = event.messages[-1].id if event.messages else None
+        self.sync.follow(session.id, newest_id=event.messages[-1].id if event.messages else None)
         self._last_question = next(
             (m.content for m in reversed(event.messages) if m.role == "user"), None
         )
@@ -457,7 +450,8 @@ class MainScreen(Screen):
 
     @on(SessionBrowser.FilterChanged)
     def _filter_changed(self) -> None:
-        self._poll()
+        self.sync.query_text = self.browser.query_text
+        self.sync.poll()
 
     def action_find_sessions(self) -> None:
         if not self.browser.display:
@@ -506,123 +500,43 @@ class MainScreen(Screen):
     @on(msg.StoreActionDone)
     def _store_action_done(self, event: msg.StoreActionDone) -> None:
         self.notify(event.note, severity=event.severity, markup=False)
-        self._poll()
+        self.sync.poll()
 
     # ------------------------------------------------------------------ TTL
     def action_extend_ttl(self) -> None:
         if self.session_id is None:
             self.notify("No session yet: ask a question first.", severity="warning")
             return
-        self._extend(self.session_id)
-
-    @work(thread=True, group="store-action")
-    def _extend(self, session_id: str) -> None:
-        try:
-            ttl = self.store.extend_session(session_id)
-        except Exception as exc:  # expired meanwhile, or the store failed
-            self.post_message(msg.StoreActionDone(f"Cannot extend: {exc}", "error"))
-            return
-        if getattr(self.store, "fallback_reason", None):  # kept locally: the server's TTL is unknown yet
-            self.post_message(msg.StoreActionDone("Extended: saved locally, sent when Redis is back."))
-            return
-        self.post_message(msg.TtlSynced(session_id, ttl))
-        self.post_message(msg.StoreActionDone("Session extended."))
+        self.sync.extend(self.session_id)
 
     @on(TtlCountdown.Expired)
     def _countdown_expired(self) -> None:
-        self._poll()  # ask the server before telling the user
+        self.sync.poll()  # ask the server before telling the user
 
-    @on(msg.TtlSynced)
-    async def _ttl_synced(self, event: msg.TtlSynced) -> None:
-        if event.session_id != self.session_id:
-            return
-        if event.expired:
-            await self._session_gone()
-        else:
+    @on(LiveSync.TtlSynced)
+    def _ttl_synced(self, event: LiveSync.TtlSynced) -> None:
+        if event.session_id == self.session_id:
             self.countdown.sync(event.ttl)
 
-    # -------------------------------------------------------------- polling
-    def _poll(self) -> None:
-        """Start a poll unless one is still out (a stalled Redis must not pile them up)."""
-        if self.store is None or (self._poll_worker is not None and self._poll_worker.is_running):
-            return
-        self._polls += 1
-        with_stats = self._polls % STATS_EVERY == 1
-        tail_session = None if self.generating else self.session_id
-        self._poll_worker = self._poll_store(self.browser.query_text, tail_session, with_stats, self._keep_alive())
+    @on(LiveSync.SessionGone)
+    async def _session_gone_elsewhere(self, event: LiveSync.SessionGone) -> None:
+        if event.session_id == self.session_id:
+            await self._session_gone()
 
-    def _keep_alive(self) -> str | None:
-        """The session to extend now: an answer being written is activity too, so a TTL
-        shorter than the answer must not expire the session under it."""
-        ttl, now = self.app.settings.ttl, self.app.monotonic()
-        if not (self.generating and self.session_id and ttl) or now - self._kept_alive_at < ttl / 3:
-            return None
-        self._kept_alive_at = now
-        return self.session_id
+    # ------------------------------------------------------------ live sync
+    @on(LiveSync.SessionsListed)
+    def _sessions_listed(self, event: LiveSync.SessionsListed) -> None:
+        self.browser.show_sessions(event.sessions, ttl_known=event.ttl_known)
 
-    @work(thread=True, group="poll")
-    def _poll_store(self, query: str, session_id: str | None, with_stats: bool, keep_alive: str | None) -> None:
-        from ...sessions import SessionNotFound
+    @on(LiveSync.MessagesArrived)
+    async def _messages_arrived(self, event: LiveSync.MessagesArrived) -> None:
+        if event.session_id == self.session_id:
+            await self.chat.append_messages(event.messages)
 
-        store, user = self.store, self.app.settings.user
-        try:
-            if keep_alive is not None:
-                with contextlib.suppress(SessionNotFound):  # the answer's own save reports it
-                    store.extend_session(keep_alive)
-            sessions = store.search_sessions(user, query) if query else store.get_all_active_sessions(user_id=user)
-            self.post_message(msg.SessionsListed(sessions, query))
-            if session_id is not None:
-                self._poll_session(session_id)
-            stats = store.get_session_stats() if with_stats else None
-        except Exception as exc:  # shown in the stats pane's health; the next poll retries
-            self.post_message(msg.StoreActionDone(f"Store: {exc}", "error"))
-            return
-        # Asked after the calls above, which are what notices an outage (or its end).
-        self.post_message(msg.StoreReachability(getattr(store, "fallback_reason", None)))
-        if stats is not None:
-            self.post_message(msg.StatsRefreshed(stats))
-
-    def _poll_session(self, session_id: str) -> None:
-        """In the poll thread: the server's TTL, and new messages from elsewhere."""
-        from ...sessions import SessionNotFound, StoreUnavailable
-
-        try:
-            ttl = self.store.ttl(session_id)
-        except SessionNotFound:  # the server answered that it is gone
-            self.post_message(msg.TtlSynced(session_id, None, expired=True))
-            return
-        except StoreUnavailable:  # unknown, not expired: resynced once the server answers
-            return
-        self.post_message(msg.TtlSynced(session_id, ttl))
-        tail = self.store.get_messages(session_id, -TAIL, -1)
-        if tail and tail[-1].id != self._last_known_id:
-            ids = [m.id for m in tail]
-            fresh = tail[ids.index(self._last_known_id) + 1 :] if self._last_known_id in ids else tail
-            self.post_message(msg.MessagesArrived(session_id, fresh))
-
-    @on(msg.SessionsListed)
-    def _sessions_listed(self, event: msg.SessionsListed) -> None:
-        if event.query == self.browser.query_text:
-            ttl_known = not getattr(self.store, "fallback_reason", None)  # listed from what this machine knows
-            self.browser.show_sessions(event.sessions, ttl_known=ttl_known)
-
-    @on(msg.MessagesArrived)
-    async def _messages_arrived(self, event: msg.MessagesArrived) -> None:
-        if event.session_id != self.session_id or self.generating or not event.messages:
-            return
-        self._last_known_id = event.messages[-1].id
-        others = [m for m in event.messages if m.id not in self._own_ids]
-        self._own_ids.difference_update(m.id for m in event.messages)
-        await self.chat.append_messages(others)
-
-    @on(msg.StoreReachability)
-    def _store_reachability(self, event: msg.StoreReachability) -> None:
-        unreachable = event.unreachable is not None
-        if unreachable == self._unreachable:
-            return
-        self._unreachable = unreachable
+    @on(LiveSync.ReachabilityChanged)
+    def _reachability_changed(self, event: LiveSync.ReachabilityChanged) -> None:
         self.app.sub_title = self.store.describe()
-        if unreachable:
+        if event.unreachable is not None:
             if self.session_id is not None:
                 self.countdown.mark_unknown()
             self.stats.mark_unreachable()
@@ -631,12 +545,11 @@ class MainScreen(Screen):
                 title="Store unreachable", severity="warning", markup=False,
             )
         else:
-            self._polls = 0  # the next poll brings the stats back too
             self.notify("The store answers again: everything saved meanwhile is being sent.", markup=False)
 
-    @on(msg.StatsRefreshed)
-    def _stats_refreshed(self, event: msg.StatsRefreshed) -> None:
-        self.stats.show_store(event.stats, unreachable=self._unreachable)
+    @on(LiveSync.StatsRefreshed)
+    def _stats_refreshed(self, event: LiveSync.StatsRefreshed) -> None:
+        self.stats.show_store(event.stats, unreachable=event.unreachable)
         self.app.sub_title = self.store.describe()
 
     # ------------------------------------------------------------ the rest
