@@ -67,7 +67,8 @@ def test_a_write_refused_for_lack_of_memory_is_kept_locally_and_named(server, tm
     kept = store.add_message(sid, "user", "kept while Redis is full")  # acknowledged, not raised
     assert "Redis is out of memory" in store.health
     assert [m.content for m in store.get_conversation_history(sid)][-1] == "kept while Redis is full"
-    code = main(["--store", server.url, "--data-dir", str(tmp_path / "data"), "sessions", "rename", sid, "renamed"])
+    code = main(["--store", server.url, "--user", "alice", "--data-dir", str(tmp_path / "data"),
+                 "sessions", "rename", sid, "renamed"])
     assert code == 0, capsys.readouterr().err
     assert "corrupt" not in store.health.lower()
 

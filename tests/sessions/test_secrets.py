@@ -70,7 +70,7 @@ def test_mask_hides_a_password_known_from_the_environment_anywhere():
 
 def test_the_password_can_come_from_the_environment_or_a_file_not_the_url(url, locked_redis, tmp_path):
     bare = f"redis://127.0.0.1:{locked_redis.port}/0"
-    settings = load_settings({"store": bare, "data_dir": tmp_path / "a"}, env={"RAGTUI_REDIS_PASSWORD": PASSWORD})
+    settings = load_settings({"store": bare, "user": "alice", "data_dir": tmp_path / "a"}, env={"RAGTUI_REDIS_PASSWORD": PASSWORD})
     store = open_store_from_settings(settings)
     store.create_session("alice", "via env")
     assert describe(settings)["redis_password"] == "(set)" and PASSWORD not in repr(settings)
@@ -78,7 +78,7 @@ def test_the_password_can_come_from_the_environment_or_a_file_not_the_url(url, l
 
     secret_file = tmp_path / "redis.password"
     secret_file.write_text(PASSWORD + "\n")
-    settings = load_settings({"store": bare, "data_dir": tmp_path / "b"},
+    settings = load_settings({"store": bare, "user": "alice", "data_dir": tmp_path / "b"},
                              env={"RAGTUI_REDIS_PASSWORD_FILE": str(secret_file)})
     store = open_store_from_settings(settings)
     assert [s.title for s in store.get_all_active_sessions("alice")] == ["via env"]
@@ -202,3 +202,17 @@ async def test_the_app_never_shows_the_password(url, locked_redis, tmp_path):
         seen += [screen_text(app), app.sub_title]
     locked_redis.start()
     assert_no_secret(*seen)
+
+
+async def test_the_app_stops_on_a_wrong_password_in_one_line_without_falling_back(url, tmp_path):
+    from ragtui.tui.app import build_app
+
+    settings = load_settings({"store": "auto", "redis_url": url.replace(PASSWORD, WRONG), "user": "alice",
+                              "data_dir": tmp_path / "data"})
+    app = build_app(settings)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.startup_error is not None, what="the refusal")
+    assert app.return_code == 2 and "\n" not in app.startup_error
+    assert "authentication failed" in app.startup_error and ":***@" in app.startup_error
+    assert_no_secret(app.startup_error)
+    assert not (tmp_path / "data" / "store" / "outbox.journal").exists()  # nothing went local

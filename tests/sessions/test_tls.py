@@ -70,7 +70,7 @@ def tls_env(monkeypatch, certs, tls_redis):
 
 
 def test_rediss_with_the_right_ca_and_client_certificate_works(tls_env, tls_redis, tmp_path, capsys):
-    settings = load_settings({"store": tls_env, "data_dir": tmp_path / "data"})
+    settings = load_settings({"store": tls_env, "user": "alice", "data_dir": tmp_path / "data"})
     store = open_store_from_settings(settings)
     sid = store.create_session("alice", "over TLS")
     store.add_message(sid, "user", "hello through TLS")
