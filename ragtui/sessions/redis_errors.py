@@ -60,7 +60,7 @@ def explain(exc: BaseException, url: str) -> str:
                 if isinstance(tls, ssl.SSLCertVerificationError) else "is that port serving TLS? check the URL")
         return f"Redis at {url}: TLS failed: {reason}: {hint}"
     if is_permission_denied(exc):
-        return (f"Redis at {url}: permission denied ({exc}): this Redis user has no rights to that "
+        return (f"Redis at {url}: permission denied (NOPERM {exc}): this Redis user has no rights to that "
                 "(see `ragtui sessions acl USER`)")
     if is_outage(exc):
         return f"Redis at {url} is unreachable ({exc})"
