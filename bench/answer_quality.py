@@ -16,6 +16,10 @@ In-corpus figures are given for the tuning half and the held-out half separately
 
     flock /tmp/ragtui-bench.lock nice -n 5 .venv/bin/python bench/answer_quality.py
     .venv/bin/python bench/answer_quality.py --report-only   # figures from the answers so far
+    .venv/bin/python bench/answer_quality.py --evidence-only --groups tuning  # no model: seconds
+
+`--evidence-only` runs retrieval and evidence extraction alone (what ragtui shows before the
+model writes a word), for quick iteration on the tuning questions.
 
 The indexes (user guide; Python reference topics) are built once under --work-dir, where
 every answer is also written as it comes (answers.jsonl).
@@ -31,11 +35,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from answer_questions import GUIDE, OUT_OF_CORPUS, PYTHON, SESSION, halves  # noqa: E402
+from answer_questions import GUIDE, NEW_HELD_OUT, OUT_OF_CORPUS, PYTHON, SESSION, halves  # noqa: E402
 
 from ragtui.config import load_settings  # noqa: E402
-from ragtui.rag.chat import CORPUS_DIR, TINY_MODEL_MAX_TOKENS, ChatService, _is_tiny  # noqa: E402
-from ragtui.rag.prompt import NOTHING_FOUND  # noqa: E402
+from ragtui.rag.chat import CORPUS_DIR, MIN_SIMILARITY, TINY_MODEL_MAX_TOKENS, ChatService, _is_tiny  # noqa: E402
+from ragtui.rag.evidence import extract, shown  # noqa: E402
+from ragtui.rag.prompt import NOTHING_FOUND, Passage  # noqa: E402
 from ragtui.sessions import open_store  # noqa: E402
 
 NAIVE_SYSTEM = "You are a helpful assistant. Answer the question using the context. Cite sources as [n]."
@@ -99,7 +104,7 @@ class Naive:
         return len(self.llm.tokenize(json.dumps(messages).encode()))
 
 
-def corpus_service(work_dir: Path, name: str, threads: int) -> ChatService:
+def corpus_service(work_dir: Path, name: str, threads: int, *, model: bool = True) -> ChatService:
     data_dir = work_dir / name
     settings = load_settings({"data_dir": str(data_dir), "store": "memory", "threads": threads})
     service = ChatService(open_store("memory"), settings, corpus_dir=CORPUS_DIR if name == "guide" else None)
@@ -112,7 +117,11 @@ def corpus_service(work_dir: Path, name: str, threads: int) -> ChatService:
         if index.chunk_count() == 0:
             print("indexing the Python reference topics…", file=sys.stderr)
             Ingester(index, lambda: shared_embedder(threads)).ingest([], python_docs=True)
-    service.load(progress=lambda step: print(f"[{name}] {step}", file=sys.stderr))
+    say = lambda step: print(f"[{name}] {step}", file=sys.stderr)  # noqa: E731
+    if model:
+        service.load(progress=say)
+    else:
+        service._retriever = service._load_retriever(say)
     return service
 
 
@@ -137,6 +146,23 @@ def ragtui_row(service: ChatService, session_id: str | None, question: str, gold
         "invalid_citations": invalid_citations(answer.text, len(answer.sources)),
         "invented_turn": bool(INVENTED_TURN.search(answer.text)),
         "truncated": answer.truncated,
+    }
+
+
+def evidence_row(service: ChatService, question: str, gold: list[str] | None) -> dict:
+    """Retrieval and evidence as ChatService.ask does them, without the model."""
+    started = time.perf_counter()
+    hits = service._retriever.search(question, k=service.settings.top_k, mode=service.settings.search_mode)
+    passages = [Passage(n, h.source, h.title, h.location, h.text, h.score)
+                for n, h in enumerate((h for h in hits if h.similarity >= MIN_SIMILARITY), start=1)]
+    evidence = shown(extract(question, passages, service._retriever.embedder.embed_query))
+    text = " ".join(e.text for e in evidence)
+    return {
+        "question": question, "answer": "", "evidence": text, "evidence_list": [e.text for e in evidence],
+        "passages": [p.text for p in passages], "seconds": time.perf_counter() - started,
+        "declined": not passages, "gold_prose": False if gold else None,
+        "gold_evidence": has_gold(text, gold) if gold else None,
+        "invalid_citations": 0, "invented_turn": False, "truncated": False,
     }
 
 
@@ -192,6 +218,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-naive", action="store_true", help="ragtui only")
     parser.add_argument("--report-only", action="store_true", help="summarise the answers file of a (partial) run")
+    parser.add_argument("--evidence-only", action="store_true", help="no model: retrieval and evidence alone")
+    parser.add_argument("--groups", default="", help="run only the groups whose name contains one of these "
+                        "comma-separated words (e.g. 'tuning,session')")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     answers_file = args.work_dir / "answers.jsonl"  # one line per answer, written as it comes
@@ -199,14 +228,20 @@ def main() -> None:
         print(json.dumps(make_report([json.loads(line) for line in answers_file.open()]), indent=1))
         return
 
-    services = {name: corpus_service(args.work_dir, name, args.threads) for name in ("guide", "python")}
+    use_model = not args.evidence_only
+    services = {name: corpus_service(args.work_dir, name, args.threads, model=use_model)
+                for name in ("guide", "python")}
     guide = services["guide"]
     info = guide.model_info
     # The same token limit ragtui applies to this model (160 for a tiny one), so both write as much.
-    max_tokens = min(guide.settings.max_tokens, *([TINY_MODEL_MAX_TOKENS] if _is_tiny(guide._model) else []))
-    naive = None if args.no_naive else Naive(info["path"], info["n_ctx"], args.threads, max_tokens)
+    max_tokens = min(guide.settings.max_tokens, TINY_MODEL_MAX_TOKENS if use_model and _is_tiny(guide._model) else 10**9)
+    naive = None if args.no_naive or not use_model else Naive(info["path"], info["n_ctx"], args.threads, max_tokens)
     rows: list[dict] = []
-    out = answers_file.open("w")
+    out = (args.work_dir / "evidence.jsonl" if args.evidence_only else answers_file).open("w")
+    wanted = [w for w in args.groups.split(",") if w]
+
+    def chosen(group: str) -> bool:
+        return not wanted or any(w in group for w in wanted)
 
     def keep(system: str, group: str, row: dict) -> None:
         row.update(system=system, group=group)
@@ -215,7 +250,12 @@ def main() -> None:
         out.flush()
 
     def run(group: str, service: ChatService, questions) -> None:
+        if not chosen(group):
+            return
         for question, gold in questions:
+            if args.evidence_only:
+                keep("ragtui", group, evidence_row(service, question, gold))
+                continue
             mine = ragtui_row(service, None, question, gold)
             keep("ragtui", group, mine)
             if naive:
@@ -224,7 +264,10 @@ def main() -> None:
 
     run("out of corpus", guide, [(q, None) for q in OUT_OF_CORPUS])
     session_id = guide.store.create_session("bench")
-    for question, gold in SESSION:
+    for question, gold in SESSION if chosen("session") else ():
+        if args.evidence_only:
+            keep("ragtui", "session", evidence_row(guide, question, gold))
+            continue
         keep("ragtui", "session", ragtui_row(guide, session_id, question, gold, history=True))
         if naive:
             keep("naive", "session", naive_row(naive, question, raw_passages(guide, question), gold, history=True))
@@ -232,9 +275,11 @@ def main() -> None:
         tuning, held_out = halves(questions)
         run(f"{corpus} tuning", services[corpus], tuning)
         run(f"{corpus} held-out", services[corpus], held_out)
+        run(f"{corpus} new held-out", services[corpus], NEW_HELD_OUT[corpus])
     run("out of corpus (python index)", services["python"], [(q, None) for q in OUT_OF_CORPUS[::2]])
     out.close()
-    print(json.dumps({"model": info["name"], "max_tokens": max_tokens, **make_report(rows)}, indent=1))
+    print(json.dumps({"model": info.get("name", "none (evidence only)"), "max_tokens": max_tokens,
+                      **make_report(rows)}, indent=1))
 
 
 if __name__ == "__main__":

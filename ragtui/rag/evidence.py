@@ -1,9 +1,14 @@
 """Evidence: the one or two sentences of the retrieved passages that best answer a question.
 
 Extracted, never generated, so an answer is useful even when a small model's prose is weak.
-Every sentence of the passages is scored lexically (the question's words it contains, rare
-words weighing more); the best few are embedded with the query encoder already loaded for
-search, and the final score adds their cosine to the question. The best two are shown.
+A quote is plain text (no Markdown), a whole sentence or marked "…" where it is not, and
+can stand on its own: a sentence that leans on the one before ("It …", "If not, …") is
+quoted with it, and a description under a term ("setdefault(key[, default])", a command
+line) is read, and its first sentence quoted, with that term.
+
+Every quote is scored lexically (the question's words it contains, rare words weighing
+more, words of its headings counting a little); the best few are embedded with the query
+encoder already loaded for search, and the final score adds their cosine to the question.
 """
 from __future__ import annotations
 
@@ -13,9 +18,15 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 MAX_SENTENCES = 2  # shown
-EMBEDDED_CANDIDATES = 12  # lexical pre-selection: embedding every sentence costs ~5 ms each
+EMBEDDED_CANDIDATES = 14  # lexical pre-selection: embedding a sentence costs 5-30 ms
 LEXICAL_WEIGHT = 0.6
+HEADING_WEIGHT = 0.3  # the question's words in the headings above a sentence (its section is on topic)
 QUESTION_PENALTY = 1.0  # a sentence that asks ("for example 'how long do sessions last?'") answers nothing
+FRAGMENT_PENALTY = 0.1  # cut by a passage boundary: what is missing may be the answer
+SUBJECT_WEIGHT = 0.2  # the question's words in a sentence's first words: it is about them
+SUBJECT_WORDS = 4
+SHAPE_BONUS = 0.1  # the quote holds what kind of thing was asked for (a number, a name in code, a path)
+NEIGHBOUR_BONUS = 0.05  # the sentence next to the best one: a second quote that explains it
 MIN_WORDS = 4
 MAX_CHARS = 400
 
@@ -29,16 +40,40 @@ class Evidence:
     score: float
 
 
+@dataclass(frozen=True)
+class Quote:
+    """A quotable piece of a passage: `text` as shown; `context` the term or heading it
+    sits under inside the passage, if any (read with it when scoring)."""
+
+    text: str
+    context: str = ""
+
+
 _STOP_WORDS = frozenset(
     "a an and are as at be by can do does for from has have how i if in is it its me my of on or "
     "so that the their then there these this to was what when where which who why will with you "
     "your yours should would could".split()
 )
 _WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+.\-]*[A-Za-z0-9_]|[A-Za-z0-9]")
-# A sentence ends at . ! ? followed by a space and a capital, quote or bracket; lists,
-# headings and table rows end at their line.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[*])")
-_MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|>\s*)")
+# A sentence ends at . ! ? followed by a space and a capital, quote or bracket ("e.g." and
+# "..." do not end one); lists, headings and table rows end at their line.
+_SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\.\.\.)(?<=[.!?])\s+(?=[A-Z`\"'(\[*“])")
+_LIST_MARK = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|>\s*)")
+# A sentence that leans on the one before it: quoted together.
+_LEANS_BACK = re.compile(r"^(?:it|its|this|these|that|those|they|their|them|such|if not|otherwise|"
+                         r"then|also|however|but|so|thus|hence|here|there|in (?:this|that|which) case)\b",
+                         re.IGNORECASE)
+# What kind of thing a question asks for, and what a quote holding one looks like.
+_ANSWER_SHAPES = (
+    (re.compile(r"\bhow (?:many|much|long|far|often|big|large|old|tall)\b|\bwhat (?:size|number|port)\b", re.I),
+     re.compile(r"\d")),
+    (re.compile(r"\b(?:which|what) (?:command|option|flag|setting|variable|method|function|attribute|"
+                r"exception|key|file|module|operator|keyword)s?\b", re.I),
+     re.compile(r"\(\)|\b__\w+__|(?<!\w)--?[a-z]|\b[a-z]+_[a-z_]+\b|\b[A-Z][a-z]+(?:Error|Exception)\b|"
+                r"\b[a-z]\w*\(|\b[A-Z_]{3,}\b")),
+    (re.compile(r"^\s*where\b", re.I), re.compile(r"[~/\\%]\w")),
+)
+_COMPLETE_END = re.compile(r"[.!?:;)\]\"'”’`*]$")
 
 
 def words(text: str) -> list[str]:
@@ -63,86 +98,198 @@ def _stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 
-def sentences(text: str) -> list[str]:
-    """Sentences worth quoting: prose, list items and table rows; no headings, no code.
+def plain(text: str) -> str:
+    """Markdown to the plain text a reader sees: no **bold**, *emphasis*, `code` marks or
+    link syntax, whitespace made single."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)  # [label](url) -> label
+    text = re.sub(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", r"\1", text)
+    text = re.sub(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])", r"\1", text)
+    text = re.sub(r"`+([^`]*)`+", r"\1", text)
+    return " ".join(text.split())
 
-    A sentence that leads in with a colon ("index them first:") is quoted with what follows
-    it, be it a sentence, a list item or the first line of a code block."""
-    found: list[str] = []
+
+def _shortened(text: str, limit: int = MAX_CHARS) -> str:
+    """At most `limit` characters, cut between words and marked '…'."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def quotes(text: str) -> list[Quote]:
+    """What a passage offers to quote: prose sentences, list items and table rows; no
+    headings, no code. A sentence that leads in with a colon ("index them first:") is quoted
+    with what follows it: a sentence, a list item or the first line of a code block. A
+    passage that starts or ends inside a sentence has it marked "…"."""
+    found: list[Quote] = []
     paragraph: list[str] = []
+    listed = False  # the paragraph is a list item
+    term = ""  # a short line the next paragraph describes ("setdefault(key[, default])")
+    described = False  # the paragraph after the term has been read
+    opening = True  # nothing read yet: the first paragraph may be the tail of a cut sentence
     in_code = code_started = False
+    items: list[str] = []  # the list being read, offered whole too ("which modes are there?")
+    lead = ""  # the sentence that introduced it ("Inside it:")
 
-    def add(unit: str) -> None:
-        unit = unit.strip()
-        if unit and found and found[-1].endswith(":"):
-            found.append(f"{found[-1]} {unit}")
-        elif unit:
-            found.append(unit)
+    def end_list() -> None:
+        nonlocal lead
+        whole = " ".join(item if _COMPLETE_END.search(item) else f"{item};" for item in items)
+        if len(items) > 1 and len(lead) + len(whole) < MAX_CHARS:
+            found.append(Quote(f"{lead} {whole}".strip(), term))
+        items.clear()
+        lead = ""
 
-    def flush() -> None:
-        for sentence in _SENTENCE_END.split(" ".join(paragraph)) if paragraph else ():
-            add(sentence)
+    def add(unit: str, context: str = "", *, leans_back: bool = True) -> None:
+        unit = plain(unit)
+        if not unit:
+            return
+        last = found[-1] if found else None
+        if last and last.text.endswith(":"):
+            found[-1] = Quote(f"{last.text} {unit}", last.context)
+        elif leans_back and last and _LEANS_BACK.match(unit):
+            # Quoted with the sentence it leans on (which is also offered alone).
+            found.append(Quote(f"{last.text} {unit}", last.context))
+        else:
+            found.append(Quote(unit, context))
+
+    def flush(*, at_end: bool = False) -> None:
+        nonlocal term, described, opening, lead
+        if not paragraph:
+            return
+        joined, one_line = " ".join(paragraph), len(paragraph) == 1
         paragraph.clear()
+        was_opening, opening = opening, False
+        if listed:
+            if not items and found and found[-1].text.endswith(":"):
+                lead = found[-1].text
+            items.append(plain(joined))
+        else:
+            end_list()
+        if at_end and not _COMPLETE_END.search(joined):
+            joined += " …"  # the passage ends inside a sentence
+        elif one_line and not listed and len(joined) <= 80 and not re.search(r"[.!?:;,]$", joined) \
+                and not (found and found[-1].text.endswith(":")):
+            term, described = plain(joined), False  # a term or command line: the next paragraph describes it
+            return
+        if was_opening and joined[0].islower():
+            joined = "… " + joined  # the passage starts inside a sentence
+        for i, sentence in enumerate(_SENTENCE_END.split(joined)):
+            if i == 0 and term and not described and not listed:
+                add(f"{term} — {sentence}", term, leans_back=False)
+            else:
+                add(sentence, term, leans_back=i > 0)
+        described = True
 
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("```"):
             flush()
-            in_code, code_started = not in_code, False
+            end_list()
+            in_code, code_started, opening = not in_code, False, False
             continue
         if in_code:
-            if not code_started and stripped and found and found[-1].endswith(":"):
+            if not code_started and stripped and found and found[-1].text.endswith(":"):
                 add(stripped)
             code_started = code_started or bool(stripped)
             continue
-        if not stripped or stripped.startswith("#") or set(stripped) <= set("|-: "):
+        if not stripped:
             flush()
+            continue
+        if stripped.startswith("#") or set(stripped) <= set("|-:= *") or "::=" in stripped:
+            flush()  # a heading, a rule or a grammar line
+            end_list()
+            term, opening = "", False
             continue
         if stripped.startswith("|"):
             flush()  # a table row stands alone
-            add(stripped.strip("|").strip())
+            end_list()
+            add(stripped.strip("|").replace("|", "·"), leans_back=False)
+            opening = False
             continue
-        if _MARKUP.match(line):
+        if _LIST_MARK.match(line):
             flush()  # a list item starts afresh; its wrapped lines follow
-            stripped = _MARKUP.sub("", line).strip()
+            stripped = _LIST_MARK.sub("", line).strip()
+            listed = True
+        elif not paragraph:
+            listed = False
         paragraph.append(stripped)
-    flush()
-    return [s[:MAX_CHARS] for s in found if len(_WORD.findall(s)) >= MIN_WORDS and not s.endswith(":")]
+    flush(at_end=True)
+    end_list()
+    return [Quote(_shortened(q.text), q.context) for q in found
+            if len(_WORD.findall(q.text)) >= MIN_WORDS and not q.text.endswith(":")]
+
+
+def sentences(text: str) -> list[str]:
+    """The quotable sentences of a passage, as shown."""
+    return [q.text for q in quotes(text)]
 
 
 def extract(question: str, passages: Sequence, embed: Embed | None, *,
             limit: int = MAX_SENTENCES) -> list[Evidence]:
-    """The best `limit` sentences of `passages` (objects with .n and .text), best first."""
+    """The best `limit` quotes of `passages` (objects with .n, .text and .title), best first."""
     asked = [w for w in words(question) if w not in _STOP_WORDS]
-    candidates, seen = [], set()
+    candidates: list[tuple[int, int, Quote, str]] = []  # passage n, rank, quote, heading
+    places: list[tuple[int, int]] = []  # passage n, position in it
+    seen = set()
     for rank, passage in enumerate(passages):
-        for sentence in sentences(passage.text):
-            key = " ".join(words(sentence))
+        heading = _heading(getattr(passage, "title", ""))
+        for position, quote in enumerate(quotes(passage.text)):
+            key = " ".join(words(quote.text))
             if key not in seen:  # passages overlap: a sentence is quoted once, from the best one
                 seen.add(key)
-                candidates.append((passage.n, rank, sentence))
-    headings = {p.n: _heading(getattr(p, "title", "")) for p in passages}
+                candidates.append((passage.n, rank, quote, heading))
+                places.append((passage.n, position))
     if not candidates or not asked:
         return []
     # Rare words say more: a word in every sentence ("ragtui") counts little.
-    sentence_words = [set(words(s)) for _, _, s in candidates]
+    sentence_words = [set(words(q.text)) for _, _, q, _ in candidates]
     weight = {w: math.log(1 + len(candidates) / (1 + sum(w in ws for ws in sentence_words))) for w in set(asked)}
     total = sum(weight.values()) or 1.0
-    lexical = [sum(weight[w] for w in set(asked) if w in ws) / total for ws in sentence_words]
-    # Earlier passages ranked higher in retrieval: a small tie-breaker.
-    prior = [lexical[i] - 0.01 * rank for i, (_, rank, _) in enumerate(candidates)]
+
+    def share(found: set[str]) -> float:
+        return sum(weight[w] for w in set(asked) if w in found) / total
+
+    titles = {p.n: set(words(getattr(p, "title", ""))) for p in passages}
+    lexical = [share(ws) + HEADING_WEIGHT * share(titles[n] | set(words(q.context)) - ws)
+               + SUBJECT_WEIGHT * share(set(words(_subject(q))))
+               for ws, (n, _, q, _) in zip(sentence_words, candidates)]
+    penalty = [(QUESTION_PENALTY if "?" in q.text else 0.0) + (FRAGMENT_PENALTY if "…" in q.text else 0.0)
+               + 0.01 * rank for _, rank, q, _ in candidates]
+    shapes = [shape for asks, shape in _ANSWER_SHAPES if asks.search(question)]
+    bonus = [SHAPE_BONUS * any(shape.search(q.text) for shape in shapes) for _, _, q, _ in candidates]
+    prior = [lex - pen + b for lex, pen, b in zip(lexical, penalty, bonus)]
     shortlist = sorted(range(len(candidates)), key=lambda i: -prior[i])[:EMBEDDED_CANDIDATES]
-    scored = []
     query = embed(question) if embed else None
+    scored = []
     for i in shortlist:
-        n, rank, text = candidates[i]
-        # Embedded under its heading: "It is flushed on every turn" says more under "local".
-        in_context = f"{headings[n]}: {text}" if headings[n] else text
-        similarity = float(query @ embed(in_context)) if query is not None else 0.0
-        penalty = QUESTION_PENALTY if "?" in text else 0.0
-        scored.append(Evidence(n, text, similarity + LEXICAL_WEIGHT * lexical[i] - 0.01 * rank - penalty))
-    scored.sort(key=lambda e: -e.score)
-    return scored[:limit]
+        n, _, quote, heading = candidates[i]
+        similarity = float(query @ embed(_in_context(quote, heading))) if query is not None else 0.0
+        scored.append((Evidence(n, quote.text, similarity + LEXICAL_WEIGHT * prior[i]), places[i]))
+    scored.sort(key=lambda pair: -pair[0].score)
+    best_place = scored[0][1]
+    picked: list[Evidence] = []
+    for item, (n, position) in scored:
+        if item is not scored[0][0] and n == best_place[0] and abs(position - best_place[1]) == 1:
+            item = Evidence(item.n, item.text, item.score + NEIGHBOUR_BONUS)
+        picked.append(item)
+    picked.sort(key=lambda e: -e.score)
+    kept: list[Evidence] = []
+    for item in picked:  # "A. It B." and "A." say the same: the better one is kept
+        if not any(item.text in k.text or k.text in item.text for k in kept):
+            kept.append(item)
+    return kept[:limit]
+
+
+def _subject(quote: Quote) -> str:
+    """A sentence's first words, after the term it describes: what it is about."""
+    text = quote.text.removeprefix(f"{quote.context} — ").lstrip("… ")
+    return " ".join(text.split()[:SUBJECT_WORDS])
+
+
+def _in_context(quote: Quote, heading: str) -> str:
+    """A quote as embedded: under its heading and term ("It is flushed on every turn" says
+    more under "local")."""
+    context = " · ".join(part for part in (heading, quote.context) if part and part not in quote.text)
+    return f"{context}: {quote.text}" if context else quote.text
 
 
 def _heading(title: str) -> str:
@@ -151,9 +298,8 @@ def _heading(title: str) -> str:
 
 
 def shown(evidence: Sequence[Evidence], limit: int = MAX_SENTENCES) -> list[Evidence]:
-    """What an answer shows: the best two sentences. Showing the second only when it scored
-    within 0.15 of the best missed the answer twice in 23 tuning questions (guide 8/13 ->
-    9/13, Python reference 5/10 -> 6/10 with both shown)."""
+    """What an answer shows: the best two quotes. Showing the second only when it scored
+    within 0.15 of the best missed the answer twice in 23 tuning questions."""
     return list(evidence[:limit])
 
 
