@@ -20,7 +20,7 @@ def client_options(settings) -> dict[str, Any]:
     """Keyword arguments for redis-py: the password from RAGTUI_REDIS_PASSWORD or
     redis_password_file (a password in the URL wins), and the TLS files."""
     options: dict[str, Any] = {}
-    password = settings.redis_password or _read_password(settings.redis_password_file)
+    password = settings.redis_password or read_password(settings.redis_password_file)
     if password:
         remember(password)
         options["password"] = password
@@ -34,7 +34,7 @@ def client_options(settings) -> dict[str, Any]:
     return options
 
 
-def _read_password(path: Path | None) -> str | None:
+def read_password(path: Path | None) -> str | None:
     if path is None:
         return None
     try:
