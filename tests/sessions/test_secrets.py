@@ -193,7 +193,7 @@ async def test_the_app_never_shows_the_password(url, locked_redis, tmp_path):
         await pilot.press(*"hello", "enter")
         await until(pilot, lambda: "Run make run" in screen_text(app), what="the answer")
         seen += [screen_text(app), app.sub_title]
-        assert ":***@" in app.sub_title
+        assert ":***@" in app.sub_title and "redis://:***@127.0.0.1" in screen_text(app)  # the stats pane
 
         locked_redis.kill()  # the degraded header, stats pane and status
         await pilot.press(*"while it is down", "enter")
