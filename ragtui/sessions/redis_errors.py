@@ -48,20 +48,29 @@ def _tls_reason(err: ssl.SSLError) -> str:
     return reason or str(err).split(" (_ssl.c", 1)[0]
 
 
-def explain(exc: BaseException, url: str) -> str:
-    """One line naming what went wrong with Redis at `url` (already masked) and what to do."""
+def _diagnosis(exc: BaseException) -> tuple[str, str]:
+    """(what went wrong, what to do) for a Redis error that is not an outage."""
     if is_auth_failure(exc):
         why = AUTH_REASONS.get((getattr(exc, "status_code", None) or "").upper(), str(exc))
-        return f"Redis at {url}: authentication failed ({why}): {PASSWORD_HINT}"
+        return f"authentication failed ({why})", PASSWORD_HINT
     tls = tls_failure(exc)
     if tls is not None:
-        reason = _tls_reason(tls)
         hint = ("check redis_ssl_ca_certs (the CA that signed the server's certificate) and the host name"
                 if isinstance(tls, ssl.SSLCertVerificationError) else "is that port serving TLS? check the URL")
-        return f"Redis at {url}: TLS failed: {reason}: {hint}"
+        return f"TLS failed: {_tls_reason(tls)}", hint
     if is_permission_denied(exc):
-        return (f"Redis at {url}: permission denied (NOPERM {exc}): this Redis user has no rights to that "
-                "(see `ragtui sessions acl USER`)")
+        return f"permission denied (NOPERM {exc})", "this Redis user has no rights to that (see `ragtui sessions acl USER`)"
+    return str(exc), ""
+
+
+def reason(exc: BaseException) -> str:
+    """Why Redis can't be used right now, in a few words (the degraded header's reason)."""
+    return "Redis is unreachable" if is_outage(exc) else _diagnosis(exc)[0]
+
+
+def explain(exc: BaseException, url: str) -> str:
+    """One line naming what went wrong with Redis at `url` (already masked) and what to do."""
     if is_outage(exc):
         return f"Redis at {url} is unreachable ({exc})"
-    return f"Redis at {url}: {exc}"
+    what, hint = _diagnosis(exc)
+    return f"Redis at {url}: {what}: {hint}" if hint else f"Redis at {url}: {what}"
