@@ -4,9 +4,10 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from ragtui.rag.chat import Citation
-from ragtui.rag.evidence import Evidence, extract, from_sources, sentences
+from ragtui.rag.evidence import Evidence, extract, from_sources, sentences, shown
 from ragtui.rag.prompt import Passage
 
 SESSIONS = """# Sessions
@@ -93,3 +94,98 @@ def test_a_sentence_in_two_overlapping_passages_is_quoted_once_from_the_better_o
     passages = [Passage(1, "/a.md", "Local", "", overlap), Passage(2, "/a.md", "Local", "", overlap)]
     best = extract("How do sessions survive restarts?", passages, embed=None)
     assert len({e.text for e in best}) == len(best) == 2 and {e.n for e in best} == {1}
+
+
+# -- quotes read as plain, whole sentences that stand on their own -----------------------
+
+GUIDE = """## Data directory
+
+The data directory holds the **document index** and the `store/` journal; see
+[platformdirs](https://platformdirs.readthedocs.io) for where it lives. Inside it:
+
+- `index/` — the LanceDB index of your documents;
+- `store/` — the journal of the local session store;
+- `models/` — GGUF model files you add.
+
+    ragtui ingest PATH... [--rebuild]
+
+Indexes files and folders (folders recursively). Hidden files are skipped.
+"""
+
+
+def test_quotes_are_plain_text_without_markdown():
+    quoted = sentences(GUIDE)
+    assert ("The data directory holds the document index and the store/ journal; see platformdirs "
+            "for where it lives.") in quoted
+    assert not any(mark in q for q in quoted for mark in ("**", "`", "](", "- "))
+
+
+def test_a_list_is_offered_whole_after_its_lead_in_and_item_by_item():
+    quoted = sentences(GUIDE)
+    assert ("Inside it: index/ — the LanceDB index of your documents; store/ — the journal of the local "
+            "session store; models/ — GGUF model files you add.") in quoted
+    assert "store/ — the journal of the local session store;" in quoted
+
+
+def test_a_description_is_quoted_with_the_command_it_describes():
+    assert "ragtui ingest PATH... [--rebuild] — Indexes files and folders (folders recursively)." in sentences(GUIDE)
+    assert "Hidden files are skipped." in sentences(GUIDE)  # later sentences stand alone
+
+
+def test_a_passage_cut_inside_sentences_marks_them_with_an_ellipsis():
+    cut = "the first ones stay the same. An index made by an older\nversion is rebuilt. A progress bar sho"
+    assert sentences(cut) == ["… the first ones stay the same.", "An index made by an older version is rebuilt.",
+                              "A progress bar sho …"]
+
+
+def test_a_long_sentence_is_cut_between_words_and_marked():
+    long = "Sessions " + "expire after an hour of idle time and " * 20 + "end."
+    [quoted] = sentences(long)
+    assert len(quoted) <= 402 and quoted.endswith(" …") and quoted[:-2] in long
+    assert quoted[:-2].rsplit(" ", 1)[-1] in long.split()  # the last word is whole
+
+
+def test_a_sentence_that_leans_on_the_one_before_is_quoted_with_it():
+    from pydoc_data.topics import topics
+
+    quoted = sentences(topics["continue"])
+    leaning = [q for q in quoted if "It continues with the next cycle" in q]
+    assert leaning and all(q.startswith('"continue" may only occur') for q in leaning)
+
+
+def test_a_method_description_is_quoted_with_its_signature():
+    from pydoc_data.topics import topics
+
+    text = topics["typesmapping"]
+    start = text.index("setdefault(key[, default])")
+    quoted = sentences(text[start:start + 300])
+    assert any(q.startswith("setdefault(key[, default]) — If key is in the dictionary")
+               and "If not, insert key with a value of default" in q for q in quoted)
+
+
+@pytest.fixture(scope="module")
+def reference(embedder):
+    """Some of Python's reference topics, loaded and cut as the index does, with their vectors."""
+    from pydoc_data.topics import topics
+
+    from ragtui.rag.chunking import chunk_document
+    from ragtui.rag.loaders import load_restructured
+
+    names = ("continue", "break", "while", "with", "context-managers", "pass", "yield")
+    chunks = [c for name in names
+              for c in chunk_document(load_restructured(f"python-docs:{name}", topics[name], default_title=name))]
+    return chunks, embedder.embed([c.text for c in chunks])
+
+
+@pytest.mark.parametrize(("question", "answer"), [
+    ("What does the continue statement do?", "next cycle of the nearest enclosing loop"),
+    ("Which method is called when a with statement enters its context manager?", '"__enter__()"'),
+    ("What does the pass statement do?", "null operation"),
+    ("What turns a function into a generator function?", "yield"),
+])
+def test_the_answering_sentence_is_shown_from_real_passages(embedder, reference, question, answer):
+    chunks, vectors = reference
+    similarity = vectors @ embedder.embed_query(question)
+    best = [chunks[i] for i in np.argsort(-similarity)[:5]]  # a vector search, as the index does it
+    passages = [Passage(n, c.source, c.title, "", c.text) for n, c in enumerate(best, start=1)]
+    assert any(answer in e.text for e in shown(extract(question, passages, embedder.embed_query)))
