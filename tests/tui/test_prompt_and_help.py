@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ragtui.tui.keys import key_table
-from ragtui.tui.screens.help import HelpScreen
+from ragtui.tui.screens.help import HelpScreen, key_table
 from ragtui.tui.widgets.prompt_input import PromptInput
 from tests.tui.conftest import make_app, screen_text, until
 

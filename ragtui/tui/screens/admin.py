@@ -18,11 +18,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from .. import messages as msg
-from ..exporting import choose_format_and_export, run_store_action
+from ..exporting import run_store_action
 from ...safe_text import one_line
 from ..widgets.session_browser import ago, ttl_short
 from ..widgets.stats_pane import human_bytes
-from .dialogs import ConfirmDialog
+from .dialogs import ConfirmDialog, choose_format_and_export
 from .session_view import SessionViewScreen
 
 REFRESH_SECONDS = 2.0

@@ -1,12 +1,18 @@
 """Small modal questions: confirm, type a name, pick an export format."""
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
+
 from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+
+from ..exporting import export_to_file, run_store_action
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -87,3 +93,14 @@ class ExportFormatDialog(ModalScreen[str | None]):
 
     def action_choose(self, fmt: str | None) -> None:
         self.dismiss(fmt)
+
+
+def choose_format_and_export(node: DOMNode, store, session_id: str, data_dir: Path) -> None:
+    """Ask Markdown or JSON, then write the file in a worker; `node` receives StoreActionDone."""
+
+    def chosen(fmt: str | None) -> None:
+        if fmt:
+            run_store_action(node, partial(export_to_file, store, session_id, fmt, data_dir),
+                             lambda path: f"Exported to {path}")
+
+    node.app.push_screen(ExportFormatDialog(), chosen)

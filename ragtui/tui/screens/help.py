@@ -1,13 +1,60 @@
-"""F1: every key, by where it works."""
+"""F1: every key, by where it works — built from the classes' BINDINGS, so help and docs
+cannot drift."""
 from __future__ import annotations
 
-from textual.binding import Binding
+from typing import Iterable
+
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from ..keys import key_table
+from ..widgets.chat_messages import AssistantMessage
+from ..widgets.prompt_input import PromptInput
+from ..widgets.session_browser import SessionBrowser
+from .admin import AdminScreen
+from .dialogs import ConfirmDialog, ExportFormatDialog, TextPrompt
+from .main import MainScreen
+from .session_view import SessionViewScreen
+from .sources import SourcesScreen
+
+# Keys Textual provides that no class of ours declares.
+BUILTIN = [
+    ("ctrl+p", "Command palette: every action, searchable"),
+    ("tab / shift+tab", "Next / previous pane or field"),
+    ("ctrl+q", "Quit"),
+]
+
+
+def rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+    """(keys, description) for each binding that has a description."""
+    found = []
+    for binding in bindings:
+        if isinstance(binding, Binding):
+            keys, description = binding.key, binding.description
+        else:
+            keys, description = binding[0], (binding[2] if len(binding) > 2 else "")
+        if description:
+            found.append((keys.replace("slash", "/").replace(",", " / "), description))
+    return found
+
+
+def key_table() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Sections of (keys, description), in the order the help screen shows them."""
+    return [
+        ("Anywhere", BUILTIN + rows(MainScreen.BINDINGS)),
+        ("Question box", rows(PromptInput.BINDINGS)),
+        ("An answer (focused)", rows(AssistantMessage.BINDINGS)),
+        ("Session browser", rows(SessionBrowser.BINDINGS) + [("enter", "Resume the session")]),
+        ("Admin panel", rows(AdminScreen.BINDINGS)),
+        ("Sources view", rows(SourcesScreen.BINDINGS)),
+        ("Read-only session (admin)", rows(SessionViewScreen.BINDINGS)),
+        (
+            "Dialogs",
+            rows(ConfirmDialog.BINDINGS) + rows(TextPrompt.BINDINGS) + rows(ExportFormatDialog.BINDINGS),
+        ),
+    ]
 
 
 def help_text() -> Content:
