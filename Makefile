@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench-venv clean
+.PHONY: run test test-fast bench-venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The tier to run while working: no model, no tmux, nothing slow (markers in pyproject.toml).
+test-fast: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not model and not tmux and not slow" $(PYTEST_ARGS)
 
 # The session benchmark compares with LangChain and LlamaIndex: they get a venv of their
 # own so that their dependencies never change what the app and its tests run with.

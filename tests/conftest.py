@@ -6,9 +6,31 @@ import os
 import pytest
 import redis
 
-from tests.redis_server import RedisClusterServers, RedisServer, SentinelServers
+from tests.redis_server import RedisClusterServers, RedisServer, SentinelServers, require_binary
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# The fast tier (`make test-fast`) leaves out tests that load a model or drive tmux. They are
+# marked here from the fixtures they use (transitively), so no test has to remember it.
+TIER_FIXTURES = {
+    "model": {"embedder", "local_model", "llama_server"},
+    "tmux": {"tmux_binary"},
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in TIER_FIXTURES.items():
+            if used & fixtures:
+                item.add_marker(marker)
+
+
+@pytest.fixture(scope="session")
+def tmux_binary():
+    """tmux's path, for tests that run the real binary in a terminal (skipped locally
+    without it, failed under CI)."""
+    return require_binary("tmux")
 
 
 @pytest.fixture(scope="session", autouse=True)

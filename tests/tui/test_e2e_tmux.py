@@ -6,7 +6,6 @@ session from the browser and see the history.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,12 +16,6 @@ import pytest
 
 RAGTUI = Path(sys.executable).with_name("ragtui")
 QUESTION = "How long does a session last?"
-
-if shutil.which("tmux") is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("tmux is required for the end-to-end test under CI")
-    pytest.skip("tmux is not installed", allow_module_level=True)
-
 
 class Pane:
     def __init__(self, tmp: Path) -> None:
@@ -74,7 +67,7 @@ class Pane:
 
 
 @pytest.fixture
-def pane(tmp_path):
+def pane(tmp_path, tmux_binary):  # tmux_binary: skipped without tmux locally, failed under CI
     pane = Pane(tmp_path)
     yield pane
     pane.kill()
