@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import logging
 import sys
 
@@ -19,6 +20,20 @@ from .secrets import MaskingFilter, mask
 COMMAND_GROUPS = ("ragtui.commands.sessions", "ragtui.commands.rag")
 
 
+# Settings a flag can set, before the command or after it (`ragtui ask --store local …`).
+GLOBAL_OPTIONS: list[tuple[tuple[str, ...], dict]] = [
+    (("--store",), dict(help="auto (default), redis, local, memory, or a redis:// URL")),
+    (("--redis-url",), dict(dest="redis_url", help="Redis URL (redis://, rediss://, unix://)")),
+    (("--user",), dict(help="whose sessions (default: the OS user)")),
+    (("--ttl",), dict(type=int, help="idle seconds before a session expires (0 = never)")),
+    (("--data-dir",), dict(dest="data_dir", help="where the index and local store live")),
+    (("--model",), dict(help="GGUF file path or name of a model in models/")),
+    (("--llm-url",), dict(dest="llm_url",
+                          help="use a model on an OpenAI-compatible server instead, e.g. http://localhost:8080/v1")),
+    (("--llm-model",), dict(dest="llm_model", help="which of the server's models (default: its only one)")),
+]
+
+
 def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     """`commands=False`: the global flags only, without importing the command groups."""
     parser = argparse.ArgumentParser(
@@ -27,24 +42,31 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
         add_help=commands,
         exit_on_error=commands,
     )
-    parser.add_argument("--store", help="auto (default), redis, local, memory, or a redis:// URL")
-    parser.add_argument("--redis-url", dest="redis_url", help="Redis URL (redis://, rediss://, unix://)")
-    parser.add_argument("--user", help="whose sessions (default: the OS user)")
-    parser.add_argument("--ttl", type=int, help="idle seconds before a session expires (0 = never)")
-    parser.add_argument("--data-dir", dest="data_dir", help="where the index and local store live")
-    parser.add_argument("--model", help="GGUF file path or name of a model in models/")
-    parser.add_argument("--llm-url", dest="llm_url",
-                        help="use a model on an OpenAI-compatible server instead, e.g. http://localhost:8080/v1")
-    parser.add_argument("--llm-model", dest="llm_model", help="which of the server's models (default: its only one)")
+    for flags, options in GLOBAL_OPTIONS:
+        parser.add_argument(*flags, **options)
     parser.add_argument("--admin", action="store_true", help="open the app on the admin panel")
     if not commands:
         return parser
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    import importlib
-
     for module_name in COMMAND_GROUPS:
         importlib.import_module(module_name).register(subparsers)
+    _accept_global_options_after_commands(parser)
     return parser
+
+
+def _accept_global_options_after_commands(parser: argparse.ArgumentParser) -> None:
+    """Every command (and sub-command) takes the global flags too. Their default there is
+    SUPPRESS, so a flag given before the command is not reset by the command's parser; a
+    command's own option of the same name (`sessions extend --ttl`) keeps its meaning."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for command in {id(p): p for p in action.choices.values()}.values():  # aliases: once
+            group = command.add_argument_group("global options (also accepted before the command)")
+            for flags, options in GLOBAL_OPTIONS:
+                if not any(flag in command._option_string_actions for flag in flags):
+                    group.add_argument(*flags, **options, default=argparse.SUPPRESS)
+            _accept_global_options_after_commands(command)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -37,23 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("ask", help="ask a question; the answer streams, then its sources")
     p.add_argument("question", nargs="+", metavar="QUESTION")
     p.add_argument("--session", help="continue this session (default: start a new one)")
-    p.add_argument("--user", default=argparse.SUPPRESS, help="whose session (same as the global --user)")
     p.add_argument("--no-history", action="store_true", help="ignore the conversation so far")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming")
-    _add_server_flags(p)
     p.set_defaults(func=cmd_ask)
 
     p = subparsers.add_parser("models", help="list the GGUF models ragtui can use, or the server's (--llm-url)")
     p.add_argument("--json", action="store_true")
-    _add_server_flags(p)
     p.set_defaults(func=cmd_models)
-
-
-def _add_server_flags(p: argparse.ArgumentParser) -> None:
-    """The global --llm-url / --llm-model, also accepted after the command."""
-    p.add_argument("--llm-url", dest="llm_url", default=argparse.SUPPRESS,
-                   help="an OpenAI-compatible server, e.g. http://localhost:8080/v1 (same as the global flag)")
-    p.add_argument("--llm-model", dest="llm_model", default=argparse.SUPPRESS, help="which of the server's models")
 
 
 # -- ingest ---------------------------------------------------------------------------
