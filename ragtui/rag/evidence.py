@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 MAX_SENTENCES = 2  # shown
 EMBEDDED_CANDIDATES = 14  # lexical pre-selection: embedding a sentence costs 5-30 ms
-LEXICAL_WEIGHT = 0.6
+LEXICAL_WEIGHT = 0.7
 HEADING_WEIGHT = 0.3  # the question's words in the headings above a sentence (its section is on topic)
 QUESTION_PENALTY = 1.0  # a sentence that asks ("for example 'how long do sessions last?'") answers nothing
 FRAGMENT_PENALTY = 0.1  # cut by a passage boundary: what is missing may be the answer
