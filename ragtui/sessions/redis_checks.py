@@ -22,10 +22,16 @@ def eviction_risk(policy: str | None) -> tuple[bool, str]:
                    "included: set maxmemory-policy noeviction (or volatile-lru)")
 
 
-def eviction_warning(server: dict) -> str | None:
-    """The stats pane's short warning for INFO fields `server`, or None when sessions are safe."""
-    policy = server.get("maxmemory_policy")
-    return None if eviction_risk(policy)[0] else f"{policy} may drop sessions: use noeviction"
+def pane_warnings(stats) -> list[tuple[str, str]]:
+    """The stats pane's warnings, (label, short text): a policy that evicts sessions, an
+    unchecked certificate."""
+    found = []
+    policy = (stats.server or {}).get("maxmemory_policy")
+    if not eviction_risk(policy)[0]:
+        found.append(("⚠ evicts", f"{policy} may drop sessions: use noeviction"))
+    if redis_auth.tls_warning(stats.location or ""):
+        found.append(("⚠ TLS", "the server's certificate is not checked"))
+    return found
 
 
 def checks(stats) -> list[tuple[str, bool, str]]:

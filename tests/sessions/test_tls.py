@@ -130,3 +130,14 @@ def test_tls_files_need_a_rediss_url_and_must_exist(tls_env, tls_redis, certs, m
     monkeypatch.setenv("RAGTUI_REDIS_SSL_CA_CERTS", str(certs / "missing.crt"))
     with pytest.raises(ConfigError, match="redis_ssl_ca_certs.*no file"):
         open_store_from_settings(load_settings({"store": tls_env, "data_dir": tmp_path}))
+
+
+async def test_the_stats_pane_warns_when_the_certificate_is_not_checked(tls_env, monkeypatch, tmp_path):
+    from tests.tui.conftest import make_app, screen_text, until
+
+    monkeypatch.delenv("RAGTUI_REDIS_SSL_CA_CERTS")
+    settings = load_settings({"store": f"{tls_env}?ssl_cert_reqs=none", "user": "alice", "data_dir": tmp_path})
+    app = make_app(settings, open_store_from_settings(settings))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: "⚠ TLS" in screen_text(app), what="the TLS warning")
+        assert "certificate is not" in screen_text(app)

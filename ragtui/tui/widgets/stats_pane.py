@@ -8,21 +8,11 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Sparkline, Static
 
+from ...formatting import format_bytes
 from ...safe_text import one_line
-from ...sessions.redis_checks import eviction_warning
+from ...sessions.redis_checks import pane_warnings
 
 SPARK_POINTS = 60
-
-
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "—"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"  # unreachable: the loop returns at GiB
 
 
 def worst_latency(latency_ms: dict[str, dict[str, float]]) -> tuple[float, float] | None:
@@ -102,10 +92,9 @@ class StatsPane(VerticalScroll):
                 pairs.append(("server", f"Redis {server['redis_version']}"))
             if "connected_clients" in server:
                 pairs.append(("clients", str(server["connected_clients"])))
-            pairs.append(("memory", human_bytes(stats.memory_bytes)))
-            if warning := eviction_warning(server):
-                pairs.append(("⚠ evicts", warning))
             pairs += [
+                ("memory", format_bytes(stats.memory_bytes)),
+                *pane_warnings(stats),
                 ("sessions", f"{stats.sessions:,}"),
                 ("messages", f"{stats.messages:,}"),
             ]
