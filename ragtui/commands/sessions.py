@@ -18,11 +18,12 @@ MAX_LIMIT = 100_000
 MAX_OFFSET = 1 << 31
 
 
-def open_store_from_settings(settings: Settings):
-    """Import the store only when a command runs: `ragtui` alone must paint fast."""
+def open_store_from_settings(settings: Settings, args=None):
+    """The store acting for --user, or for everyone with --admin (or `list --all`). Imported
+    only when a command runs: `ragtui` alone must paint fast."""
     from ..sessions import open_store_from_settings as open_store
 
-    return open_store(settings)
+    return open_store(settings, admin=bool(getattr(args, "admin", False) or getattr(args, "all", False)))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,8 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = actions.add_parser("list", help="this user's sessions, most recent first")
     p.add_argument("--all", action="store_true", help="every user's sessions (admin)")
     p.add_argument("--search", metavar="TEXT", help="only sessions whose title or messages contain TEXT")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--limit", type=int, default=50, help="how many to show (default 50)")
+    p.add_argument("--offset", type=int, default=0, help="how many to skip, newest first (default 0)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
 
@@ -66,6 +67,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("session_id")
     p.add_argument("--off", action="store_true")
     p.set_defaults(func=cmd_pin)
+
+    p = actions.add_parser("acl", help="the Redis ACL SETUSER line that confines USER to their own sessions")
+    p.add_argument("acl_user", metavar="USER")
+    p.add_argument("--password-file", help="also set the password in this file (only its SHA-256 is printed)")
+    p.set_defaults(func=cmd_acl)
+
+    p = actions.add_parser("migrate", help="move sessions kept by an older ragtui to today's Redis key layout")
+    p.set_defaults(func=cmd_migrate)
 
     p = subparsers.add_parser("stats", help="the session store as an operator sees it")
     p.add_argument("--json", action="store_true")
@@ -105,12 +114,14 @@ def _say_backend(store) -> None:
 def cmd_list(settings: Settings, args) -> int:
     _in_range("--limit", args.limit, 1, MAX_LIMIT)
     _in_range("--offset", args.offset, 0, MAX_OFFSET)
-    store = open_store_from_settings(settings)
+    store = open_store_from_settings(settings, args)
     _say_backend(store)
+    total = None
     if args.search:
-        sessions = store.search_sessions(settings.user, args.search, limit=args.limit)
+        sessions = store.search_sessions(settings.user, args.search, limit=args.offset + args.limit)[args.offset:]
     else:
-        sessions = store.get_all_active_sessions(None if args.all else settings.user, args.limit, args.offset)
+        sessions = store.get_all_active_sessions(None, args.limit, args.offset)
+        total = store.count_sessions()
     if args.json:
         print(json_line([s.to_dict() for s in sessions]))
         return 0
@@ -122,7 +133,17 @@ def cmd_list(settings: Settings, args) -> int:
         owner = f"{one_line(s.user_id)}  " if args.all else ""
         print(f"{mark} {one_line(s.id)}  {owner}{s.message_count:>4} msgs  {_ago(s.last_activity):>8}  "
               f"ttl {format_ttl(s.ttl):>8}  {one_line(s.title) or '(untitled)'}")
+    print(_showing(len(sessions), args.offset, total, args.limit))
     return 0
+
+
+def _showing(shown: int, offset: int, total: int | None, limit: int) -> str:
+    """"showing 50 of 10,000 (1-50; next: --offset 50)": where this page is in the listing."""
+    if total is None:  # a search stops once it has a page: how many more match is not known
+        more = f"; next: --offset {offset + shown}" if shown == limit else ""
+        return f"showing {shown:,} found ({offset + 1:,}-{offset + shown:,}{more})"
+    more = f"; next: --offset {offset + shown}" if offset + shown < total else ""
+    return f"showing {shown:,} of {total:,} ({offset + 1:,}-{offset + shown:,}{more})"
 
 
 def _session_or_fail(store, sid: str):
@@ -133,7 +154,7 @@ def _session_or_fail(store, sid: str):
 
 
 def cmd_show(settings: Settings, args) -> int:
-    store = open_store_from_settings(settings)
+    store = open_store_from_settings(settings, args)
     session = _session_or_fail(store, args.session_id)
     messages = store.get_conversation_history(args.session_id)
     if args.json:
@@ -149,7 +170,7 @@ def cmd_show(settings: Settings, args) -> int:
 
 
 def cmd_export(settings: Settings, args) -> int:
-    store = open_store_from_settings(settings)
+    store = open_store_from_settings(settings, args)
     session = _session_or_fail(store, args.session_id)
     text = export_session(session, store.get_conversation_history(args.session_id), args.format)
     if args.output:
@@ -161,7 +182,7 @@ def cmd_export(settings: Settings, args) -> int:
 
 
 def cmd_delete(settings: Settings, args) -> int:
-    store = open_store_from_settings(settings)
+    store = open_store_from_settings(settings, args)
     if not store.clear_session(args.session_id):
         raise SessionNotFound(f"no session {one_line(args.session_id)}")
     print(f"deleted {one_line(args.session_id)}")
@@ -170,7 +191,7 @@ def cmd_delete(settings: Settings, args) -> int:
 
 def cmd_extend(settings: Settings, args) -> int:
     _in_range("--ttl", args.extend_ttl, 1, MAX_TTL, "; to keep a session forever: ragtui sessions pin SESSION_ID")
-    store = open_store_from_settings(settings)
+    store = open_store_from_settings(settings, args)
     left = store.extend_session(args.session_id, args.extend_ttl)
     sid = one_line(args.session_id)
     print(f"{sid}: expires in {format_ttl(left)}" if left else f"{sid}: never expires")
@@ -178,21 +199,40 @@ def cmd_extend(settings: Settings, args) -> int:
 
 
 def cmd_rename(settings: Settings, args) -> int:
-    store = open_store_from_settings(settings)
+    store = open_store_from_settings(settings, args)
     store.rename_session(args.session_id, args.title)
     print(f"renamed {one_line(args.session_id)}")
     return 0
 
 
 def cmd_pin(settings: Settings, args) -> int:
-    store = open_store_from_settings(settings)
+    store = open_store_from_settings(settings, args)
     (store.unpin_session if args.off else store.pin_session)(args.session_id)
     print(f"{'unpinned' if args.off else 'pinned'} {one_line(args.session_id)}")
     return 0
 
 
+def cmd_acl(settings: Settings, args) -> int:
+    from ..sessions.acl import setuser_line
+    from ..sessions.redis_auth import read_password
+
+    password = read_password(Path(args.password_file)) if args.password_file else None
+    print(setuser_line(args.acl_user, settings.namespace, password))
+    return 0
+
+
+def cmd_migrate(settings: Settings, args) -> int:
+    store = open_store_from_settings(settings, args)
+    if store.backend != "redis":
+        print("nothing to migrate: the local store's journal is read into the current layout on every start")
+        return 0
+    moved = getattr(store, "primary", store).migrate_layout()  # the failover store's Redis side
+    print(f"moved {moved:,} session(s) to the current key layout" if moved else "all sessions already use the current key layout")
+    return 0
+
+
 def cmd_stats(settings: Settings, args) -> int:
-    store = open_store_from_settings(settings)
+    store = open_store_from_settings(settings, args)
     stats = store.get_session_stats()
     if args.json:
         print(json_line(stats.to_dict()))
@@ -205,6 +245,7 @@ def cmd_stats(settings: Settings, args) -> int:
     else:
         print(f"sessions  {stats.sessions}")
         print(f"messages  {stats.messages}")
+        print(f"users     {stats.users}")
     if stats.memory_bytes is not None:
         print(f"memory    {stats.memory_bytes / 1e6:.1f} MB")
     for key, value in stats.server.items():

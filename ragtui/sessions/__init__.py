@@ -5,6 +5,7 @@ use of `open_store` and friends, so the app can paint before it needs them.
 """
 from .api import SessionStoreAPI
 from .models import (
+    AccessDenied,
     CorruptSession,
     Message,
     Session,
@@ -22,6 +23,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AccessDenied",
     "CorruptSession",
     "FailoverStore",
     "Message",

@@ -69,7 +69,9 @@ class FailoverStore:
     def __init__(self, primary: SessionStore, outbox: SessionStore, *, replay_lock: Path,
                  unreachable: str | None = None) -> None:
         self.primary = primary
-        self.outbox = outbox
+        self.outbox = outbox  # everyone's pending sessions (one outbox per data dir): acts for all
+        self.user = primary.user  # whose sessions this store shows (None: everyone's)
+        self.keys = primary.keys
         self.backend = "redis"
         self.location = primary.location
         self.latency = primary.latency
@@ -222,18 +224,19 @@ class FailoverStore:
         sid = pending.id
         changes = self.outbox.queued_changes(sid)  # first: a change made after the messages
         messages = self.outbox.get_conversation_history(sid)  # are read names one of them
-        if self.primary.get_session(sid) is None:  # made offline, or it expired meanwhile
-            self.primary.create_session(pending.user_id, pending.title or None, session_id=sid)
+        primary = self.primary.scoped(pending.user_id)  # the outbox may hold other users' sessions
+        if primary.get_session(sid) is None:  # made offline, or it expired meanwhile
+            primary.create_session(pending.user_id, pending.title or None, session_id=sid)
         ids = {m.id for m in messages}
         after: dict[str | None, list[dict[str, Any]]] = {}
         for change in changes:  # a change after a message already replayed comes first
             after.setdefault(change["after"] if change["after"] in ids else None, []).append(change)
         for change in after.get(None, []):
-            getattr(self.primary, change["call"])(sid, *change["args"])
+            getattr(primary, change["call"])(sid, *change["args"])
         for m in messages:
-            self.primary.add_message(sid, m.role, m.content, m.sources, message_id=m.id, timestamp=m.timestamp)
+            primary.add_message(sid, m.role, m.content, m.sources, message_id=m.id, timestamp=m.timestamp)
             for change in after.get(m.id, []):
-                getattr(self.primary, change["call"])(sid, *change["args"])
+                getattr(primary, change["call"])(sid, *change["args"])
         with self._lock:
             if self.outbox.settle(sid, len(messages), len(changes)):
                 self._pending.discard(sid)
@@ -249,7 +252,7 @@ class FailoverStore:
         """Make sure the outbox has a session `sid` to write pending changes into."""
         if self.outbox.get_session(sid) is None:
             known = self._known.get(sid)
-            owner = known.user_id if known else self.primary._owners.get(sid)
+            owner = known.user_id if known else self.primary.known_owner(sid)
             if owner is None:
                 raise self._unknown(f"session {sid}")
             self.outbox.create_session(owner, session_id=sid)
@@ -264,6 +267,8 @@ class FailoverStore:
 
     def _write(self, sid: str, to_redis: Callable[[], Any], locally: Callable[[], Any]) -> Any:
         """Write to Redis, unless it is down or this session has writes still pending there."""
+        if self._foreign(sid):
+            raise SessionNotFound(f"session {sid} does not exist or has expired")
         if not (self._degraded or sid in self._pending):
             try:
                 return to_redis()
@@ -274,11 +279,20 @@ class FailoverStore:
                     raise
         return self._save_locally(sid, locally)
 
+    def _foreign(self, sid: str) -> bool:
+        """Another user's session, pending in the outbox all users of this machine share:
+        not for this store (acting for one user) to see or change."""
+        if self.user is None or sid not in self._pending:
+            return False
+        owner = self.outbox.owner_of(sid)
+        return owner is not None and owner != self.user
+
     def _pending_here(self, sid: str) -> bool:
         """Whether the outbox holds `sid` (another process may have put it there)."""
         if sid in self._pending:
-            return True
-        if self.outbox.get_session(sid) is None:
+            return not self._foreign(sid)
+        pending = self.outbox.get_session(sid)
+        if pending is None or self.user not in (None, pending.user_id):
             return False
         with self._lock:
             self._pending.add(sid)
@@ -349,7 +363,7 @@ class FailoverStore:
         except REDIS_DOWN as exc:
             self._lost_redis(exc)
             raise StoreUnavailable(f"Redis at {self.location} is unreachable: delete again once it is back") from None
-        if session_id in self._pending:  # e.g. a session whose replay Redis refused
+        if session_id in self._pending and not self._foreign(session_id):  # e.g. its replay was refused
             with self._lock:
                 deleted = self.outbox.clear_session(session_id) or deleted
                 self._pending.discard(session_id)
@@ -389,7 +403,7 @@ class FailoverStore:
 
     def _with_pending(self, sid: str, known: Session | None) -> Session | None:
         """A session as Redis showed it (or None) with what is pending locally on top."""
-        pending = self.outbox.get_session(sid) if sid in self._pending else None
+        pending = self.outbox.get_session(sid) if sid in self._pending and not self._foreign(sid) else None
         if pending is None:
             return known
         if known is None:
@@ -439,7 +453,7 @@ class FailoverStore:
         """What Redis last showed of a session, then what is pending for it."""
         if sid not in self._seen and sid not in self._pending and sid not in self._known:
             raise self._unknown(f"session {sid}")
-        pending = self.outbox.get_conversation_history(sid) if sid in self._pending else []
+        pending = self.outbox.get_conversation_history(sid) if sid in self._pending and not self._foreign(sid) else []
         held = {m.id for m in pending}
         return [m for m in self._seen.get(sid, []) if m.id not in held] + pending
 
@@ -478,6 +492,7 @@ class FailoverStore:
 
     def _local_listing(self, user_id: str | None) -> list[Session]:
         """Sessions known here: what Redis last showed and what is pending, newest first."""
+        user_id = self.user if user_id is None else user_id
         with self._lock:
             sids = self._pending | set(self._known)
         sessions = [self._with_pending(sid, self._known.get(sid)) for sid in sids]
@@ -488,6 +503,7 @@ class FailoverStore:
         """Redis's page of a listing, with pending changes on top (and, on the first page,
         sessions made while Redis was away and not in it yet)."""
         page = [self._with_pending(s.id, s) if s.id in self._pending else s for s in listed]
+        user_id = self.user if user_id is None else user_id
         if offset == 0:
             with self._lock:
                 made_here = self._pending - {s.id for s in page}
@@ -526,13 +542,51 @@ class FailoverStore:
         ]
         return matches[:limit]
 
-    def count_sessions(self) -> int:
-        if self._readable:
+    def iter_search_sessions(self, user_id: str, text: str, page: int = 100) -> Iterator[list[Session]]:
+        if self._readable and not self._pending:
             try:
-                return self.primary.count_sessions()
+                yield from self.primary.iter_search_sessions(user_id, text, page)
+                return
             except REDIS_DOWN as exc:
                 self._lost_redis(exc)
-        return len(self._local_listing(None))
+        yield self.search_sessions(user_id, text, EVERYTHING)
+
+    def find_sessions(self, text: str, limit: int = 50, offset: int = 0) -> list[Session]:
+        if self._readable:
+            try:
+                return self.primary.find_sessions(text, limit, offset)
+            except REDIS_DOWN as exc:
+                self._lost_redis(exc)
+        needle = text.casefold().strip()
+        found = [s for s in self._local_listing(None)
+                 if any(needle in v.casefold() for v in (s.user_id, s.id, s.title))]
+        return found[offset : offset + limit]
+
+    def owner_of(self, session_id: str) -> str | None:
+        session = self.get_session(session_id)
+        return session.user_id if session is not None else None
+
+    def user_version(self, user_id: str) -> int:
+        try:
+            return self.primary.user_version(user_id)
+        except REDIS_DOWN as exc:
+            self._lost_redis(exc)
+            raise StoreUnavailable(f"Redis at {self.location} is unreachable") from None
+
+    @property
+    def sharded(self) -> bool:
+        return self.primary.sharded
+
+    def event_client(self):
+        return self.primary.event_client()
+
+    def count_sessions(self, user_id: str | None = None) -> int:
+        if self._readable:
+            try:
+                return self.primary.count_sessions(user_id)
+            except REDIS_DOWN as exc:
+                self._lost_redis(exc)
+        return len(self._local_listing(user_id))
 
     def get_session_stats(self) -> StoreStats:
         stats = None
@@ -545,7 +599,8 @@ class FailoverStore:
             listing = self._local_listing(None)
             stats = StoreStats(backend="redis", health="", sessions=len(listing),
                                messages=sum(s.message_count for s in listing), memory_bytes=None,
-                               latency_ms=self.latency.summary(), location=self.location)
+                               latency_ms=self.latency.summary(), location=self.location,
+                               users=len({s.user_id for s in listing}))
         stats.health = self.health
         stats.server["pending_sessions"] = len(self._pending)
         return stats

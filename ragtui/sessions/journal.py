@@ -465,6 +465,7 @@ class Journal:
         if deadline is not None and deadline <= time.time():
             return False  # it would have expired by now anyway
         damaged_at, owner = self._damaged_create(sid)
+        owner = record.get("user") or owner  # records since layout v2 name their owner
         at = record["msg"]["timestamp"] if record["op"] == "add" else time.time()
         self._apply({"op": "create", "sid": sid, "user": owner, "title": None, "at": at, "deadline": deadline})
         self._known.add(sid)

@@ -19,6 +19,10 @@ class SessionNotFound(StoreError):
     """The session never existed, was deleted, or expired."""
 
 
+class AccessDenied(StoreError):
+    """The Redis user may not touch those keys (NOPERM): an ACL confines it elsewhere."""
+
+
 class CorruptSession(StoreError):
     """A session's keys hold data ragtui did not write (wrong type, unparseable)."""
 
@@ -77,6 +81,7 @@ class StoreStats:
     latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)  # op -> {p50, p99, n}
     server: dict[str, Any] = field(default_factory=dict)  # redis_version, connected_clients, ...
     location: str = ""  # URL or journal path
+    users: int = 0  # users with at least one live session
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

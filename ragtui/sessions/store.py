@@ -4,21 +4,18 @@ Every change is a *record* (a small dict with absolute times) applied by `_apply
 Redis runs records directly; the local backend also appends them to a journal, and
 replays the journal on start — the same code path, so the two cannot drift apart.
 
-Key layout (hash tags keep one session's keys in one Redis Cluster slot):
+Keys: layout v2, by owner — see keys.py. Every change to a session is one Lua script over
+that user's keys (one Redis Cluster slot): it also keeps the user's counters (sessions,
+messages, changes) and publishes one event on the user's channel. The admin listing is
+written apart, after a create or delete, and repaired when a read meets a dead entry.
 
-    {ns}:session:{<sid>}            HASH  user_id, title, created_at, pinned, model
-    {ns}:session:{<sid>}:messages   LIST  JSON messages, oldest first, trimmed to max_messages
-    {ns}:session:{<sid>}:ids        ZSET  message id -> timestamp, the newest max_messages: a
-                                          message replayed under the id it already has is skipped
-    {ns}:user:{<uid>}:sessions      ZSET  sid -> last activity (Unix s): one user's listing
-    {ns}:sessions                   ZSET  sid -> creation time (Unix s): the admin listing
-
-The hash, the list and the ids carry the TTL; the sorted sets are indexes, pruned when a read meets
-a session whose hash is gone. Last activity is the newest message's time (or creation):
-derived, so a message costs only the commands that must change.
+A store acts for one user (`user="alice"`: a bare session id resolves inside alice's keys,
+so bob's ids are simply not found) or for everyone (`user=None`, admin: a session id's
+owner is looked up in the admin listing).
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -30,37 +27,176 @@ from typing import Any, Callable, Iterable, Iterator
 
 import redis
 
-from .models import CorruptSession, Message, Session, SessionNotFound, StoreError, StoreStats, StoreUnavailable
+from . import redis_errors
+from .keys import LAYOUT_VERSION, Keys, LegacyKeys
+from .models import (AccessDenied, CorruptSession, Message, Session, SessionNotFound, StoreError, StoreStats,
+                     StoreUnavailable)
 
 log = logging.getLogger(__name__)
 
 TITLE_LENGTH = 60
 ROLES = ("user", "assistant", "system")
 LISTING_BATCH = 100
+PRUNE_BUDGET = 200  # expired sessions forgotten per user per call: pruning is a small step, never a walk
+
+# Every session script takes the keys of Keys.session_keys and, first in ARGV, how to publish
+# its event (command, channel, payload) and the session id. They look before they write:
+# nothing is written to a session that expired.
+PRELUDE = """
+local meta, messages, ids, listing, expiry, sizes, counts = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local sid = ARGV[4]
+local function notify()
+  redis.call('HINCRBY', counts, 'changes', 1)
+  if ARGV[2] ~= '' then redis.call(ARGV[1], ARGV[2], ARGV[3]) end
+end
+local function expire_at(deadline)
+  if deadline == '' then
+    redis.call('PERSIST', meta)
+    redis.call('PERSIST', messages)
+    redis.call('PERSIST', ids)
+    redis.call('ZADD', expiry, '+inf', sid)
+  else
+    redis.call('PEXPIREAT', meta, deadline)
+    redis.call('PEXPIREAT', messages, deadline)
+    redis.call('PEXPIREAT', ids, deadline)
+    redis.call('ZADD', expiry, deadline, sid)
+  end
+end
+local function forget_counts()
+  local n = redis.call('HGET', sizes, sid)
+  if n then
+    redis.call('HINCRBY', counts, 'messages', 0 - tonumber(n))  -- never '-0': not an integer to Redis
+    redis.call('HINCRBY', counts, 'sessions', -1)
+    redis.call('HDEL', sizes, sid)
+  end
+end
+"""
+
+# ARGV[5..]: created_at, deadline ms ('' = never), title ('' = none), user. 1, or 0 if it exists.
+CREATE = PRELUDE + """
+if redis.call('EXISTS', meta) == 1 then return 0 end
+forget_counts()
+redis.call('HSET', meta, 'user_id', ARGV[8], 'created_at', ARGV[5], 'pinned', '0', 'model', '')
+if ARGV[7] ~= '' then redis.call('HSET', meta, 'title', ARGV[7]) end
+expire_at(ARGV[6])
+redis.call('ZADD', listing, ARGV[5], sid)
+redis.call('HSET', sizes, sid, 0)
+redis.call('HINCRBY', counts, 'sessions', 1)
+notify()
+return 1
+"""
 
 # One message, atomically and in one round trip. A script rather than MULTI because it can
-# look before it writes: nothing is written to a session that expired, and a session
-# pinned by another device keeps no TTL — MULTI can't branch, so each of those needed a
-# second round trip. It skips a message whose id the session already holds: a call that
-# timed out may still have landed, and its retry (or replay) carries the same id.
-# KEYS: meta hash, messages list, the owner's listing index, the session's recent ids.
-# ARGV: message JSON, max messages, deadline ms ("" = never), time s, sid, title ("" = none),
+# look before it writes: a session pinned by another device keeps no TTL. It skips a message
+# whose id the session already holds: a call that timed out may still have landed, and its
+# retry (or replay) carries the same id.
+# ARGV[5..]: message JSON, max messages, deadline ms ('' = never), time s, title ('' = none),
 # message id. Returns false (no session), 1 (added) or 2 (already there).
-ADD_MESSAGE = """
-if not redis.call('HGET', KEYS[1], 'user_id') then return false end
-if redis.call('ZADD', KEYS[4], 'NX', ARGV[4], ARGV[7]) == 0 then return 2 end
-if redis.call('RPUSH', KEYS[2], ARGV[1]) > tonumber(ARGV[2]) then
-  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
-  redis.call('ZREMRANGEBYRANK', KEYS[4], 0, -tonumber(ARGV[2]) - 1)
+ADD_MESSAGE = PRELUDE + """
+if not redis.call('HGET', meta, 'user_id') then return false end
+if redis.call('ZADD', ids, 'NX', ARGV[8], ARGV[10]) == 0 then return 2 end
+local max = tonumber(ARGV[6])
+local pushed = redis.call('RPUSH', messages, ARGV[5])
+local held = pushed
+if pushed > max then
+  redis.call('LTRIM', messages, -max, -1)
+  redis.call('ZREMRANGEBYRANK', ids, 0, -max - 1)
+  held = max
 end
-if ARGV[6] ~= '' then redis.call('HSETNX', KEYS[1], 'title', ARGV[6]) end
-if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'pinned') ~= '1' then
-  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-  redis.call('PEXPIREAT', KEYS[2], ARGV[3])
-  redis.call('PEXPIREAT', KEYS[4], ARGV[3])
-end
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+redis.call('HINCRBY', counts, 'messages', held - pushed + 1)
+redis.call('HSET', sizes, sid, held)
+if ARGV[9] ~= '' then redis.call('HSETNX', meta, 'title', ARGV[9]) end
+if ARGV[7] ~= '' and redis.call('HGET', meta, 'pinned') ~= '1' then expire_at(ARGV[7]) end
+redis.call('ZADD', listing, ARGV[8], sid)
+notify()
 return 1
+"""
+
+# ARGV[5]: the new title.
+RENAME = PRELUDE + """
+if not redis.call('HGET', meta, 'user_id') then return false end
+redis.call('HSET', meta, 'title', ARGV[5])
+notify()
+return 1
+"""
+
+# ARGV[5]: '1' pin, '0' unpin; ARGV[6]: the deadline ms an unpinned session gets ('' = never).
+PIN = PRELUDE + """
+if not redis.call('HGET', meta, 'user_id') then return false end
+redis.call('HSET', meta, 'pinned', ARGV[5])
+if ARGV[5] == '1' then expire_at('') else expire_at(ARGV[6]) end
+notify()
+return 1
+"""
+
+# ARGV[5]: the new deadline ms ('' = never). A pinned session never expires: nothing to extend.
+EXTEND = PRELUDE + """
+if not redis.call('HGET', meta, 'user_id') then return false end
+if redis.call('HGET', meta, 'pinned') == '1' then return 1 end
+expire_at(ARGV[5])
+notify()
+return 1
+"""
+
+# Returns how many of the session's keys it deleted.
+CLEAR = PRELUDE + """
+local deleted = redis.call('DEL', meta, messages, ids)
+forget_counts()
+redis.call('ZREM', listing, sid)
+redis.call('ZREM', expiry, sid)
+if deleted > 0 then notify() end
+return deleted
+"""
+
+# A whole session at once (journal compaction, the layout migration).
+# ARGV[5..]: deadline ms ('' = never), last activity, '1' = only if it does not exist yet,
+# number of meta values (field, value…), number of messages, then those, then (id, score)…
+RESTORE = PRELUDE + """
+if ARGV[7] == '1' and redis.call('EXISTS', meta) == 1 then return 0 end
+forget_counts()
+redis.call('DEL', meta, messages, ids)
+local nmeta, nmsg = tonumber(ARGV[8]), tonumber(ARGV[9])
+local i = 10
+for j = i, i + nmeta - 1, 2 do redis.call('HSET', meta, ARGV[j], ARGV[j + 1]) end
+i = i + nmeta
+for j = i, i + nmsg - 1 do redis.call('RPUSH', messages, ARGV[j]) end
+i = i + nmsg
+for j = i, #ARGV - 1, 2 do redis.call('ZADD', ids, ARGV[j + 1], ARGV[j]) end
+expire_at(ARGV[5])
+redis.call('ZADD', listing, ARGV[6], sid)
+redis.call('HSET', sizes, sid, nmsg)
+redis.call('HINCRBY', counts, 'sessions', 1)
+redis.call('HINCRBY', counts, 'messages', nmsg)
+notify()
+return 1
+"""
+
+# Forget sessions that are gone (expired) from one user's indexes and counters.
+# KEYS: Keys.user_keys. ARGV: meta key prefix, now ms, budget, then the sids to check (none:
+# those whose deadline has passed, at most `budget`). Returns the sids it forgot.
+PRUNE = """
+local listing, expiry, sizes, counts = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local sids = {}
+if #ARGV > 3 then
+  for i = 4, #ARGV do sids[#sids + 1] = ARGV[i] end
+else
+  sids = redis.call('ZRANGEBYSCORE', expiry, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+end
+local gone = {}
+for _, sid in ipairs(sids) do
+  if redis.call('EXISTS', ARGV[1] .. sid) == 0 then
+    local n = redis.call('HGET', sizes, sid)
+    if n then
+      redis.call('HINCRBY', counts, 'messages', 0 - tonumber(n))  -- never '-0': not an integer to Redis
+      redis.call('HINCRBY', counts, 'sessions', -1)
+      redis.call('HDEL', sizes, sid)
+    end
+    redis.call('ZREM', listing, sid)
+    redis.call('ZREM', expiry, sid)
+    gone[#gone + 1] = sid
+  end
+end
+return gone
 """
 
 # Errors with which a reachable Redis refuses a write for reasons of its own state, not the
@@ -110,6 +246,14 @@ def _ms(seconds: float) -> int:
     return int(seconds * 1000)
 
 
+def _deadline_arg(deadline: float | None) -> str | int:
+    return "" if deadline is None else _ms(deadline)
+
+
+def _not_found(sid: str) -> SessionNotFound:
+    return SessionNotFound(f"session {sid} does not exist or has expired")
+
+
 class LatencyLog:
     """The last 1,000 durations of each operation, for p50/p99 in the stats pane."""
 
@@ -141,7 +285,9 @@ class LatencyLog:
 
 
 class SessionStore:
-    """Sessions of many users; see the module docstring for the keys it writes."""
+    """Sessions of one user (`user`) or of everyone (`user=None`); keys: see keys.py."""
+
+    fallback_reason: str | None = None  # sessions are where this store says they are
 
     def __init__(
         self,
@@ -154,6 +300,7 @@ class SessionStore:
         location: str = "",
         journal=None,
         clock: Callable[[], float] = time.time,
+        user: str | None = None,
     ) -> None:
         self.client = client
         self.backend = backend
@@ -163,25 +310,32 @@ class SessionStore:
         self.location = location
         self.journal = journal
         self.clock = clock
+        self.user = None if user is None else str(user)
+        self.keys = Keys(namespace)
         self.latency = LatencyLog()
-        self._owners: dict[str, str] = {}  # sid -> user_id: add_message names the owner's index
-        self._all = f"{namespace}:sessions"
-        self._add_script = client.register_script(ADD_MESSAGE)
+        # called with a session's key after every acknowledged write (e.g. to WAIT for a replica)
+        self.after_write: Callable[[str], None] = lambda key: None
+        self._owners: dict[str, str] = {}  # sid -> user_id, learnt from the admin listing
+        self._scripts = {name: client.register_script(text) for name, text in (
+            ("create", CREATE), ("add", ADD_MESSAGE), ("rename", RENAME), ("pin", PIN),
+            ("extend", EXTEND), ("clear", CLEAR), ("restore", RESTORE), ("prune", PRUNE))}
         if journal is not None:
             journal.attach(apply=self._apply, reset=self._reset_state, snapshot=self._snapshot_records)
 
-    # ----------------------------------------------------------------- keys
-    def _meta(self, sid: str) -> str:
-        return f"{self.namespace}:session:{{{sid}}}"
+    def scoped(self, user: str | None) -> "SessionStore":
+        """This store (same connection, same journal) acting for `user` (None: everyone)."""
+        twin = copy.copy(self)
+        twin.user = None if user is None else str(user)
+        return twin
 
-    def _messages(self, sid: str) -> str:
-        return f"{self.namespace}:session:{{{sid}}}:messages"
+    @property
+    def sharded(self) -> bool:
+        """Redis Cluster: events go out on sharded pub/sub (SPUBLISH / SSUBSCRIBE)."""
+        return isinstance(self.client, redis.cluster.RedisCluster)
 
-    def _ids(self, sid: str) -> str:
-        return f"{self.namespace}:session:{{{sid}}}:ids"
-
-    def _user_index(self, user_id: str) -> str:
-        return f"{self.namespace}:user:{{{user_id}}}:sessions"
+    def event_client(self):
+        """A client to subscribe to events with (`keys.events(user)`)."""
+        return self.client
 
     # ------------------------------------------------------------ plumbing
     @property
@@ -202,18 +356,33 @@ class SessionStore:
     def _commit(self, record: dict[str, Any]) -> Any:
         """Apply one change; on the local backend, also make it durable before returning."""
         if self.journal is None:
-            try:
-                return self._apply(record)
-            except redis.ResponseError as exc:
-                raise _response_error(record["sid"], exc) from None
+            with self._permitted():
+                try:
+                    result = self._apply(record)
+                except redis.ResponseError as exc:
+                    if redis_errors.is_permission_denied(exc):
+                        raise
+                    raise _response_error(record["sid"], exc) from None
+            self.after_write(self.keys.meta(record["user"], record["sid"]))
+            return result
         with self.journal.transaction():
             result = self._apply(record)
             self.journal.append(record)
             return result
 
     @contextmanager
+    def _permitted(self) -> Iterator[None]:
+        """NOPERM (a Redis ACL keeps this user out of those keys) as one clear line."""
+        try:
+            yield
+        except (redis.exceptions.NoPermissionError, AccessDenied) as exc:
+            if isinstance(exc, AccessDenied):
+                raise
+            raise AccessDenied(redis_errors.explain(exc, self.location)) from None
+
+    @contextmanager
     def _reading(self, op: str) -> Iterator[None]:
-        with self.latency.measure(op):
+        with self.latency.measure(op), self._permitted():
             if self.journal is not None:
                 self.journal.catch_up()  # see what other processes wrote
             yield
@@ -221,139 +390,176 @@ class SessionStore:
     def _apply(self, record: dict[str, Any]) -> Any:
         return getattr(self, f"_apply_{record['op']}")(record)
 
-    def _lookup(self, sid: str) -> tuple[str, bool]:
-        """(owner, pinned) as the server has them now; SessionNotFound when it is gone."""
-        try:
-            owner, pinned = self.client.hmget(self._meta(sid), ["user_id", "pinned"])
-        except redis.ResponseError as exc:
-            raise _response_error(sid, exc) from None
-        if owner is None:
-            raise SessionNotFound(f"session {sid} does not exist or has expired")
-        self._owners[sid] = owner
-        return owner, pinned == "1"
-
+    # --------------------------------------------------------------- owners
     def _owner(self, sid: str) -> str:
-        """The session's owner, which never changes: asked of the server once per process."""
-        return self._owners.get(sid) or self._lookup(sid)[0]
+        """Whose keys hold `sid` in this store's scope; SessionNotFound when nobody's."""
+        if self.user is not None:
+            return self.user
+        owner = self._owners.get(sid)
+        if owner is None:
+            try:
+                with self._permitted():
+                    owner = self.client.hget(self.keys.owners, sid)
+                if owner is None and self.journal is not None:
+                    self.journal.catch_up()  # another process may have made it
+                    owner = self.client.hget(self.keys.owners, sid)
+            except redis.ResponseError as exc:
+                raise _response_error(sid, exc) from None
+            if owner is None:
+                raise _not_found(sid)
+            self._owners[sid] = owner
+        return owner
 
-    def _set_expiry(self, pipe, sid: str, deadline: float | None) -> None:
-        for key in (self._meta(sid), self._messages(sid), self._ids(sid)):
-            if deadline is None:
-                pipe.persist(key)
-            else:
-                pipe.pexpireat(key, _ms(deadline))
+    def _recorded_owner(self, r: dict[str, Any]) -> str:
+        """The owner a record names; records written before layout v2 name none."""
+        return r.get("user") or self.scoped(None)._owner(r["sid"])
+
+    def known_owner(self, session_id: str) -> str | None:
+        """The session's owner if this process knows it without asking Redis (e.g. during
+        an outage): the user this store acts for, or one it has seen."""
+        return self.user or self._owners.get(session_id)
+
+    def owner_of(self, session_id: str) -> str | None:
+        """The user whose session `session_id` is, if it exists and this store may see it."""
+        try:
+            owner = self._owner(session_id)
+            exists = self.client.exists(self.keys.meta(owner, session_id))
+        except SessionNotFound:
+            return None
+        return owner if exists else None
+
+    def _acting_for(self, user_id: str | None) -> str | None:
+        """The user a call asks about (None: everyone this store may see)."""
+        if user_id is None:
+            return self.user
+        if self.user is not None and str(user_id) != self.user:
+            raise StoreError(f"acting for user {self.user}: another user's sessions need admin mode (--admin)")
+        return str(user_id)
+
+    # ------------------------------------------------------------- scripts
+    def _run(self, name: str, owner: str, sid: str, kind: str, *args, extra: dict | None = None) -> Any:
+        """One session script, publishing `kind` on the owner's channel."""
+        event = json.dumps({"user": owner, "sid": sid, "kind": kind, **(extra or {})}, ensure_ascii=False)
+        publish = "SPUBLISH" if self.sharded else "PUBLISH"
+        try:
+            return self._scripts[name](keys=self.keys.session_keys(owner, sid),
+                                       args=[publish, self.keys.events(owner), event, sid, *args])
+        except redis.ResponseError as exc:
+            if redis_errors.is_permission_denied(exc):
+                raise
+            raise _response_error(sid, exc) from None
+
+    def _index(self, owner: str, sid: str, created_at: float) -> None:
+        """Put a session in the admin listing (apart from the user's keys: another slot)."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zadd(self.keys.all_sessions, {sid: created_at})
+        pipe.hset(self.keys.owners, sid, owner)
+        pipe.zadd(self.keys.users, {owner: created_at}, nx=True)
+        pipe.execute()
+        self._owners[sid] = owner
+
+    def _unindex(self, sids: list[str]) -> None:
+        """Take sessions that are gone out of the admin listing."""
+        if not sids:
+            return
+        for sid in sids:
+            self._owners.pop(sid, None)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrem(self.keys.all_sessions, *sids)
+        pipe.hdel(self.keys.owners, *sids)
+        try:
+            pipe.execute()
+        except redis.ResponseError as exc:  # NOPERM for a user's store: an admin's read repairs it
+            log.debug("left %d gone session(s) in the admin listing: %s", len(sids), exc)
 
     # ------------------------------------------------------------- records
     def _apply_create(self, r: dict[str, Any]) -> str:
-        sid, now = r["sid"], r["at"]
-        fields = {"user_id": r["user"], "created_at": now, "pinned": 0, "model": ""}
-        if r.get("title"):
-            fields["title"] = r["title"]
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self._meta(sid), mapping=fields)
-        if r["deadline"] is not None:
-            pipe.pexpireat(self._meta(sid), _ms(r["deadline"]))
-        pipe.zadd(self._user_index(r["user"]), {sid: now})
-        pipe.zadd(self._all, {sid: now})
-        pipe.execute()
-        self._owners[sid] = r["user"]
+        sid, owner, now = r["sid"], r["user"], r["at"]
+        self._run("create", owner, sid, "create", now, _deadline_arg(r["deadline"]), r.get("title") or "", owner)
+        self._index(owner, sid, now)
         return sid
 
     def _apply_add(self, r: dict[str, Any]) -> Message:
-        sid, msg = r["sid"], r["msg"]
+        sid, msg, owner = r["sid"], r["msg"], self._recorded_owner(r)
         title = title_from(msg["content"]) if msg["role"] == "user" else ""
-        deadline = "" if r["deadline"] is None else _ms(r["deadline"])
-        try:
-            added = self._add_script(
-                keys=[self._meta(sid), self._messages(sid), self._user_index(self._owner(sid)), self._ids(sid)],
-                args=[json.dumps(msg, ensure_ascii=False), self.max_messages, deadline,
-                      msg["timestamp"], sid, title, msg["id"]],
-            )
-        except redis.ResponseError as exc:
-            raise _response_error(sid, exc) from None
+        added = self._run("add", owner, sid, "add", json.dumps(msg, ensure_ascii=False), self.max_messages,
+                          _deadline_arg(r["deadline"]), msg["timestamp"], title, msg["id"],
+                          extra={"id": msg["id"]})
         if not added:
-            self._owners.pop(sid, None)
-            raise SessionNotFound(f"session {sid} does not exist or has expired")
+            raise _not_found(sid)
         return _message_from(msg)
 
     def _apply_rename(self, r: dict[str, Any]) -> None:
-        self._lookup(r["sid"])
-        self.client.hset(self._meta(r["sid"]), "title", r["title"])
+        if not self._run("rename", self._recorded_owner(r), r["sid"], "rename", r["title"]):
+            raise _not_found(r["sid"])
 
     def _apply_pin(self, r: dict[str, Any]) -> None:
-        sid = r["sid"]
-        self._lookup(sid)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(self._meta(sid), "pinned", 1 if r["pinned"] else 0)
-        self._set_expiry(pipe, sid, None if r["pinned"] else r["deadline"])
-        pipe.execute()
+        pinned = r["pinned"]
+        if not self._run("pin", self._recorded_owner(r), r["sid"], "pin" if pinned else "unpin",
+                         "1" if pinned else "0", _deadline_arg(r["deadline"])):
+            raise _not_found(r["sid"])
 
     def _apply_extend(self, r: dict[str, Any]) -> None:
-        sid = r["sid"]
-        if self._lookup(sid)[1]:
-            return  # pinned: it never expires, there is nothing to extend
-        pipe = self.client.pipeline(transaction=True)
-        self._set_expiry(pipe, sid, r["deadline"])
-        pipe.execute()
+        if not self._run("extend", self._recorded_owner(r), r["sid"], "extend", _deadline_arg(r["deadline"])):
+            raise _not_found(r["sid"])
 
     def _apply_clear(self, r: dict[str, Any]) -> bool:
         sid = r["sid"]
         try:
-            owner = self._lookup(sid)[0]
+            owner = self._recorded_owner(r)
         except SessionNotFound:
             return False
-        except CorruptSession:
-            owner = None  # still clear it: deleting is how an operator repairs it
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(self._meta(sid), self._messages(sid), self._ids(sid))
-        if owner is not None:
-            pipe.zrem(self._user_index(owner), sid)
-        pipe.zrem(self._all, sid)
-        deleted = pipe.execute()[0]
-        self._owners.pop(sid, None)
+        deleted = self._run("clear", owner, sid, "clear")
+        if deleted:  # (a same-named session of another user stays listed)
+            self._unindex([sid])
         return deleted > 0
 
     def _apply_defer(self, r: dict[str, Any]) -> None:
         sid = r["sid"]
         self._apply(r["change"])
-        last = self.client.lindex(self._messages(sid), -1)
-        queued = json.loads(self.client.hget(self._meta(sid), "queued") or "[]")
+        owner = self._recorded_owner(r)
+        meta = self.keys.meta(owner, sid)
+        last = self.client.lindex(self.keys.messages(owner, sid), -1)
+        queued = json.loads(self.client.hget(meta, "queued") or "[]")
         queued.append({"call": r["call"], "args": r["args"], "after": json.loads(last)["id"] if last else None})
-        self.client.hset(self._meta(sid), "queued", json.dumps(queued, ensure_ascii=False))
+        self.client.hset(meta, "queued", json.dumps(queued, ensure_ascii=False))
 
     def _apply_settle(self, r: dict[str, Any]) -> bool:
         sid = r["sid"]
-        queued = json.loads(self.client.hget(self._meta(sid), "queued") or "[]")[r["changes"]:]
-        self.client.ltrim(self._messages(sid), r["messages"], -1)
-        if queued or self.client.llen(self._messages(sid)):
-            self.client.hset(self._meta(sid), "queued", json.dumps(queued, ensure_ascii=False))
+        owner = self._recorded_owner(r)
+        meta, messages = self.keys.meta(owner, sid), self.keys.messages(owner, sid)
+        queued = json.loads(self.client.hget(meta, "queued") or "[]")[r["changes"]:]
+        self.client.ltrim(messages, r["messages"], -1)
+        left = self.client.llen(messages)
+        if queued or left:
+            self.client.hset(meta, "queued", json.dumps(queued, ensure_ascii=False))
+            held = int(self.client.hget(self.keys.sizes(owner), sid) or left)
+            self.client.hset(self.keys.sizes(owner), sid, left)
+            self.client.hincrby(self.keys.counts(owner), "messages", left - held)
             return False
-        return self._apply_clear({"op": "clear", "sid": sid})
+        return self._apply_clear({"op": "clear", "sid": sid, "user": owner})
 
     def _apply_restore(self, r: dict[str, Any]) -> None:
         """A whole session at once: what journal compaction writes."""
-        sid, meta = r["sid"], r["meta"]
         if r["deadline"] is not None and r["deadline"] <= self.clock():
             return
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(self._meta(sid), self._messages(sid), self._ids(sid))
-        pipe.hset(self._meta(sid), mapping=meta)
-        if r["messages"]:
-            pipe.rpush(self._messages(sid), *r["messages"])
-            ids = {}
-            for raw in r["messages"]:
-                try:
-                    data = json.loads(raw)
-                    ids[str(data["id"])] = float(data["timestamp"])
-                except (ValueError, TypeError, KeyError):
-                    continue  # a garbled message: reading the history reports it
-            if ids:
-                pipe.zadd(self._ids(sid), ids)
-        self._set_expiry(pipe, sid, r["deadline"])
-        pipe.zadd(self._user_index(meta["user_id"]), {sid: r["last_activity"]})
-        pipe.zadd(self._all, {sid: float(meta["created_at"])})
-        pipe.execute()
-        self._owners[sid] = meta["user_id"]
+        self._restore(r["sid"], r["meta"], r["messages"], r["deadline"], r["last_activity"], only_if_absent=False)
+
+    def _restore(self, sid: str, meta: dict[str, str], messages: list[str], deadline: float | None,
+                 last_activity: float, *, only_if_absent: bool) -> bool:
+        owner = meta["user_id"]
+        ids: list[Any] = []
+        for raw in messages:
+            try:
+                data = json.loads(raw)
+                ids += [str(data["id"]), float(data["timestamp"])]
+            except (ValueError, TypeError, KeyError):
+                continue  # a garbled message: reading the history reports it
+        fields = [x for pair in meta.items() for x in pair]
+        done = self._run("restore", owner, sid, "create", _deadline_arg(deadline), last_activity,
+                         "1" if only_if_absent else "", len(fields), len(messages), *fields, *messages, *ids)
+        self._index(owner, sid, float(meta["created_at"]))
+        return bool(done)
 
     def _reset_state(self) -> None:
         self.client.flushdb()
@@ -362,11 +568,15 @@ class SessionStore:
     def _snapshot_records(self) -> Iterator[dict[str, Any]]:
         """Every live session as one `restore` record: the compacted journal."""
         now = self.clock()
-        for sid in self.client.zrange(self._all, 0, -1):
+        owners = self.client.hgetall(self.keys.owners)
+        for sid in self.client.zrange(self.keys.all_sessions, 0, -1):
+            owner = owners.get(sid)
+            if owner is None:
+                continue
             pipe = self.client.pipeline(transaction=False)
-            pipe.hgetall(self._meta(sid))
-            pipe.lrange(self._messages(sid), 0, -1)
-            pipe.pttl(self._meta(sid))
+            pipe.hgetall(self.keys.meta(owner, sid))
+            pipe.lrange(self.keys.messages(owner, sid), 0, -1)
+            pipe.pttl(self.keys.meta(owner, sid))
             meta, messages, pttl = pipe.execute()
             if meta and "user_id" in meta:
                 deadline = None if pttl < 0 else now + pttl / 1000
@@ -381,7 +591,7 @@ class SessionStore:
             record = {
                 "op": "create",
                 "sid": session_id or new_session_id(),
-                "user": str(user_id),
+                "user": self._acting_for(user_id),
                 "title": title_from(title) if title else None,
                 "at": now,
                 "deadline": self._deadline(now),
@@ -412,6 +622,7 @@ class SessionStore:
             record = {
                 "op": "add",
                 "sid": session_id,
+                "user": self._owner(session_id),
                 "msg": msg,
                 "deadline": self._deadline(self.clock()),
             }
@@ -420,14 +631,16 @@ class SessionStore:
     def _change(self, call: str, sid: str, *args) -> dict[str, Any]:
         """The record of a change to a session's settings (rename, pin, unpin, extend)."""
         if call == "rename_session":
-            return {"op": "rename", "sid": sid, "title": title_from(args[0]) or "untitled"}
-        if call == "pin_session":
-            return {"op": "pin", "sid": sid, "pinned": True, "deadline": None}
-        if call == "unpin_session":
-            return {"op": "pin", "sid": sid, "pinned": False, "deadline": self._deadline(self.clock())}
-        if call == "extend_session":
-            return {"op": "extend", "sid": sid, "deadline": self._deadline(self.clock(), *args)}
-        raise ValueError(f"not a change to a session: {call!r}")
+            record = {"op": "rename", "sid": sid, "title": title_from(args[0]) or "untitled"}
+        elif call == "pin_session":
+            record = {"op": "pin", "sid": sid, "pinned": True, "deadline": None}
+        elif call == "unpin_session":
+            record = {"op": "pin", "sid": sid, "pinned": False, "deadline": self._deadline(self.clock())}
+        elif call == "extend_session":
+            record = {"op": "extend", "sid": sid, "deadline": self._deadline(self.clock(), *args)}
+        else:
+            raise ValueError(f"not a change to a session: {call!r}")
+        return {**record, "user": self._owner(sid)}
 
     def rename_session(self, session_id: str, title: str) -> None:
         with self.latency.measure("rename_session"):
@@ -452,27 +665,38 @@ class SessionStore:
         """Make a change here and queue `call(session_id, *args)`, after the messages held
         now, to be made again on Redis (see `queued_changes`)."""
         change = self._change(call, session_id, *args)
-        self._commit({"op": "defer", "sid": session_id, "call": call, "args": list(args), "change": change})
+        self._commit({"op": "defer", "sid": session_id, "user": change["user"], "call": call,
+                      "args": list(args), "change": change})
 
     def queued_changes(self, session_id: str) -> list[dict[str, Any]]:
         """Deferred changes, oldest first: {call, args, after: id of the message before it}."""
         with self._reading("queued_changes"):
-            return json.loads(self.client.hget(self._meta(session_id), "queued") or "[]")
+            meta = self.keys.meta(self._owner(session_id), session_id)
+            return json.loads(self.client.hget(meta, "queued") or "[]")
 
     def settle(self, session_id: str, messages: int, changes: int) -> bool:
         """Forget the first `messages` messages and `changes` changes (now on Redis); the
         session goes once nothing is left. True when it went."""
-        return self._commit({"op": "settle", "sid": session_id, "messages": messages, "changes": changes})
+        return self._commit({"op": "settle", "sid": session_id, "user": self._owner(session_id),
+                             "messages": messages, "changes": changes})
 
     def clear_session(self, session_id: str) -> bool:
         with self.latency.measure("clear_session"):
-            return self._commit({"op": "clear", "sid": session_id})
+            try:
+                owner = self._owner(session_id)
+            except SessionNotFound:
+                return False
+            return self._commit({"op": "clear", "sid": session_id, "user": owner})
 
     # ---------------------------------------------------------------- reads
     def get_session(self, session_id: str) -> Session | None:
         with self._reading("get_session"):
+            try:
+                owner = self._owner(session_id)
+            except SessionNotFound:
+                return None
             pipe = self.client.pipeline(transaction=False)
-            self._queue_session_reads(pipe, session_id)
+            self._queue_session_reads(pipe, owner, session_id)
             try:
                 fields = pipe.execute()
             except redis.ResponseError as exc:
@@ -481,16 +705,16 @@ class SessionStore:
                 return None
             return self._session_from(session_id, *fields)
 
-    def _queue_session_reads(self, pipe, sid: str) -> None:
+    def _queue_session_reads(self, pipe, owner: str, sid: str) -> None:
         """What `_session_from` needs, queued on a pipeline (4 replies)."""
-        pipe.hgetall(self._meta(sid))
-        pipe.llen(self._messages(sid))
-        pipe.pttl(self._meta(sid))
-        pipe.lindex(self._messages(sid), -1)
+        pipe.hgetall(self.keys.meta(owner, sid))
+        pipe.llen(self.keys.messages(owner, sid))
+        pipe.pttl(self.keys.meta(owner, sid))
+        pipe.lindex(self.keys.messages(owner, sid), -1)
 
     def _session_from(self, sid: str, meta: dict[str, str], count: int, pttl: int, last: str | None) -> Session:
         try:
-            session = Session(
+            return Session(
                 id=sid,
                 user_id=meta["user_id"],
                 title=meta.get("title", ""),
@@ -503,21 +727,23 @@ class SessionStore:
             )
         except (KeyError, ValueError) as exc:
             raise CorruptSession(f"session {sid}: metadata ragtui did not write ({exc!r})") from None
-        self._owners[sid] = session.user_id
-        return session
 
     def ttl(self, session_id: str) -> int | None:
         """Seconds until the session expires; None when it never does."""
         with self._reading("ttl"):
-            pttl = self.client.pttl(self._meta(session_id))
+            pttl = self.client.pttl(self.keys.meta(self._owner(session_id), session_id))
         if pttl == -2:
-            raise SessionNotFound(f"session {session_id} does not exist or has expired")
+            raise _not_found(session_id)
         return None if pttl == -1 else math.ceil(pttl / 1000)
 
     def get_messages(self, session_id: str, start: int = 0, end: int = -1) -> list[Message]:
         with self._reading("get_messages"):
             try:
-                raw = self.client.lrange(self._messages(session_id), start, end)
+                key = self.keys.messages(self._owner(session_id), session_id)
+            except SessionNotFound:
+                return []
+            try:
+                raw = self.client.lrange(key, start, end)
             except redis.ResponseError as exc:
                 raise CorruptSession(f"session {session_id}: {exc}") from None
             return [_parse_message(session_id, item) for item in raw]
@@ -531,27 +757,36 @@ class SessionStore:
     def format_history_as_context(self, session_id: str, n: int = 10) -> str:
         return "\n".join(f"{m.role.capitalize()}: {m.content}" for m in self.get_last_n_messages(session_id, n))
 
-    def _page(self, index: str, offset: int, limit: int) -> list[Session]:
-        """Sessions from a listing index, newest activity first, pruning the dead ones."""
+    # ------------------------------------------------------------- listings
+    def _page(self, user: str | None, offset: int, limit: int) -> tuple[list[Session], int]:
+        """(sessions, the position after them) from a listing, newest first: one user's by
+        last activity, or everyone's (user None) by creation. Dead entries are pruned."""
+        index = self.keys.all_sessions if user is None else self.keys.sessions(user)
         found: list[Session] = []
         position = offset
         while len(found) < limit:
             sids = self.client.zrevrange(index, position, position + max(limit - len(found), 1) - 1)
             if not sids:
                 break
+            if user is None:
+                owners = dict(zip(sids, self.client.hmget(self.keys.owners, sids)))
+                self._owners.update({sid: o for sid, o in owners.items() if o is not None})
+            else:
+                owners = dict.fromkeys(sids, user)
             pipe = self.client.pipeline(transaction=False)
-            for sid in sids:
-                self._queue_session_reads(pipe, sid)
-            results = pipe.execute(raise_on_error=False)
-            dead = []
-            for i, sid in enumerate(sids):
-                fields = results[4 * i : 4 * i + 4]
+            live = [sid for sid in sids if owners[sid] is not None]
+            for sid in live:
+                self._queue_session_reads(pipe, owners[sid], sid)
+            results = pipe.execute(raise_on_error=False) if live else []
+            dead = {sid: None for sid in sids if owners[sid] is None}
+            for i, sid in enumerate(live):
+                fields = results[4 * i: 4 * i + 4]
                 if any(isinstance(x, Exception) for x in fields):
                     log.warning("skipping session %s: its keys hold foreign data", sid)
                     position += 1
                     continue
                 if not fields[0]:
-                    dead.append(sid)
+                    dead[sid] = owners[sid]
                     continue
                 try:
                     found.append(self._session_from(sid, *fields))
@@ -559,71 +794,132 @@ class SessionStore:
                     log.warning("skipping %s", exc)
                 position += 1
             if dead:  # expired: drop them from the indexes so no listing shows them again
-                pipe = self.client.pipeline(transaction=False)
-                pipe.zrem(index, *dead)
-                pipe.zrem(self._all, *dead)
-                pipe.execute()
-        return found
+                self._forget(dead)
+        return found, position
+
+    def _forget(self, dead: dict[str, str | None]) -> None:
+        """Prune gone sessions ({sid: owner, or None if the admin listing names none})."""
+        by_owner: dict[str, list[str]] = defaultdict(list)
+        for sid, owner in dead.items():
+            if owner is not None:
+                by_owner[owner].append(sid)
+        pruned = [sid for sid, owner in dead.items() if owner is None]
+        for owner, sids in by_owner.items():
+            pruned += self._prune(owner, sids)
+        self._unindex(pruned)
+
+    def _prune(self, user: str, sids: Iterable[str] = (), client=None) -> list[str]:
+        return self._scripts["prune"](keys=self.keys.user_keys(user),
+                                      args=[self.keys.meta(user, ""), _ms(self.clock()), PRUNE_BUDGET, *sids],
+                                      client=client)
 
     def get_all_active_sessions(self, user_id: str | None = None, limit: int = 50, offset: int = 0) -> list[Session]:
-        """One user's sessions, most recent activity first; or everyone's (user_id None),
-        newest first."""
+        """One user's sessions, most recent activity first; or everyone's (user_id None, in
+        admin mode), newest first."""
         with self._reading("list_sessions"):
-            index = self._all if user_id is None else self._user_index(user_id)
-            return self._page(index, offset, limit)
+            return self._page(self._acting_for(user_id), offset, limit)[0]
+
+    def iter_search_sessions(self, user_id: str, text: str, page: int = LISTING_BATCH) -> Iterator[list[Session]]:
+        """This user's sessions whose title or any message contains `text` (case-insensitive),
+        newest first: one list of matches (maybe empty) per `page` sessions looked at, so a
+        caller shows the first ones at once and stops whenever it likes."""
+        user = self._acting_for(user_id)
+        if user is None:
+            raise StoreError("search needs a user")
+        needle = text.casefold().strip()
+        position = 0
+        while True:
+            with self._reading("search_sessions"):
+                batch, position = self._page(user, position, page)
+                if not batch:
+                    return
+                untitled = [s for s in batch if needle not in s.title.casefold()]
+                pipe = self.client.pipeline(transaction=False)
+                for s in untitled:
+                    pipe.lrange(self.keys.messages(user, s.id), 0, -1)
+                contents = dict(zip((s.id for s in untitled), pipe.execute(raise_on_error=False)))
+            yield [s for s in batch if (raw := contents.get(s.id)) is None
+                   or (not isinstance(raw, Exception) and _any_message_contains(s.id, raw, needle))]
 
     def search_sessions(self, user_id: str, text: str, limit: int = 50) -> list[Session]:
         """This user's sessions whose title or any message contains `text` (case-insensitive)."""
-        needle = text.casefold().strip()
         matches: list[Session] = []
-        offset = 0
-        while len(matches) < limit:
-            batch = self.get_all_active_sessions(user_id, limit=LISTING_BATCH, offset=offset)
-            if not batch:
+        for found in self.iter_search_sessions(user_id, text):
+            matches += found
+            if len(matches) >= limit:
                 break
-            offset += len(batch)
-            untitled = [s for s in batch if needle not in s.title.casefold()]
-            pipe = self.client.pipeline(transaction=False)
-            for s in untitled:
-                pipe.lrange(self._messages(s.id), 0, -1)
-            contents = dict(zip((s.id for s in untitled), pipe.execute(raise_on_error=False)))
-            for s in batch:
-                raw = contents.get(s.id)
-                if raw is None or (not isinstance(raw, Exception) and _any_message_contains(s.id, raw, needle)):
-                    matches.append(s)
         return matches[:limit]
 
-    def _census(self) -> tuple[int, int]:
-        """(live sessions, messages), pruning dead sessions from the global index as it goes."""
-        sessions = messages = 0
-        start = 0
-        while sids := self.client.zrange(self._all, start, start + 999):
-            pipe = self.client.pipeline(transaction=False)
-            for sid in sids:
-                pipe.exists(self._meta(sid))
-                pipe.llen(self._messages(sid))
-            replies = pipe.execute(raise_on_error=False)
-            dead = [sid for sid, alive in zip(sids, replies[::2]) if alive == 0]
-            sessions += len(sids) - len(dead)
-            messages += sum(n for n in replies[1::2] if isinstance(n, int))
-            if dead:
-                self.client.zrem(self._all, *dead)
-            start += len(sids) - len(dead)
-        return sessions, messages
+    def find_sessions(self, text: str, limit: int = 50, offset: int = 0) -> list[Session]:
+        """Admin: everyone's sessions whose user, id or title contains `text`, newest first."""
+        if self.user is not None:
+            return [s for s in self.search_sessions(self.user, text, offset + limit)][offset:]
+        needle = text.casefold().strip()
+        matched: list[tuple[str, str]] = []
+        position = 0
+        with self._reading("find_sessions"):
+            while len(matched) < offset + limit:
+                sids = self.client.zrevrange(self.keys.all_sessions, position, position + 499)
+                if not sids:
+                    break
+                position += len(sids)
+                owners = self.client.hmget(self.keys.owners, sids)
+                pipe = self.client.pipeline(transaction=False)
+                pairs = [(sid, owner) for sid, owner in zip(sids, owners) if owner is not None]
+                for sid, owner in pairs:
+                    pipe.hget(self.keys.meta(owner, sid), "title")
+                titles = pipe.execute(raise_on_error=False) if pairs else []
+                for (sid, owner), title in zip(pairs, titles):
+                    if any(needle in str(v).casefold() for v in (owner, sid, title if isinstance(title, str) else "")):
+                        matched.append((sid, owner))
+            found = []
+            for sid, owner in matched[offset: offset + limit]:
+                pipe = self.client.pipeline(transaction=False)
+                self._queue_session_reads(pipe, owner, sid)
+                fields = pipe.execute(raise_on_error=False)
+                if fields[0] and not any(isinstance(x, Exception) for x in fields):
+                    found.append(self._session_from(sid, *fields))
+            return found
 
-    def count_sessions(self) -> int:
+    # ----------------------------------------------------- counters, stats
+    def _users(self, user: str | None) -> list[str]:
+        return [user] if user is not None else self.client.zrange(self.keys.users, 0, -1)
+
+    def _totals(self, user: str | None) -> dict[str, tuple[int, int]]:
+        """{user: (sessions, messages)} from the counters, after a small prune step each."""
+        users = self._users(user)
+        if self.sharded:  # a cluster pipeline runs no scripts: one prune per user, then the counts
+            pruned = [self._prune(u) for u in users]
+        pipe = self.client.pipeline(transaction=False)
+        for u in users:
+            if not self.sharded:
+                self._prune(u, client=pipe)
+            pipe.hmget(self.keys.counts(u), ["sessions", "messages"])
+        replies = pipe.execute() if users else []
+        if not self.sharded:
+            pruned, replies = replies[::2], replies[1::2]
+        self._unindex([sid for gone in pruned for sid in gone])
+        return {u: (int(s or 0), int(m or 0)) for u, (s, m) in zip(users, replies)}
+
+    def count_sessions(self, user_id: str | None = None) -> int:
+        """Live sessions of one user, or of everyone this store may see: from counters."""
         with self._reading("count_sessions"):
-            return self._census()[0]
+            return sum(s for s, _ in self._totals(self._acting_for(user_id)).values())
+
+    def user_version(self, user_id: str) -> int:
+        """A number that grows with every change to the user's sessions (one command)."""
+        return int(self.client.hget(self.keys.counts(str(self._acting_for(user_id))), "changes") or 0)
 
     def get_session_stats(self) -> StoreStats:
         with self._reading("stats"):
-            sessions, messages = self._census()
+            totals = self._totals(self.user)
             server = self._server_info()
         return StoreStats(
             backend=self.backend,
             health=self.health,
-            sessions=sessions,
-            messages=messages,
+            sessions=sum(s for s, _ in totals.values()),
+            messages=sum(m for _, m in totals.values()),
+            users=sum(1 for s, _ in totals.values() if s > 0),
             memory_bytes=server.pop("used_memory", None),
             latency_ms=self.latency.summary(),
             server=server,
@@ -636,8 +932,52 @@ class SessionStore:
         except redis.ResponseError:
             return {}
         keep = ("redis_version", "used_memory", "used_memory_human", "used_memory_peak_human",
-                "maxmemory_human", "connected_clients", "uptime_in_seconds", "aof_enabled")
+                "maxmemory_human", "maxmemory_policy", "connected_clients", "uptime_in_seconds", "aof_enabled")
         return {k: info[k] for k in keep if k in info}
+
+    # ------------------------------------------------------- layout version
+    def ensure_layout(self) -> int:
+        """Migrate sessions kept in layout v1 (once, on the first start of this version);
+        how many were moved. A Redis user without the rights leaves it to an admin."""
+        try:
+            if self.client.get(self.keys.layout) == str(LAYOUT_VERSION):
+                return 0
+            return self.migrate_layout()
+        except redis.exceptions.NoPermissionError as exc:  # a confined user: not theirs to do
+            log.info("cannot check the session key layout as this Redis user (%s); "
+                        "an admin runs `ragtui sessions migrate`", exc)
+            return 0
+
+    def migrate_layout(self) -> int:
+        """Move every layout-v1 session into layout v2 with its messages, title, pin and the
+        time it has left; how many moved. Safe to run twice, or in two processes at once:
+        a session is written only where it is not yet, then its old keys go."""
+        old = LegacyKeys(self.namespace)
+        moved = 0
+        while sids := self.client.zrange(old.all_sessions, 0, 499):
+            for sid in sids:
+                moved += self._migrate_one(old, sid)
+        self.client.set(self.keys.layout, LAYOUT_VERSION)
+        if moved:
+            log.warning("moved %d session(s) to the session key layout v%d", moved, LAYOUT_VERSION)
+        return moved
+
+    def _migrate_one(self, old: LegacyKeys, sid: str) -> int:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(old.meta(sid))
+        pipe.lrange(old.messages(sid), 0, -1)
+        pipe.pttl(old.meta(sid))
+        meta, messages, pttl = pipe.execute()
+        moved = 0
+        if meta and "user_id" in meta and pttl != -2:
+            now = self.clock()
+            deadline = None if pttl < 0 else now + pttl / 1000
+            activity = _last_activity(meta, messages[-1] if messages else None)
+            moved = int(self._restore(sid, meta, messages, deadline, activity, only_if_absent=True))
+            self.client.zrem(old.user_index(meta["user_id"]), sid)
+        self.client.delete(old.meta(sid), old.messages(sid), old.ids(sid))
+        self.client.zrem(old.all_sessions, sid)
+        return moved
 
     def ping(self) -> bool:
         return bool(self.client.ping())

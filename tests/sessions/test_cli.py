@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -41,7 +42,7 @@ def test_sessions_list_show_and_search(capsys, seeded):
     assert {s["user_id"] for s in json.loads(out)} == {"alice", "bob"}
     code, out, _ = run(capsys, "--store", url, "--user", "alice", "sessions", "list", "--search", "press p", "--json")
     assert [s["id"] for s in json.loads(out)] == [sid]
-    code, out, _ = run(capsys, "--store", url, "sessions", "show", sid, "--json")
+    code, out, _ = run(capsys, "--store", url, "--user", "alice", "sessions", "show", sid, "--json")
     shown = json.loads(out)
     assert [m["content"] for m in shown["messages"]] == ["How do I pin?", "Press p [1]."]
     assert shown["messages"][1]["sources"][0]["source"] == "guide.md"
@@ -49,23 +50,53 @@ def test_sessions_list_show_and_search(capsys, seeded):
 
 def test_sessions_export_rename_pin_extend_delete(capsys, seeded, tmp_path):
     url, sid = seeded
+    url = ["--store", url, "--user", "alice"]
     target = tmp_path / "chat.md"
-    assert run(capsys, "--store", url, "sessions", "export", sid, "-o", str(target))[0] == 0
+    assert run(capsys, *url, "sessions", "export", sid, "-o", str(target))[0] == 0
     text = target.read_text()
     assert "# About pinning" in text and "Press p [1]." in text and "[1] guide.md, chars 0-80" in text
-    code, out, _ = run(capsys, "--store", url, "sessions", "export", sid, "--format", "json")
+    code, out, _ = run(capsys, *url, "sessions", "export", sid, "--format", "json")
     assert json.loads(out)["session"]["id"] == sid
 
-    assert run(capsys, "--store", url, "sessions", "rename", sid, "Pins explained")[0] == 0
-    assert run(capsys, "--store", url, "sessions", "pin", sid)[0] == 0
-    store = open_store(url)
+    assert run(capsys, *url, "sessions", "rename", sid, "Pins explained")[0] == 0
+    assert run(capsys, *url, "sessions", "pin", sid)[0] == 0
+    store = open_store(url[1])
     assert store.get_session(sid).title == "Pins explained"
     assert store.ttl(sid) is None
-    assert run(capsys, "--store", url, "sessions", "pin", sid, "--off")[0] == 0
-    code, out, _ = run(capsys, "--store", url, "sessions", "extend", sid, "--ttl", "7200")
+    assert run(capsys, *url, "sessions", "pin", sid, "--off")[0] == 0
+    code, out, _ = run(capsys, *url, "sessions", "extend", sid, "--ttl", "7200")
     assert code == 0 and ("expires in 1:59:" in out or "expires in 2:00:00" in out)
-    assert run(capsys, "--store", url, "sessions", "delete", sid)[0] == 0
+    assert run(capsys, *url, "sessions", "delete", sid)[0] == 0
     assert store.get_session(sid) is None
+
+
+def test_another_user_gets_not_found_for_every_session_command(capsys, seeded, tmp_path):
+    url, sid = seeded
+    bob = ["--store", url, "--user", "bob"]
+    for command in (["show", sid], ["export", sid, "-o", str(tmp_path / "x.md")], ["rename", sid, "mine now"],
+                    ["pin", sid], ["pin", sid, "--off"], ["extend", sid], ["delete", sid]):
+        code, out, err = run(capsys, *bob, "sessions", *command)
+        assert code == 2 and out == "" and err.count("\n") == 1, command
+        assert re.match(rf"ragtui: (no session {sid}|session {sid} does not exist)", err), err
+    assert not (tmp_path / "x.md").exists()
+    code, out, _ = run(capsys, *bob, "sessions", "list", "--json")
+    assert [s["user_id"] for s in json.loads(out)] == ["bob"]
+    store = open_store(url)  # everyone's (admin): alice's session is as it was
+    assert store.get_session(sid).title == "About pinning" and not store.get_session(sid).pinned
+    code, out, _ = run(capsys, "--store", url, "--admin", "--user", "bob", "sessions", "show", sid, "--json")
+    assert code == 0 and json.loads(out)["session"]["user_id"] == "alice"  # --admin reaches it
+
+
+def test_list_pages_say_where_they_are(capsys, redis_url):
+    store = open_store(redis_url, user="carol")
+    made = [store.create_session("carol", f"chat {i}") for i in range(5)]
+    code, out, _ = run(capsys, "--store", redis_url, "--user", "carol", "sessions", "list", "--limit", "2")
+    assert code == 0 and out.strip().endswith("showing 2 of 5 (1-2; next: --offset 2)")
+    code, out, _ = run(capsys, "--store", redis_url, "--user", "carol", "sessions", "list",
+                       "--limit", "2", "--offset", "4", "--json")
+    assert [s["id"] for s in json.loads(out)] == [made[0]]  # the oldest, last
+    code, out, _ = run(capsys, "--store", redis_url, "--user", "carol", "sessions", "list", "--offset", "3")
+    assert out.strip().endswith("showing 2 of 5 (4-5)")
 
 
 def test_errors_are_one_line_and_a_nonzero_exit(capsys, redis_url):
@@ -101,11 +132,13 @@ def test_hostile_text_never_reaches_the_terminal_as_escapes(capsys, redis_url):
 
 def test_stats_reports_backend_counts_and_latency(capsys, seeded):
     url, _ = seeded
-    code, out, _ = run(capsys, "--store", url, "stats", "--json")
+    code, out, _ = run(capsys, "--store", url, "--admin", "stats", "--json")
     stats = json.loads(out)
     assert code == 0
     assert stats["backend"] == "redis" and stats["health"] == "ok"
-    assert (stats["sessions"], stats["messages"]) == (2, 2)
+    assert (stats["sessions"], stats["messages"], stats["users"]) == (2, 2, 2)
+    code, out, _ = run(capsys, "--store", url, "--user", "bob", "stats", "--json")
+    assert (json.loads(out)["sessions"], json.loads(out)["messages"]) == (1, 0)  # a user's own
     assert stats["memory_bytes"] > 0
     assert stats["server"]["redis_version"]
 

@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from ragtui.sessions import CorruptSession, open_store
+from ragtui.sessions.keys import Keys
 from tests.redis_server import RedisServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -216,11 +217,12 @@ def test_foreign_and_corrupt_keys_are_contained(redis_url, tmp_path):
     garbled = store.create_session("alice", "garbled")
     store.add_message(garbled, "user", "fine")
     raw = redis.Redis.from_url(redis_url)
-    raw.delete(f"ragtui:session:{{{wrong_type}}}")
-    raw.set(f"ragtui:session:{{{wrong_type}}}", "not a hash")
-    raw.rpush(f"ragtui:session:{{{garbled}}}:messages", "{not json")
+    keys = Keys("ragtui")
+    raw.delete(keys.meta("alice", wrong_type))
+    raw.set(keys.meta("alice", wrong_type), "not a hash")
+    raw.rpush(keys.messages("alice", garbled), "{not json")
     raw.set("ragtui:something-else", "a foreign key under our namespace")
-    raw.zadd("ragtui:user:{alice}:sessions", {"ghost": 1})  # index entry with no session
+    raw.zadd(keys.sessions("alice"), {"ghost": 1})  # index entry with no session
 
     with pytest.raises(CorruptSession, match=wrong_type):
         store.get_session(wrong_type)

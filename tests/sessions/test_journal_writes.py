@@ -105,7 +105,7 @@ def test_the_cli_says_one_line_naming_the_journal(tmp_path, monkeypatch, capsys)
     sid = store.create_session("alice")
     store.close()
     with disk_full(monkeypatch, short_first=False):
-        code = cli.main(["--store", "local", "sessions", "rename", sid, "new title"])
+        code = cli.main(["--store", "local", "--user", "alice", "sessions", "rename", sid, "new title"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
     assert err == [f"ragtui: cannot save to {store.location}: no space left on device"]

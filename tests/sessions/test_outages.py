@@ -17,6 +17,7 @@ import redis
 from ragtui.cli import main
 from ragtui.sessions import CorruptSession, SessionNotFound, StoreUnavailable
 from ragtui.sessions import open_store as _open_store
+from ragtui.sessions.keys import Keys
 from tests.redis_server import RedisServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -304,8 +305,8 @@ def test_a_session_redis_holds_foreign_data_for_waits_alone(open_store, own_redi
     store.close()
     own_redis.start()
     raw = redis.Redis.from_url(own_redis.url)
-    raw.delete(f"ragtui:session:{{{broken}}}:messages")
-    raw.set(f"ragtui:session:{{{broken}}}:messages", "not a list")  # replaying into it fails
+    raw.delete(Keys("ragtui").messages("alice", broken))
+    raw.set(Keys("ragtui").messages("alice", broken), "not a list")  # replaying into it fails
 
     store = open_store(own_redis.url, data_dir=data)  # replays on open: one waits, one goes
     assert "1 session waiting" in store.health and broken in store.health
