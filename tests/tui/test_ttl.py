@@ -4,7 +4,7 @@ from __future__ import annotations
 from textual.app import App
 
 from ragtui.sessions import open_store
-from ragtui.tui.widgets.ttl_countdown import TtlCountdown, format_ttl
+from ragtui.tui.widgets.ttl_countdown import TtlCountdown
 from tests.tui.conftest import make_app, screen_text, until
 from tests.tui.fakes import FakeChatService
 
@@ -28,10 +28,6 @@ class CountdownApp(App):
 
     def on_ttl_countdown_expired(self) -> None:
         self.expired += 1
-
-
-def test_format_ttl():
-    assert [format_ttl(s) for s in (None, 0, 59.2, 61, 3600, 3723)] == ["∞", "00:00", "01:00", "01:01", "1:00:00", "1:02:03"]
 
 
 async def test_ticks_every_second_highlights_the_last_minute_and_reports_expiry():

@@ -19,9 +19,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from .. import messages as msg
 from ..exporting import run_store_action
+from ...formatting import format_ago, format_bytes, format_ttl
 from ...safe_text import one_line
-from ..widgets.session_browser import ago, ttl_short
-from ..widgets.stats_pane import human_bytes
 from .dialogs import ConfirmDialog, choose_format_and_export
 from .session_view import SessionViewScreen
 
@@ -140,7 +139,7 @@ class AdminScreen(Screen):
     @staticmethod
     def _memory_excerpt(stats: Any) -> str:
         server = stats.server or {}
-        parts = [f"memory used {human_bytes(stats.memory_bytes)}"]
+        parts = [f"memory used {format_bytes(stats.memory_bytes)}"]
         for key in ("used_memory_peak_human", "maxmemory_human", "connected_clients", "redis_version"):
             if key in server:
                 parts.append(f"{key} {server[key]}")
@@ -157,8 +156,8 @@ class AdminScreen(Screen):
             s.id[:8],
             Text(one_line(s.title or "(untitled)", TITLE_WIDTH)),
             str(s.message_count),
-            ago(max(now - s.last_activity, 0)),
-            ttl_short(s.ttl),
+            format_ago(now - s.last_activity),
+            format_ttl(s.ttl, compact=True),
         )
 
     def _show_table(self) -> None:

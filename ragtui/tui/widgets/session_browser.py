@@ -19,30 +19,13 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ...formatting import format_ago, format_ttl
 from ...safe_text import one_line
 
 FILTER_DELAY = 0.15  # seconds of no typing before a filter is searched
 LOAD_AHEAD = 10  # ask for the next page when the highlight is this close to the end
 RETICK_SECONDS = 30.0  # "5m ago" and the TTLs shown move on without asking the store
 RETICK_LIMIT = 1000  # beyond this many loaded rows the list is redrawn only when it changes
-
-
-def ago(seconds: float) -> str:
-    """`just now`, `5m ago`, `3h ago`, `2d ago`."""
-    if seconds < 60:
-        return "just now"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
-    return "just now"  # unreachable: the loop covers every value >= 60
-
-
-def ttl_short(ttl: int | None) -> str:
-    if ttl is None:
-        return "∞"
-    if ttl >= 3600:
-        return f"{ttl // 3600}h{(ttl % 3600) // 60:02d}"
-    return f"{ttl // 60}m" if ttl >= 60 else f"{ttl}s"
 
 
 def session_prompt(
@@ -57,8 +40,8 @@ def session_prompt(
     title = one_line(session.title or "(untitled)", width)
     count = session.message_count
     left = session.ttl if ttl is None else ttl
-    shown_ttl = ttl_short(left) if ttl_known or session.pinned else "?"
-    meta = f"{count} msg{'s' if count != 1 else ''} · {ago(max(now - session.last_activity, 0))} · TTL {shown_ttl}{pin}"
+    shown_ttl = format_ttl(left, compact=True) if ttl_known or session.pinned else "?"
+    meta = f"{count} msg{'s' if count != 1 else ''} · {format_ago(now - session.last_activity)} · TTL {shown_ttl}{pin}"
     return Content.assemble((mark, "$accent"), (title, "bold"), "\n", (meta, "dim"))
 
 
@@ -250,7 +233,7 @@ class SessionBrowser(Vertical):
 
     def _key(self, sessions: Sequence[Any], now: float) -> tuple:
         return tuple(
-            (s.id, s.title, s.message_count, ago(now - s.last_activity), ttl_short(self._ttl_now(s, now)), s.pinned)
+            (s.id, s.title, s.message_count, format_ago(now - s.last_activity), format_ttl(self._ttl_now(s, now), compact=True), s.pinned)
             for s in sessions
         ) + (self.current_id, self._ttl_known)
 

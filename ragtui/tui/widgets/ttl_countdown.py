@@ -1,22 +1,13 @@
 """The open session's time to live, counting down every second."""
 from __future__ import annotations
 
-import math
 import time
 from typing import Callable
 
 from textual.message import Message
 from textual.widgets import Static
 
-
-def format_ttl(seconds: float | None) -> str:
-    """`1:02:03`, `59:07`, `∞` for never."""
-    if seconds is None:
-        return "∞"
-    whole = max(int(math.ceil(seconds)), 0)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+from ...formatting import format_ttl
 
 
 class TtlCountdown(Static):
