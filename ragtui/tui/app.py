@@ -2,7 +2,8 @@
 
 Opening the store may wait on a Redis timeout and the chat service pulls in torch and
 llama.cpp, so `build_app` hands the app a `connect` function that a worker calls after
-the first frame is on screen.
+the first frame is on screen; the app then hands the store and service to its screen and
+loads the model in another worker.
 """
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 
+from . import messages as msg
 from .palette import ActionsProvider
 from .screens.main import MainScreen
 
@@ -73,7 +76,8 @@ class RagTuiApp(App):
         self.exit(return_code=2)
 
     def get_default_screen(self) -> MainScreen:
-        return MainScreen()
+        self.main = MainScreen(self.settings, clock=self.clock, monotonic=self.monotonic)
+        return self.main
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._first_frame_shown)
@@ -81,6 +85,51 @@ class RagTuiApp(App):
             self.theme = self.settings.theme
         if self.open_admin:
             self.action_admin()
+        if self.store is None:
+            # After the first frame: the worker's imports compete with it for the GIL.
+            self.call_after_refresh(self._connect)
+        else:
+            self.post_message(msg.StoreOpened(self.store, self.chat_service))
+
+    @work(thread=True, exclusive=True, group="connect")
+    def _connect(self) -> None:
+        try:
+            store, service = self.connect()
+        except Exception as exc:  # any failure here must reach the user, not a traceback
+            self.post_message(msg.StoreFailed(str(exc)))
+            return
+        self.post_message(msg.StoreOpened(store, service))
+
+    @on(msg.StoreFailed)
+    def _store_failed(self, event: msg.StoreFailed) -> None:
+        # Without a store nothing typed here could be kept: don't pretend to take questions.
+        self.refuse_to_start(event.error)
+
+    @on(msg.StoreOpened)
+    def _store_opened(self, event: msg.StoreOpened) -> None:
+        self.store, self.chat_service = event.store, event.service
+        self.main.post_message(msg.StoreOpened(event.store, event.service))  # the screen's own
+        if event.store.backend == "memory":
+            self.notify(
+                "Sessions are kept in memory only: this chat is lost when you quit. "
+                "Use --store local or redis to keep it.",
+                title="Nothing is kept", severity="warning", timeout=15,
+            )
+        if event.service is not None:
+            self._load_model(event.service)
+
+    @work(thread=True, exclusive=True, group="model")
+    def _load_model(self, service) -> None:
+        tell = self.main.post_message
+        try:
+            service.load(progress=lambda step: tell(msg.ModelProgress(step)))
+        except Exception as exc:  # shown in the chat; the app stays usable for browsing
+            tell(msg.ModelFailed(str(exc)))
+            return
+        # What is loaded by now (Textual, the store, torch, the model) lives as long as the
+        # app: keep it out of full collections, which otherwise stall the UI ~0.1 s at random.
+        gc.freeze()
+        tell(msg.ModelReady(dict(service.model_info), dict(service.index_info)))
 
     def _first_frame_shown(self) -> None:
         if not gc.isenabled():  # cli.main paused collection for the start-up

@@ -1,6 +1,6 @@
 """Results of background workers, posted back to the UI thread.
 
-Widgets' own events are nested in their classes (`ChatPane.PromptSubmitted`); these are
+Widgets' own events are nested in their classes (`ChatPane.QuestionAsked`); these are
 facts learned by a worker: the store opened, the model loaded, the answer finished.
 """
 from __future__ import annotations
@@ -64,7 +64,6 @@ class AnswerStatus(Message):
 @dataclass
 class AnswerFailed(Message):
     error: str
-    session_expired: bool = False
 
 
 @dataclass

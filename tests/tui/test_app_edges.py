@@ -146,7 +146,7 @@ async def test_a_session_deleted_while_answering_fails_that_answer_and_is_not_as
         await pilot.pause()
         assert "the answer was not saved" in screen_text(app)  # wrapped below the answer, not cropped
         assert len(service.asked) == 1 and memory_store.get_all_active_sessions("alice") == []
-        assert screen.session_id is None
+        await until(pilot, lambda: screen.session_id is None, what="the store to say it is gone")
         assert notices(app) == ["This session expired. Your next question starts a new session."]
 
 

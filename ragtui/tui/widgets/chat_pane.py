@@ -1,21 +1,30 @@
-"""The chat pane: the transcript of the open session and the question box."""
+"""The chat pane: the bar with the session's title, the model's state and the TTL; the
+transcript of the open session; the question box; and the questions waiting their turn
+(an `Answering`, shared with the screen that gets them answered)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from textual import on
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+from .. import messages as msg
+from ..answering import Answering, Question
 from .chat_messages import AssistantMessage, Notice, UserMessage
 from .prompt_input import PromptInput
+from .ttl_countdown import TtlCountdown
 
 if TYPE_CHECKING:
     from .streaming_answer import StreamingAnswer
+
+# Streamed tokens reach the answer on a timer, a few per update: one message per token
+# kept the UI thread parsing and laying out between key presses (p99 key latency 278 ms).
+TOKEN_SECONDS = 0.04
 
 WELCOME = (
     "Ask a question about your documents. Enter sends, ctrl+j adds a line, "
@@ -24,18 +33,30 @@ WELCOME = (
 
 
 class ChatPane(Vertical):
-    """Shows messages; says what the user asked. It never talks to the store or model."""
+    """Shows messages and queues what the user asks. It never talks to the store or model:
+    the answer messages (AnswerStarted, …) are posted to it first, then bubble to the screen."""
 
     BINDINGS = [Binding("ctrl+home", "scroll_top", "Top", show=False)]
 
-    @dataclass
-    class PromptSubmitted(Message):
-        text: str
+    class QuestionAsked(Message):
+        """A question joined the queue."""
 
     class EarlierRequested(Message):
         """The user wants to see older messages than those shown."""
 
+    def __init__(self, answering: Answering, *, monotonic: Callable[[], float], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.answering = answering
+        self.countdown = TtlCountdown(id="ttl", clock=monotonic)
+        self.hidden_before = 0  # messages of the session older than those shown
+        self._streaming: StreamingAnswer | None = None
+        self._token_timer = None
+
     def compose(self):
+        with Horizontal(id="status-bar"):
+            yield Static("", id="session-title", markup=False)
+            yield Static("connecting to the store…", id="model-status", markup=False)
+            yield self.countdown
         with VerticalScroll(id="transcript"):
             yield Static(WELCOME, id="welcome", markup=False)
         yield PromptInput(id="prompt")
@@ -51,10 +72,24 @@ class ChatPane(Vertical):
     def prompt(self) -> PromptInput:
         return self.query_one(PromptInput)
 
+    def show_title(self, title: str) -> None:
+        self.query_one("#session-title", Static).update(title)
+
+    def show_status(self, status: str) -> None:
+        """What the model is doing: loading, thinking, writing, ready."""
+        self.query_one("#model-status", Static).update(status)
+
     @on(PromptInput.Submitted)
-    def _forward_prompt(self, event: PromptInput.Submitted) -> None:
+    async def _prompt_submitted(self, event: PromptInput.Submitted) -> None:
         event.stop()
-        self.post_message(self.PromptSubmitted(event.text))
+        await self.ask(event.text)
+
+    async def ask(self, question: str, *, shown: str | None = None) -> None:
+        """Show `question` (as `shown`), marked as waiting if it must, and queue it."""
+        waiting = "queued" if self.answering.model_ready else "waiting for the model…"
+        widget = await self.add_user(shown or question, note=waiting if self.answering.must_wait else "")
+        self.answering.submit(Question(question, widget))
+        self.post_message(self.QuestionAsked())
 
     @on(Button.Pressed, "#earlier")
     def _ask_for_earlier(self, event: Button.Pressed) -> None:
@@ -73,11 +108,13 @@ class ChatPane(Vertical):
     async def show_history(self, messages: Sequence[Any], hidden_before: int) -> None:
         """Replace the transcript with `messages`; `hidden_before` older ones exist."""
         await self.clear()
+        self.hidden_before = hidden_before
         await self.transcript.mount_all(self._message_widgets(messages))
         await self._set_earlier(hidden_before)
         self.transcript.scroll_end(animate=False)
 
     async def prepend_history(self, messages: Sequence[Any], hidden_before: int) -> None:
+        self.hidden_before = hidden_before
         await self.transcript.mount_all(self._message_widgets(messages), after="#earlier")
         await self._set_earlier(hidden_before)
 
@@ -94,6 +131,7 @@ class ChatPane(Vertical):
             button.label = f"Show {hidden:,} earlier message{'s' if hidden != 1 else ''}"
 
     async def clear(self) -> None:
+        self.hidden_before = 0
         await self.transcript.query("UserMessage, AssistantMessage, Notice").remove()
         self.query_one("#welcome").display = False
         await self._set_earlier(0)
@@ -108,41 +146,80 @@ class ChatPane(Vertical):
         """`widget` if it is still in the transcript (a new chat clears it)."""
         return widget if widget is not None and widget.parent is self.transcript else None
 
-    async def begin_answer(self, question: Widget | None = None) -> StreamingAnswer:
-        """Mount the answer right below its `question`: questions queued meanwhile stay after it."""
+    def _current_question(self) -> Widget | None:
+        """The question being answered, if it is still in the transcript (a new chat clears it)."""
+        current = self.answering.current
+        return self._shown(current.shown) if current is not None else None
+
+    @on(msg.AnswerStarted)
+    async def _answer_started(self) -> None:
+        """Stream the answer right below its question (questions queued meanwhile stay after
+        it), taking what the model wrote on a timer."""
         from .streaming_answer import StreamingAnswer
 
-        widget = StreamingAnswer()
-        await self.transcript.mount(widget, after=self._shown(question))
-        return widget
+        if self._streaming is None:
+            self._streaming = StreamingAnswer()
+            await self.transcript.mount(self._streaming, after=self._current_question())
+            self._token_timer = self.set_interval(TOKEN_SECONDS, self._show_tokens)
 
-    async def end_answer(
-        self,
-        streaming: StreamingAnswer | None,
-        text: str,
-        sources: Sequence[dict[str, Any]],
-        *,
-        stopped: bool,
-        failed: str = "",
-        question: Widget | None = None,
-    ) -> AssistantMessage:
-        """Put the finished (or `failed`) answer in place of the one that was streaming, or
-        below its `question` if none was."""
-        widget = AssistantMessage(text, sources, stopped=stopped, failed=failed)
+    async def _show_tokens(self) -> None:
+        text = self.answering.take_tokens()
+        if text and self._streaming is not None:
+            await self._streaming.write(text)
+
+    @on(msg.AnswerStatus)
+    def _answer_status(self, event: msg.AnswerStatus) -> None:
+        event.stop()
+        if self.answering.generating:  # a late status must not overwrite "✓ ready"
+            self.show_status(event.status)
+
+    @on(msg.AnswerFinished)
+    async def _answer_finished(self, event: msg.AnswerFinished) -> None:
+        answer = event.answer
+        sources = [c if isinstance(c, dict) else asdict(c) for c in answer.sources]
+        await self._end_answer(answer.text, sources, stopped=answer.stopped)
+
+    @on(msg.AnswerFailed)
+    async def _answer_failed(self, event: msg.AnswerFailed) -> None:
+        await self._end_answer(None, [], stopped=False, failed=event.error)
+
+    @on(msg.SessionExpired)
+    async def _session_expired(self, event: msg.SessionExpired) -> None:
+        event.stop()
+        notice = "This session expired: your question starts a new session."
+        await self.add_notice(notice, severity="warning", before=self._current_question())
+
+    async def _end_answer(self, text: str | None, sources: Sequence[dict[str, Any]], **how: Any) -> None:
+        """Put the finished (or failed) answer in place of the one streaming, or below its
+        question if none was; `text` None: what was streamed."""
+        if self._token_timer is not None:
+            self._token_timer.stop()
+            self._token_timer = None
+        streaming, self._streaming = self._streaming, None
+        rest = self.answering.take_tokens()
+        if text is None:
+            text = (streaming.text if streaming is not None else "") + rest
+        widget = AssistantMessage(text, sources, **how)
         if streaming is None:
-            await self.transcript.mount(widget, after=self._shown(question))
+            await self.transcript.mount(widget, after=self._current_question())
         else:
             await streaming.finish()
             await self.transcript.mount(widget, after=streaming)
             await streaming.remove()
-        return widget
+        self.show_status("✓ ready")
 
     async def add_notice(self, text: str, *, severity: str = "information", before: Widget | None = None) -> None:
         await self.transcript.mount(Notice(text, severity=severity), before=self._shown(before))
 
-    def pending_questions(self) -> list[UserMessage]:
-        return [w for w in self.query(UserMessage) if w.has_class("-pending")]
-
     def last_answer(self) -> AssistantMessage | None:
         answers = self.query(AssistantMessage)
         return answers.last() if answers else None
+
+    def copy_answer(self) -> None:
+        """Copy the last answer's text to the clipboard."""
+        answer = self.last_answer()
+        if answer is None or not answer.text:
+            self.notify("No answer to copy yet.", severity="warning")
+            return
+        self.app.copy_to_clipboard(answer.text)
+        self.notify(f"Copied the last answer ({len(answer.text):,} characters).")
