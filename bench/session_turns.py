@@ -3,9 +3,12 @@
 A turn: add the user's message, read the last 10 messages, add the reply.
 
     .venv-bench/bin/python bench/session_turns.py            # starts its own redis-server
+    .venv-bench/bin/python bench/session_turns.py --cluster  # a local 3-master Redis Cluster
+    .venv-bench/bin/python bench/session_turns.py --cluster --replicas 1   # … ragtui WAITs
 
 Prints turns/s for 200- and 2,000-turn sessions, then 4 processes writing one session
-and how many messages each design lost.
+and how many messages each design lost. On a cluster the floor is redis-py's RedisCluster
+with the same pipelines.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from pathlib import Path
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.redis_server import RedisServer  # noqa: E402
+from tests.redis_server import RedisClusterServers, RedisServer  # noqa: E402
 
 TTL = 3600
 
@@ -53,6 +56,21 @@ class Raw:
 
     def count(self, sid):
         return self.r.llen(sid)
+
+
+class RawCluster(Raw):
+    """The floor on a cluster: RedisCluster, the same pipeline (one key, so one node)."""
+
+    name = "raw redis-py (RedisCluster)"
+
+    def __init__(self, url):
+        from redis.cluster import RedisCluster
+
+        host, port = url.split("://", 1)[1].split(",")[0].rsplit(":", 1)
+        self.r = RedisCluster(host=host, port=int(port), decode_responses=True)
+
+    def new_session(self):
+        return f"raw:{{{uuid.uuid4().hex}}}"
 
 
 class Ragtui:
@@ -156,6 +174,7 @@ class LlamaIndex:
 
 
 DESIGNS = [Raw, Ragtui, LlamaIndex, LangChain, Seed]
+CLUSTER_DESIGNS = [RawCluster, Ragtui]  # the others take one server's URL only
 
 
 def run_turns(design, sid, first: int, count: int) -> float:
@@ -205,16 +224,24 @@ def main() -> None:
     parser.add_argument("--redis-url", help="use this server instead of starting one")
     parser.add_argument("--designs", nargs="+", choices=[cls.__name__.lower() for cls in DESIGNS],
                         help="only these (raw is always run first: the ratios are to it)")
+    parser.add_argument("--cluster", action="store_true", help="start a local 3-master Redis Cluster")
+    parser.add_argument("--replicas", type=int, default=0, help="replicas per cluster master (ragtui then WAITs)")
     args = parser.parse_args()
     chosen = [cls for cls in DESIGNS if cls is Raw or not args.designs or cls.__name__.lower() in args.designs]
     server = None
     url = args.redis_url
-    if url is None:
+    if args.cluster:
+        chosen = CLUSTER_DESIGNS
+        server = RedisClusterServers(Path(tempfile.mkdtemp()), replicas=args.replicas).start()
+        url = server.url
+    elif url is None:
         server = RedisServer(Path(tempfile.mkdtemp())).start()
         url = server.url
     try:
-        info = redis.Redis.from_url(url).info("server")
-        print(f"redis-server {info['redis_version']} at {url}; {os.cpu_count()} cores\n")
+        node = server.nodes[0].url if args.cluster else url
+        info = redis.Redis.from_url(node).info("server")
+        shape = f"a cluster of 3 masters, {args.replicas} replica(s) each, " if args.cluster else ""
+        print(f"redis-server {info['redis_version']} at {url}; {shape}{os.cpu_count()} cores\n")
         designs = [cls(url) for cls in chosen]
         by_length = [turns_per_second(designs, t) for t in args.turns]
         print(f"{'turns/s':<36}" + "".join(f"{f'{t} turns':>14}" for t in args.turns) + f"{'vs raw':>18}")
