@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..config import MAX_TTL, Settings, describe
 from ..errors import RagtuiError
+from ..formatting import format_ago, format_bytes, format_ttl
 from ..safe_text import clean, json_line, one_line
 from ..secrets import mask
 from ..sessions import SessionNotFound
@@ -85,20 +86,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_doctor)
 
 
-def _ago(ts: float) -> str:
-    seconds = max(0, int(time.time() - ts))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
-
-
-def format_ttl(ttl: int | None) -> str:
-    if ttl is None:
-        return "∞"
-    return f"{ttl // 3600}:{ttl % 3600 // 60:02d}:{ttl % 60:02d}" if ttl >= 3600 else f"{ttl // 60}:{ttl % 60:02d}"
-
-
 def _in_range(flag: str, value: int | None, low: int, high: int, hint: str = "") -> None:
     """Refuse a number that would do harm (a negative TTL expires the session at once)."""
     if value is not None and not low <= value <= high:
@@ -131,7 +118,7 @@ def cmd_list(settings: Settings, args) -> int:
     for s in sessions:
         mark = "📌" if s.pinned else "  "
         owner = f"{one_line(s.user_id)}  " if args.all else ""
-        print(f"{mark} {one_line(s.id)}  {owner}{s.message_count:>4} msgs  {_ago(s.last_activity):>8}  "
+        print(f"{mark} {one_line(s.id)}  {owner}{s.message_count:>4} msgs  {format_ago(time.time() - s.last_activity):>8}  "
               f"ttl {format_ttl(s.ttl):>8}  {one_line(s.title) or '(untitled)'}")
     print(_showing(len(sessions), args.offset, total, args.limit))
     return 0
@@ -247,7 +234,7 @@ def cmd_stats(settings: Settings, args) -> int:
         print(f"messages  {stats.messages}")
         print(f"users     {stats.users}")
     if stats.memory_bytes is not None:
-        print(f"memory    {stats.memory_bytes / 1e6:.1f} MB")
+        print(f"memory    {format_bytes(stats.memory_bytes)}")
     for key, value in stats.server.items():
         print(f"{key:<9} {one_line(str(value))}")
     return 0
