@@ -35,6 +35,8 @@ from ragtui.sessions import Message, SessionNotFound, StoreUnavailable, failover
 from ragtui.sessions.store import title_from
 from tests.redis_server import RedisServer
 
+pytestmark = pytest.mark.slow  # ~40 s of generated runs: `make test` only, not `make test-fast`
+
 TTL = 3600
 MAX_MESSAGES = 6  # small, so that trimming is part of what is checked
 TTL_SLACK = 30  # seconds the test itself may take between a change and reading the TTL back
