@@ -42,7 +42,7 @@ class Settings:
     redis_ssl_certfile: Path | None = None  # rediss://: this client's certificate, when the server asks
     redis_ssl_keyfile: Path | None = None  # … and its private key
     redis_wait_replicas: int | None = None  # replicas a write must reach to count as saved; None: 1 if there are any
-    redis_wait_timeout_ms: int = 500  # … within this long, or it is kept locally and sent again
+    redis_wait_timeout_ms: int | None = None  # … within this long (None: half of redis_timeout), or it is kept locally
     data_dir: Path = field(default_factory=paths.data_dir)
     model: str | None = None  # GGUF path or name; None = the default SmolLM2
     n_ctx: int | None = None  # None = sized to the model, within memory
@@ -126,7 +126,7 @@ def load_settings(flags: Mapping[str, Any] | None = None, env: Mapping[str, str]
         raise ConfigError("setting 'redis_timeout': must be a number of seconds above 0 and at most 60")
     if settings.redis_wait_replicas is not None and settings.redis_wait_replicas < 0:
         raise ConfigError("setting 'redis_wait_replicas': must be 0 (don't wait) or a number of replicas")
-    if not 0 < settings.redis_wait_timeout_ms < settings.redis_timeout * 1000:
+    if settings.redis_wait_timeout_ms is not None and not 0 < settings.redis_wait_timeout_ms < settings.redis_timeout * 1000:
         raise ConfigError("setting 'redis_wait_timeout_ms': must be above 0 and below redis_timeout "
                           f"({settings.redis_timeout * 1000:g} ms)")
     if settings.llm_timeout <= 0:

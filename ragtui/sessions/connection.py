@@ -33,7 +33,6 @@ from .models import StoreError, StoreUnavailable
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
 SCHEMES = ("redis", "rediss", "unix") + CLUSTER_SCHEMES + SENTINEL_SCHEMES
-WAIT_TIMEOUT_MS = 500  # below the call timeout: a missing replica is reported, not a timeout
 
 
 class _ThreadAffinity:
@@ -181,7 +180,7 @@ def _sentinel(url: str, options: dict[str, Any]) -> Deployment:
     return Deployment(client, "sentinel", mask(url), replicas)
 
 
-def replica_wait(deployment: Deployment, timeout_ms: int = WAIT_TIMEOUT_MS) -> Callable[[str], None] | None:
+def replica_wait(deployment: Deployment, timeout_ms: int) -> Callable[[str], None] | None:
     """The store's `after_write` hook: WAIT until the write reached `deployment.replicas`
     replicas, or raise StoreUnavailable (the write is then kept locally and sent again).
     None when there is nothing to wait for."""

@@ -11,7 +11,7 @@ import redis
 from .. import paths
 from ..secrets import mask
 from . import redis_auth, redis_errors
-from .connection import SCHEMES, WAIT_TIMEOUT_MS, connect, replica_wait
+from .connection import SCHEMES, connect, replica_wait
 from .failover import FailoverStore
 from .journal import Journal
 from .models import StoreError, StoreUnavailable
@@ -59,12 +59,13 @@ def open_store(
     redis_options: dict | None = None,
     user: str | None = None,
     wait_replicas: int | None = None,
-    wait_timeout_ms: int = WAIT_TIMEOUT_MS,
+    wait_timeout_ms: int | None = None,
 ):
     """A session store for `target`: a mode (auto, redis, local, memory) or a Redis URL.
     `redis_options`: more keyword arguments for redis-py (password, TLS files), kept off the URL.
     `wait_replicas`: replicas a write must reach before it counts as saved (None: one where the
-    deployment has replicas); `wait_timeout_ms`: how long to wait for them."""
+    deployment has replicas); `wait_timeout_ms`: how long to wait for them (None: half of
+    `redis_timeout`, so a missing replica is told apart from a stalled call)."""
     target = target or "auto"
     # `user`: the store acts for that user only (another user's session ids are not found);
     # None: for everyone (admin). The outbox and the old local journal hold every user's.
@@ -92,7 +93,7 @@ def open_store(
         hint = "; start it, or use --store local" if redis_errors.is_outage(exc) else ""
         raise StoreUnavailable(redis_errors.explain(exc, url) + hint) from None
     primary = SessionStore(deployment.client, backend="redis", location=deployment.location, **options)
-    if wait := replica_wait(deployment, wait_timeout_ms):
+    if wait := replica_wait(deployment, wait_timeout_ms or max(1, int(redis_timeout * 500))):
         primary.after_write = wait
     unreachable = None
     try:
