@@ -6,8 +6,9 @@ Importing this module is cheap: it names no backend and loads neither redis nor 
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol
 
+from .keys import Keys
 from .models import Message, Session, StoreStats
 
 
@@ -15,6 +16,14 @@ class SessionStoreAPI(Protocol):
     @property
     def backend(self) -> str:
         """"redis" | "local" | "memory"."""
+
+    @property
+    def user(self) -> str | None:
+        """Whose sessions a bare session id resolves to; None: everyone's (admin)."""
+
+    @property
+    def keys(self) -> Keys:
+        """The key layout (channel names for live sync)."""
 
     @property
     def health(self) -> str:
@@ -69,11 +78,37 @@ class SessionStoreAPI(Protocol):
 
     def search_sessions(self, user_id: str, text: str, limit: int = 50) -> list[Session]: ...
 
-    def count_sessions(self) -> int: ...
+    def iter_search_sessions(self, user_id: str, text: str, page: int = 100) -> Iterator[list[Session]]:
+        """The user's matching sessions, newest first, a page of sessions searched at a time."""
+
+    def find_sessions(self, text: str, limit: int = 50, offset: int = 0) -> list[Session]:
+        """Everyone's sessions whose user, id or title contains `text` (admin)."""
+
+    def owner_of(self, session_id: str) -> str | None: ...
+
+    def count_sessions(self, user_id: str | None = None) -> int: ...
+
+    def user_version(self, user_id: str) -> int:
+        """Goes up with every change to the user's sessions (a cheap "anything new?")."""
 
     def get_session_stats(self) -> StoreStats: ...
 
     # plumbing
+    @property
+    def sharded(self) -> bool:
+        """Redis Cluster: events go out on sharded pub/sub."""
+
+    def event_client(self) -> Any:
+        """A redis-py client to subscribe to `keys.events(user)` with."""
+
     def ping(self) -> bool: ...
 
     def close(self) -> None: ...
+
+
+if TYPE_CHECKING:  # the type checker holds both stores to the contract (nothing runs here)
+    from .failover import FailoverStore
+    from .store import SessionStore
+
+    def _both_stores_satisfy_the_contract(plain: SessionStore, failover: FailoverStore) -> list[SessionStoreAPI]:
+        return [plain, failover]
