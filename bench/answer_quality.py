@@ -155,7 +155,8 @@ def evidence_row(service: ChatService, question: str, gold: list[str] | None) ->
     hits = service._retriever.search(question, k=service.settings.top_k, mode=service.settings.search_mode)
     passages = [Passage(n, h.source, h.title, h.location, h.text, h.score)
                 for n, h in enumerate((h for h in hits if h.similarity >= MIN_SIMILARITY), start=1)]
-    evidence = shown(extract(question, passages, service._retriever.embedder.embed_query))
+    embedder = service._retriever.embedder
+    evidence = shown(extract(question, passages, embedder.embed_query, embed_many=embedder.embed))
     text = " ".join(e.text for e in evidence)
     return {
         "question": question, "answer": "", "evidence": text, "evidence_list": [e.text for e in evidence],

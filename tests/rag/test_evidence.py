@@ -56,6 +56,17 @@ def test_embeddings_decide_between_sentences_with_the_same_words():
     assert [e.text for e in best] == ["The cat ate the fish today."]
 
 
+def test_with_a_batch_embedder_a_sentence_sharing_no_word_with_the_question_can_win():
+    others = " ".join(f"The cat number {i} sat on a mat today." for i in range(20))
+    passages = [Passage(1, "/a.md", "Pets", "", f"{others} Felines rest on woven rugs.")]
+
+    def embed_many(texts):  # the question and the felines point one way, the rest another
+        return np.array([[1.0, 0.0] if t.startswith(("where", "Pets: Felines")) else [0.0, 1.0] for t in texts])
+
+    best = extract("where did the cat sit?", passages, None, limit=1, embed_many=embed_many)
+    assert [e.text for e in best] == ["Felines rest on woven rugs."]
+
+
 def test_nothing_to_quote_gives_no_evidence():
     assert extract("anything?", [], embed=None) == []
     assert extract("the?", [Passage(1, "/a.md", "A", "", "Too short.")], embed=None) == []
@@ -188,4 +199,5 @@ def test_the_answering_sentence_is_shown_from_real_passages(embedder, reference,
     similarity = vectors @ embedder.embed_query(question)
     best = [chunks[i] for i in np.argsort(-similarity)[:5]]  # a vector search, as the index does it
     passages = [Passage(n, c.source, c.title, "", c.text) for n, c in enumerate(best, start=1)]
-    assert any(answer in e.text for e in shown(extract(question, passages, embedder.embed_query)))
+    found = extract(question, passages, embedder.embed_query, embed_many=embedder.embed)  # as ChatService does
+    assert any(answer in e.text for e in shown(found))
