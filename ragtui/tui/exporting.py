@@ -3,7 +3,6 @@ call in a worker that reports back."""
 from __future__ import annotations
 
 import re
-from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,18 +28,6 @@ def export_to_file(store, session_id: str, fmt: str, data_dir: Path) -> Path:
     path = folder / f"{slug}-{session_id[:8]}{EXTENSIONS[fmt]}"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def choose_format_and_export(node: DOMNode, store, session_id: str, data_dir: Path) -> None:
-    """Ask Markdown or JSON, then write the file in a worker; `node` receives StoreActionDone."""
-    from .screens.dialogs import ExportFormatDialog
-
-    def chosen(fmt: str | None) -> None:
-        if fmt:
-            run_store_action(node, partial(export_to_file, store, session_id, fmt, data_dir),
-                             lambda path: f"Exported to {path}")
-
-    node.app.push_screen(ExportFormatDialog(), chosen)
 
 
 def run_store_action(node: DOMNode, action: Callable[[], Any], note: str | Callable[[Any], str]) -> None:
