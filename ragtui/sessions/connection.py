@@ -25,7 +25,7 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.connection import ConnectionPool, parse_url
 from redis.exceptions import RedisClusterException
 from redis.retry import Retry
-from redis.sentinel import Sentinel, SentinelConnectionPool
+from redis.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 
 from ..secrets import mask
 from .models import StoreError, StoreUnavailable
@@ -45,9 +45,13 @@ class _ThreadAffinity:
         super().__init__(*args, **kwargs)
         self._last = threading.local()
 
+    def last_connection(self):
+        """The connection this thread was handed last (None before its first command)."""
+        return getattr(self._last, "connection", None)
+
     def get_connection(self, *args: Any, **kwargs: Any):
         with self._lock:  # re-entrant: the pool takes it again to pop the connection
-            last = getattr(self._last, "connection", None)
+            last = self.last_connection()
             if last is not None and last in self._available_connections:
                 self._available_connections.remove(last)
                 self._available_connections.append(last)  # the pool pops from the end
@@ -176,7 +180,11 @@ def _sentinel(url: str, options: dict[str, Any]) -> Deployment:
     sentinel = Sentinel(nodes, sentinel_kwargs={**timeouts, "retry": Retry(NoBackoff(), 0)}, **timeouts)
     client = sentinel.master_for(service, connection_pool_class=AffineSentinelPool, retry=_retry(),
                                  **{**options, **master_options})
-    replicas = 1 if sentinel.discover_slaves(service) else 0
+    try:
+        sentinel.discover_master(service)
+        replicas = 1 if sentinel.discover_slaves(service) else 0
+    except MasterNotFoundError:  # no Sentinel answers yet: expect what Sentinel is for, a replica
+        replicas = 1
     return Deployment(client, "sentinel", mask(url), replicas)
 
 
@@ -190,8 +198,12 @@ def replica_wait(deployment: Deployment, timeout_ms: int) -> Callable[[str], Non
     client = deployment.client
 
     def wait(key: str) -> None:
-        target = {"target_nodes": client.get_node_from_key(key)} if deployment.cluster else {}
-        reached = client.execute_command("WAIT", wanted, timeout_ms, **target)
+        node = client.get_node_from_key(key) if deployment.cluster else None
+        pool = node.redis_connection.connection_pool if node else client.connection_pool
+        wrote_on = pool.last_connection()
+        reached = client.execute_command("WAIT", wanted, timeout_ms, **({"target_nodes": node} if node else {}))
+        if pool.last_connection() is not wrote_on:  # another thread held it: WAIT counted other writes
+            raise StoreUnavailable("a write could not be confirmed on a Redis replica")
         if reached < wanted:
             if deployment.kind == "sentinel":  # ask who the master is now; idle connections
                 client.connection_pool.get_master_address()  # to a demoted one are dropped

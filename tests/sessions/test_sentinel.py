@@ -7,8 +7,9 @@ import threading
 import pytest
 
 from ragtui.sessions import open_store
+from ragtui.sessions.keys import Keys
 from ragtui.sessions.models import StoreError
-from tests.redis_server import _wait_until, free_port
+from tests.redis_server import SentinelServers, _wait_until, free_port
 from tests.sessions.replicated import acked_vs_stored
 
 
@@ -37,7 +38,7 @@ def test_a_sentinel_url_reaches_the_master_it_names(redis_sentinel, open_sentine
     assert [m.content for m in store.get_conversation_history(sid)] == ["hello", "hi"]
     assert [s.id for s in store.search_sessions("alice", "HELLO")] == [sid]
     with redis_sentinel.master.client() as master:
-        assert master.llen(f"ragtui:{{u:alice}}:session:{sid}:messages") == 2
+        assert master.llen(Keys().messages("alice", sid)) == 2
     assert store.health == "ok"
 
 
@@ -107,3 +108,20 @@ def test_a_sentinel_failover_loses_no_acknowledged_message(redis_sentinel, open_
     assert stored == acked
     with new.client() as client:
         assert client.execute_command("ROLE")[0] == "master"
+
+
+def test_sentinels_down_at_start_in_auto_mode_keep_messages_until_they_answer(tmp_path, open_sentinel_store):
+    servers = SentinelServers(tmp_path / "later")  # ports chosen, nothing started yet
+    store = open_sentinel_store("auto", redis_url=servers.url, user="alice")
+    assert store.degraded
+    sid = store.create_session("alice", "offline first")
+    acked = [store.add_message(sid, "user", f"offline {i}").id for i in range(5)]
+    try:
+        servers.start()
+        assert store.wait_synced(timeout=30), store.health
+        with servers.replica.client() as replica:  # acknowledged by Redis only once the replica had them
+            assert replica.llen(Keys().messages("alice", sid)) == 5
+        stored = [m.id for m in open_sentinel_store(servers.url, user="alice").get_conversation_history(sid)]
+        assert acked_vs_stored("sentinels down at start", acked, stored) == (0, 0)
+    finally:
+        servers.stop()
