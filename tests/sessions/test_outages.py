@@ -342,3 +342,23 @@ def test_a_wrong_password_is_not_an_outage_and_no_password_is_shown(open_store, 
     store = open_store(own_redis.url.replace("redis://", "redis://:s3cret@"), data_dir=tmp_path / "data")
     store.add_message(store.create_session("alice"), "user", "hello")
     assert "s3cret" not in store.describe() and ":***@" in store.describe()
+
+
+def test_another_users_pending_session_stays_theirs_on_a_shared_machine(open_store, own_redis, tmp_path):
+    data = tmp_path / "data"  # one data dir, so one outbox, for both users of this machine
+    bob = open_store(own_redis.url, data_dir=data, user="bob")
+    sid = bob.create_session("bob", "bob's")
+    own_redis.kill()
+    bob.add_message(sid, "user", "pending and private")
+    bob.close()
+
+    alice = open_store("auto", redis_url=own_redis.url, data_dir=data, user="alice")
+    assert alice.get_session(sid) is None and alice.get_messages(sid) == []
+    assert alice.get_all_active_sessions() == [] and alice.search_sessions("alice", "private") == []
+    with pytest.raises(SessionNotFound):
+        alice.add_message(sid, "user", "into bob's chat")
+    own_redis.start()
+    assert alice.sync()  # alice's process replays bob's pending message into bob's keys
+    admin = open_store(own_redis.url, data_dir=tmp_path / "admin")
+    assert [m.content for m in admin.get_conversation_history(sid)] == ["pending and private"]
+    assert admin.get_session(sid).user_id == "bob" and alice.get_session(sid) is None
