@@ -22,8 +22,8 @@ COMMAND_GROUPS = ("ragtui.commands.sessions", "ragtui.commands.rag")
 
 # Settings a flag can set, before the command or after it (`ragtui ask --store local …`).
 GLOBAL_OPTIONS: list[tuple[tuple[str, ...], dict]] = [
-    (("--store",), dict(help="auto (default), redis, local, memory, or a redis:// URL")),
-    (("--redis-url",), dict(dest="redis_url", help="Redis URL (redis://, rediss://, unix://)")),
+    (("--store",), dict(help="auto (default), redis, local, memory, or a Redis URL")),
+    (("--redis-url",), dict(dest="redis_url", help="Redis URL (redis://, rediss://, unix://, redis+cluster://, redis+sentinel://)")),
     (("--user",), dict(help="whose sessions (default: the OS user)")),
     (("--ttl",), dict(type=int, help="idle seconds before a session expires (0 = never)")),
     (("--data-dir",), dict(dest="data_dir", help="where the index and local store live")),

@@ -29,7 +29,7 @@ def _default_user() -> str:
 
 @dataclass
 class Settings:
-    store: str = "auto"  # auto | redis | local | memory, or a redis:// rediss:// unix:// URL
+    store: str = "auto"  # auto | redis | local | memory, or a Redis URL (see sessions/connection.py)
     redis_url: str | None = None
     user: str = field(default_factory=_default_user)
     ttl: int = 3600  # seconds of idle time before a session expires; 0 = never
