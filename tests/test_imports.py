@@ -64,22 +64,32 @@ def test_every_module_imports_alone():
     assert done.stdout == "", done.stdout
 
 
+def runtime_nodes(tree: ast.AST):
+    """Every node that may run: all of them but `if TYPE_CHECKING:` blocks."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            yield from (n for child in node.orelse for n in [child, *runtime_nodes(child)])
+            continue
+        yield node
+        yield from runtime_nodes(node)
+
+
 def imports_of(module: str) -> set[str]:
     """The ragtui modules `module` imports anywhere in its text, inside functions too: an
     import moved into a function hides a loop from the interpreter, not from this."""
+    known = set(all_modules())
     path = PACKAGE.parent.joinpath(*module.split("."))
     path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
     package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = package[: len(package) - node.level + 1] if node.level else []
             prefix = ".".join(base + ([node.module] if node.module else []))
-            found.update(f"{prefix}.{alias.name}" for alias in node.names)  # a submodule…
-            found.add(prefix)  # …or a name in this module
-    known = set(all_modules())
+            for alias in node.names:  # a submodule, or a name defined in the module `prefix`
+                found.add(f"{prefix}.{alias.name}" if f"{prefix}.{alias.name}" in known else prefix)
     return {name for name in found if name in known and name != module}
 
 

@@ -141,20 +141,19 @@ def cmd_search(settings, args) -> int:
 
 
 def cmd_ask(settings, args) -> int:
-    from ..rag.chat import ChatService
-    from ..sessions import SessionNotFound, open_store_from_settings
+    from ..assembly import open_chat
+    from ..sessions import SessionNotFound
 
     question = " ".join(args.question).strip()
     if not question:
         raise RagtuiError("the question is empty")
-    store = open_store_from_settings(settings)
+    store, service = open_chat(settings)
     try:
         if args.session and store.get_session(args.session) is None:
             raise SessionNotFound(
                 f"session {args.session} not found (expired or deleted); "
                 "`ragtui sessions list` shows yours, or leave out --session to start a new one"
             )
-        service = ChatService(store, settings)
         service.load(progress=_stderr_progress())
         session_id = args.session or store.create_session(settings.user)  # none left empty by a failed load
         if args.json:

@@ -12,19 +12,18 @@ from ..errors import RagtuiError
 from ..formatting import format_ago, format_bytes, format_ttl
 from ..safe_text import clean, json_line, one_line
 from ..secrets import mask
-from ..sessions import SessionNotFound
+from ..sessions import SessionNotFound, SessionStoreAPI
 from ..sessions.export import FORMATS, export_session
 
 MAX_LIMIT = 100_000
 MAX_OFFSET = 1 << 31
 
 
-def open_store_from_settings(settings: Settings, args=None):
-    """The store acting for --user, or for everyone with --admin (or `list --all`). Imported
-    only when a command runs: `ragtui` alone must paint fast."""
-    from ..sessions import open_store_from_settings as open_store
+def store_for(settings: Settings, args=None) -> SessionStoreAPI:
+    """The store acting for --user, or for everyone with --admin (or `list --all`)."""
+    from ..sessions.factory import open_store_from_settings  # redis-py: only for the commands that use it
 
-    return open_store(settings, admin=bool(getattr(args, "admin", False) or getattr(args, "all", False)))
+    return open_store_from_settings(settings, admin=bool(getattr(args, "admin", False) or getattr(args, "all", False)))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -101,7 +100,7 @@ def _say_backend(store) -> None:
 def cmd_list(settings: Settings, args) -> int:
     _in_range("--limit", args.limit, 1, MAX_LIMIT)
     _in_range("--offset", args.offset, 0, MAX_OFFSET)
-    store = open_store_from_settings(settings, args)
+    store = store_for(settings, args)
     _say_backend(store)
     total = None
     if args.search:
@@ -141,7 +140,7 @@ def _session_or_fail(store, sid: str):
 
 
 def cmd_show(settings: Settings, args) -> int:
-    store = open_store_from_settings(settings, args)
+    store = store_for(settings, args)
     session = _session_or_fail(store, args.session_id)
     messages = store.get_conversation_history(args.session_id)
     if args.json:
@@ -157,7 +156,7 @@ def cmd_show(settings: Settings, args) -> int:
 
 
 def cmd_export(settings: Settings, args) -> int:
-    store = open_store_from_settings(settings, args)
+    store = store_for(settings, args)
     session = _session_or_fail(store, args.session_id)
     text = export_session(session, store.get_conversation_history(args.session_id), args.format)
     if args.output:
@@ -169,7 +168,7 @@ def cmd_export(settings: Settings, args) -> int:
 
 
 def cmd_delete(settings: Settings, args) -> int:
-    store = open_store_from_settings(settings, args)
+    store = store_for(settings, args)
     if not store.clear_session(args.session_id):
         raise SessionNotFound(f"no session {one_line(args.session_id)}")
     print(f"deleted {one_line(args.session_id)}")
@@ -178,7 +177,7 @@ def cmd_delete(settings: Settings, args) -> int:
 
 def cmd_extend(settings: Settings, args) -> int:
     _in_range("--ttl", args.extend_ttl, 1, MAX_TTL, "; to keep a session forever: ragtui sessions pin SESSION_ID")
-    store = open_store_from_settings(settings, args)
+    store = store_for(settings, args)
     left = store.extend_session(args.session_id, args.extend_ttl)
     sid = one_line(args.session_id)
     print(f"{sid}: expires in {format_ttl(left)}" if left else f"{sid}: never expires")
@@ -186,14 +185,14 @@ def cmd_extend(settings: Settings, args) -> int:
 
 
 def cmd_rename(settings: Settings, args) -> int:
-    store = open_store_from_settings(settings, args)
+    store = store_for(settings, args)
     store.rename_session(args.session_id, args.title)
     print(f"renamed {one_line(args.session_id)}")
     return 0
 
 
 def cmd_pin(settings: Settings, args) -> int:
-    store = open_store_from_settings(settings, args)
+    store = store_for(settings, args)
     (store.unpin_session if args.off else store.pin_session)(args.session_id)
     print(f"{'unpinned' if args.off else 'pinned'} {one_line(args.session_id)}")
     return 0
@@ -209,7 +208,7 @@ def cmd_acl(settings: Settings, args) -> int:
 
 
 def cmd_migrate(settings: Settings, args) -> int:
-    store = open_store_from_settings(settings, args)
+    store = store_for(settings, args)
     if store.backend != "redis":
         print("nothing to migrate: the local store's journal is read into the current layout on every start")
         return 0
@@ -219,7 +218,7 @@ def cmd_migrate(settings: Settings, args) -> int:
 
 
 def cmd_stats(settings: Settings, args) -> int:
-    store = open_store_from_settings(settings, args)
+    store = store_for(settings, args)
     stats = store.get_session_stats()
     if args.json:
         print(json_line(stats.to_dict()))
@@ -258,7 +257,7 @@ def _check_store(settings: Settings) -> list[tuple[str, bool, str]]:
     from ..sessions import redis_checks
 
     try:
-        store = open_store_from_settings(settings)
+        store = store_for(settings)
         started = time.perf_counter()
         store.ping()
         ms = (time.perf_counter() - started) * 1000

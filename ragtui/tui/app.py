@@ -10,17 +10,24 @@ from __future__ import annotations
 import gc
 import time
 from pathlib import Path
-from typing import Any, Callable
+from functools import partial
+from typing import TYPE_CHECKING, Callable
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 
+from ..assembly import open_chat
+from ..config import Settings
+from ..sessions.api import SessionStoreAPI
 from . import messages as msg
 from .palette import ActionsProvider
 from .screens.main import MainScreen
 
-Connect = Callable[[], tuple[Any, Any]]
+if TYPE_CHECKING:
+    from ..rag.chat import ChatService
+
+Connect = Callable[[], "tuple[SessionStoreAPI, ChatService | None]"]
 
 
 class RagTuiApp(App):
@@ -33,9 +40,9 @@ class RagTuiApp(App):
 
     def __init__(
         self,
-        settings: Any,
-        store: Any = None,
-        chat_service: Any = None,
+        settings: Settings,
+        store: SessionStoreAPI | None = None,
+        chat_service: ChatService | None = None,
         *,
         connect: Connect | None = None,
         admin: bool = False,
@@ -153,15 +160,7 @@ class RagTuiApp(App):
             self.store.close()
 
 
-def build_app(settings: Any, admin: bool = False) -> RagTuiApp:
-    """The real app: the store and chat service are opened in a worker."""
-
-    def connect() -> tuple[Any, Any]:
-        from ..rag.chat import ChatService
-        from ..sessions import open_store_from_settings
-
-        store = open_store_from_settings(settings)
-        return store, ChatService(store, settings)
-
+def build_app(settings: Settings, admin: bool = False) -> RagTuiApp:
+    """The real app: the store (everyone's with `admin`) and chat service are opened in a worker."""
     log = Path(settings.data_dir) / "logs" / "native-stderr.log"
-    return RagTuiApp(settings, connect=connect, admin=admin, stray_output_log=log)
+    return RagTuiApp(settings, connect=partial(open_chat, settings, admin=admin), admin=admin, stray_output_log=log)
