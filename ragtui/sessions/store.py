@@ -700,6 +700,8 @@ class SessionStore:
             try:
                 fields = pipe.execute()
             except redis.ResponseError as exc:
+                if redis_errors.is_permission_denied(exc):
+                    raise
                 raise CorruptSession(f"session {session_id}: {exc}") from None
             if not fields[0]:
                 return None
@@ -745,6 +747,8 @@ class SessionStore:
             try:
                 raw = self.client.lrange(key, start, end)
             except redis.ResponseError as exc:
+                if redis_errors.is_permission_denied(exc):
+                    raise
                 raise CorruptSession(f"session {session_id}: {exc}") from None
             return [_parse_message(session_id, item) for item in raw]
 
