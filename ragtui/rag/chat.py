@@ -11,11 +11,18 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .answer_text import AnswerFilter, cited_numbers, truncation_mark
 from .evidence import Evidence, extract, shown
 from .prompt import NOTHING_FOUND, BuiltPrompt, Passage, Turn, build_prompt, retrieval_query
+
+if TYPE_CHECKING:  # types only: rag/ imports nothing from sessions/ at run time
+    from ..sessions.api import SessionStoreAPI
+    from ..sessions.models import Message
+    from .llm import LocalModel
+    from .retriever import Retriever
+    from .served import ServedModel
 
 HISTORY_MESSAGES = 40  # read from the store; the token budget then decides what fits
 MIN_SIMILARITY = 0.28  # cosine below which a passage is not about the question (MiniLM); in
@@ -64,10 +71,14 @@ class Answer:
     retrieval_query: str = ""
     evidence: list[Evidence] = field(default_factory=list)  # best first
     truncated: bool = False  # cut at the token limit (the text says so at its end)
+    question_id: str = ""  # the ids the store gave the question and the answer it saved
+    answer_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "session_id": self.session_id,
+            "question_id": self.question_id,
+            "answer_id": self.answer_id,
             "answer": self.text,
             "evidence": [{"n": e.n, "text": e.text} for e in self.evidence],
             "truncated": self.truncated,
@@ -106,13 +117,13 @@ def history_turns(messages: Sequence) -> list[Turn]:
 
 
 class ChatService:
-    def __init__(self, store, settings, *, corpus_dir: Path | None = CORPUS_DIR):
+    def __init__(self, store: SessionStoreAPI, settings, *, corpus_dir: Path | None = CORPUS_DIR):
         self.store = store
         self.settings = settings
         self.corpus_dir = corpus_dir
         self._lock = threading.Lock()
-        self._retriever = None
-        self._model = None
+        self._retriever: Retriever | None = None
+        self._model: LocalModel | ServedModel | None = None
 
     # -- loading ----------------------------------------------------------------------
 
@@ -135,7 +146,12 @@ class ChatService:
             self._model = choice.load()
             say(f"ready: {choice.name}, context {self._model.n_ctx} tokens")
 
-    def _load_retriever(self, say: Progress):
+    def _loaded(self) -> tuple[Retriever, LocalModel | ServedModel]:
+        self.load()
+        assert self._retriever is not None and self._model is not None  # load() made both, or raised
+        return self._retriever, self._model
+
+    def _load_retriever(self, say: Progress) -> Retriever:
         from .embed import shared_embedder
         from .retriever import Retriever, open_index
 
@@ -176,13 +192,13 @@ class ChatService:
         on_token: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         use_history: bool = True,
-        on_saved: Callable[[Any], None] | None = None,
+        on_saved: Callable[[Message], None] | None = None,
         on_status: Progress | None = None,
     ) -> Answer:
         """`on_saved(message)` hears each message as it is stored (the question, then the
         answer), so a UI can tell its own messages from other devices' by id. `on_status(str)`
         hears what is happening: searching, reading n passages, then tokens/s."""
-        self.load()
+        retriever, _ = self._loaded()
         saved = on_saved or (lambda _message: None)
         say = on_status or (lambda _status: None)
         started = time.perf_counter()
@@ -190,17 +206,18 @@ class ChatService:
         history = history_turns(earlier)
         if history and history[-1].question.strip() == question.strip():
             history.pop()  # asked again (regenerate): the new answer replaces the old one
-        saved(self.store.add_message(session_id, "user", question))  # kept even if generation fails
+        asked = self.store.add_message(session_id, "user", question)  # kept even if generation fails
+        saved(asked)
 
         say("searching the documents…")
         query = retrieval_query(question, history)
-        hits = self._retriever.search(query, k=self.settings.top_k, mode=self.settings.search_mode)
+        hits = retriever.search(query, k=self.settings.top_k, mode=self.settings.search_mode)
         passages = [
             Passage(n, h.source, h.title, h.location, h.text, h.score)
             for n, h in enumerate((h for h in hits if h.similarity >= MIN_SIMILARITY), start=1)
         ]
         retrieval_ms = (time.perf_counter() - started) * 1000
-        answer = Answer(session_id, "", [], retrieval_ms=retrieval_ms, retrieval_query=query)
+        answer = Answer(session_id, "", [], retrieval_ms=retrieval_ms, retrieval_query=query, question_id=asked.id)
 
         if not passages:  # say so rather than let the model improvise
             answer.text = NOTHING_FOUND
@@ -210,13 +227,15 @@ class ChatService:
         else:
             say(f"reading {len(passages)} passage{'s' if len(passages) > 1 else ''}…")
             self._generate(answer, question, passages, history, on_token, should_stop, say, started)
-        saved(self.store.add_message(session_id, "assistant", answer.text,
-                                     sources=[dataclasses.asdict(c) for c in answer.sources]))
+        answered = self.store.add_message(session_id, "assistant", answer.text,
+                                          sources=[dataclasses.asdict(c) for c in answer.sources])
+        answer.answer_id = answered.id
+        saved(answered)
         return answer
 
     def _generate(self, answer, question, passages, history, on_token, should_stop, say, started) -> None:
-        model = self._model
-        embedder = self._retriever.embedder
+        retriever, model = self._loaded()
+        embedder = retriever.embedder
         prompt, found, given, max_tokens = answer_prompt(
             model, embedder.embed_query, question, passages, history, self.settings.max_tokens,
             embed_many=embedder.embed)
