@@ -78,7 +78,8 @@ def test_a_sentinel_failover_loses_no_acknowledged_message(redis_sentinel, open_
     still takes writes, which its resync then throws away (before: 107 of 150 acked messages
     lost): with WAIT, none of those counts as saved in Redis — they are kept in the local outbox
     and re-sent to the new master."""
-    store = open_sentinel_store(redis_sentinel.url, user="alice")
+    # room for every message however long the promotion takes (the list keeps max_messages)
+    store = open_sentinel_store(redis_sentinel.url, user="alice", max_messages=100_000)
     sid = store.create_session("alice", "through a failover")
     old, new = redis_sentinel.master, redis_sentinel.replica
     acked = [store.add_message(sid, "user", f"before {i}").id for i in range(20)]
