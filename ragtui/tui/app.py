@@ -127,7 +127,8 @@ class RagTuiApp(App):
 
     @work(thread=True, exclusive=True, group="model")
     def _load_model(self, service) -> None:
-        tell = self.main.post_message
+        tell = self.main.chat.post_message  # the chat shows the model's state, then the screen hears it
+        tell(msg.ModelProgress("loading the model…"))
         try:
             service.load(progress=lambda step: tell(msg.ModelProgress(step)))
         except Exception as exc:  # shown in the chat; the app stays usable for browsing

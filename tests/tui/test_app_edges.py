@@ -49,9 +49,9 @@ async def test_a_failed_answer_shows_failed_with_its_reason_and_live_sync_adds_n
     app = make_app(settings, memory_store, service)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = app.screen
-        await until(pilot, lambda: screen.model_ready)
+        await until(pilot, lambda: screen.answering.model_ready)
         await ask(pilot, "a very long question")
-        await until(pilot, lambda: app.query(AssistantMessage) and not screen.generating, what="the failure")
+        await until(pilot, lambda: app.query(AssistantMessage) and not screen.answering.generating, what="the failure")
         failed = app.query_one(AssistantMessage)
         assert failed.failed == TOO_LONG and failed.text == ""
         text = screen_text(app)
@@ -69,17 +69,17 @@ async def test_questions_sent_while_busy_are_answered_in_the_order_asked(setting
     app = make_app(settings, memory_store, service)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = app.screen
-        await until(pilot, lambda: screen.model_ready)
+        await until(pilot, lambda: screen.answering.model_ready)
         await ask(pilot, "q1")
         await until(pilot, lambda: app.query(StreamingAnswer), what="the first answer to start")
         await ask(pilot, "q2")
         await ask(pilot, "q3")
         service.release.set()
-        await until(pilot, lambda: len(app.query(AssistantMessage)) == 3 and not screen.generating)
+        await until(pilot, lambda: len(app.query(AssistantMessage)) == 3 and not screen.answering.generating)
         assert transcript(app) == [("Q", "q1"), ("A", "answer"), ("Q", "q2"), ("A", "answer"),
                                    ("Q", "q3"), ("A", "answer")]
         await pilot.press("ctrl+r")  # regenerate: a question too, answered below itself
-        await until(pilot, lambda: len(app.query(AssistantMessage)) == 4 and not screen.generating)
+        await until(pilot, lambda: len(app.query(AssistantMessage)) == 4 and not screen.answering.generating)
         assert transcript(app)[-2:] == [("Q", "q3"), ("A", "answer")]
 
 
@@ -100,16 +100,16 @@ class CountingStore:
 
 async def test_an_answer_longer_than_the_ttl_stays_in_its_session(settings, monkeypatch):
     ttl = 2
-    monkeypatch.setattr(live_sync, "POLL_SECONDS", 0.25)  # keep-alives every 0.75 s, not every 1 s
+    monkeypatch.setattr(live_sync, "TICK_SECONDS", 0.25)  # keep-alives every 0.75 s, not every 1 s
     store = open_store("memory", ttl=ttl)
     counting = CountingStore(store)
     service = FakeChatService(store, reply="a slow answer")
     app = make_app(replace(settings, ttl=ttl), counting, service)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = app.screen
-        await until(pilot, lambda: screen.model_ready)
+        await until(pilot, lambda: screen.answering.model_ready)
         await ask(pilot, "first")
-        await until(pilot, lambda: screen.session_id and not screen.generating)
+        await until(pilot, lambda: screen.session_id and not screen.answering.generating)
         sid = screen.session_id
         service.hold_at = 1
         # Typed in one go: on a loaded machine key by key takes longer than the 2 s TTL.
@@ -119,7 +119,7 @@ async def test_an_answer_longer_than_the_ttl_stays_in_its_session(settings, monk
         # four keep-alives span more than the TTL, which would have expired it otherwise.
         await until(pilot, lambda: counting.extended >= 5, what="the keep-alive")
         service.release.set()
-        await until(pilot, lambda: not screen.generating)
+        await until(pilot, lambda: not screen.answering.generating)
         assert screen.session_id == sid
         assert [q for _, q, _ in service.asked] == ["first", "second, answered slowly"]  # asked once each
         saved = store.get_conversation_history(sid)
@@ -135,12 +135,12 @@ async def test_a_session_deleted_while_answering_fails_that_answer_and_is_not_as
     app = make_app(settings, memory_store, service)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = app.screen
-        await until(pilot, lambda: screen.model_ready)
+        await until(pilot, lambda: screen.answering.model_ready)
         await ask(pilot, "doomed")
         await until(pilot, lambda: app.query(StreamingAnswer) and app.query_one(StreamingAnswer).text == "lost ")
         memory_store.clear_session(screen.session_id)  # another device deleted it
         service.release.set()
-        await until(pilot, lambda: not screen.generating)
+        await until(pilot, lambda: not screen.answering.generating)
         failed = app.query_one(AssistantMessage)
         assert "was not saved" in failed.failed and failed.text == "lost words"
         await pilot.pause()
@@ -153,17 +153,17 @@ async def test_a_session_deleted_while_answering_fails_that_answer_and_is_not_as
 async def test_a_question_in_a_session_that_expired_says_so_before_starting_a_new_one(
     settings, memory_store, monkeypatch
 ):
-    monkeypatch.setattr(live_sync, "POLL_SECONDS", 3600)  # the app must find out on its own
+    monkeypatch.setattr(live_sync, "LOCAL_SECONDS", 3600)  # the app must find out on its own
     app = make_app(settings, memory_store)
     async with app.run_test(size=(120, 30)) as pilot:
         screen = app.screen
-        await until(pilot, lambda: screen.model_ready)
+        await until(pilot, lambda: screen.answering.model_ready)
         await ask(pilot, "one")
-        await until(pilot, lambda: screen.session_id and not screen.generating)
+        await until(pilot, lambda: screen.session_id and not screen.answering.generating)
         old = screen.session_id
         memory_store.clear_session(old)
         await ask(pilot, "two")
-        await until(pilot, lambda: len(app.query(AssistantMessage)) == 2 and not screen.generating)
+        await until(pilot, lambda: len(app.query(AssistantMessage)) == 2 and not screen.answering.generating)
         assert screen.session_id not in (None, old)
         assert notices(app) == ["This session expired: your question starts a new session."]
         shown = list(app.query_one("#transcript").children)
@@ -234,7 +234,7 @@ async def test_quitting_while_an_answer_is_written_stops_it(settings, memory_sto
     service = FakeChatService(memory_store, reply="never finished", hold_at=1)
     app = make_app(settings, memory_store, service)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: app.screen.model_ready)
+        await until(pilot, lambda: app.screen.answering.model_ready)
         await ask(pilot, "long one")
         await until(pilot, lambda: app.query(StreamingAnswer) and app.query_one(StreamingAnswer).text == "never ")
         await pilot.press("ctrl+q")

@@ -20,9 +20,9 @@ async def test_ask_stream_sources_quit_and_resume(settings, private_data_dir):
     app = make_app(settings, store)
     async with app.run_test(size=(140, 40)) as pilot:
         screen = app.screen
-        await until(pilot, lambda: screen.model_ready, what="the fake model")
+        await until(pilot, lambda: screen.answering.model_ready, what="the fake model")
         await ask(pilot, "how do I start")
-        await until(pilot, lambda: not screen.generating and app.query(AssistantMessage), what="an answer")
+        await until(pilot, lambda: not screen.answering.generating and app.query(AssistantMessage), what="an answer")
         answer = app.query_one(AssistantMessage)
         assert answer.text == "Run **make run** [1]."
         assert "Sources:  [1] Guide · § Install" in screen_text(app)
@@ -51,10 +51,10 @@ async def test_ask_stream_sources_quit_and_resume(settings, private_data_dir):
         sid = browser.sessions[0].id
         assert screen.session_id == sid
 
-        await until(pilot, lambda: screen.model_ready, what="the fake model")
+        await until(pilot, lambda: screen.answering.model_ready, what="the fake model")
         app.query_one("#prompt").focus()
         await ask(pilot, "and then")
-        await until(pilot, lambda: not screen.generating and len(app.query(AssistantMessage)) == 2)
+        await until(pilot, lambda: not screen.answering.generating and len(app.query(AssistantMessage)) == 2)
         asked_sid, question, history = service.asked[-1]
         assert (asked_sid, question) == (sid, "and then")
         assert history == ["how do I start", "Run **make run** [1]."]  # the model saw the resumed chat
@@ -71,7 +71,7 @@ async def test_question_before_model_is_ready_is_answered_when_it_is(settings, m
         pending = app.query_one(UserMessage)
         assert pending.has_class("-pending") and not service.asked
         service.load_gate.set()
-        await until(pilot, lambda: app.query(AssistantMessage) and not app.screen.generating)
+        await until(pilot, lambda: app.query(AssistantMessage) and not app.screen.answering.generating)
         assert service.asked[0][1] == "early question"
         assert not pending.has_class("-pending")
 
@@ -80,11 +80,11 @@ async def test_escape_stops_and_keeps_what_was_generated(settings, memory_store)
     service = FakeChatService(memory_store, reply="one two three four", hold_at=2)
     app = make_app(settings, memory_store, service)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: app.screen.model_ready)
+        await until(pilot, lambda: app.screen.answering.model_ready)
         await ask(pilot, "go")
         await until(pilot, lambda: app.query(StreamingAnswer) and app.query_one(StreamingAnswer).text == "one two ")
         await pilot.press("escape")
-        await until(pilot, lambda: not app.screen.generating, what="the stop")
+        await until(pilot, lambda: not app.screen.answering.generating, what="the stop")
         assert "(stopped — what was generated is kept)" in screen_text(app)
         saved = memory_store.get_conversation_history(app.screen.session_id)
         assert [m.content for m in saved] == ["go", "one two "]
@@ -94,17 +94,17 @@ async def test_copy_regenerate_and_new_chat(settings, memory_store):
     service = FakeChatService(memory_store, reply="copied text")
     app = make_app(settings, memory_store, service)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: app.screen.model_ready)
+        await until(pilot, lambda: app.screen.answering.model_ready)
         await ask(pilot, "q1")
-        await until(pilot, lambda: app.query(AssistantMessage) and not app.screen.generating)
+        await until(pilot, lambda: app.query(AssistantMessage) and not app.screen.answering.generating)
         await pilot.press("f5")
         assert app.clipboard == "copied text"
         await pilot.press("ctrl+r")
-        await until(pilot, lambda: len(app.query(AssistantMessage)) == 2 and not app.screen.generating)
+        await until(pilot, lambda: len(app.query(AssistantMessage)) == 2 and not app.screen.answering.generating)
         assert [q for _, q, _ in service.asked] == ["q1", "q1"]
         first_session = app.screen.session_id
         await pilot.press("ctrl+n")
         assert not app.query(AssistantMessage) and app.screen.session_id is None
         await ask(pilot, "q2")
-        await until(pilot, lambda: app.query(AssistantMessage) and not app.screen.generating)
+        await until(pilot, lambda: app.query(AssistantMessage) and not app.screen.answering.generating)
         assert app.screen.session_id not in (None, first_session)

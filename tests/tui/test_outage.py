@@ -66,9 +66,9 @@ async def test_an_outage_leaves_the_session_open_with_an_unknown_ttl_then_resync
     app = make_app(settings, store, FakeChatService(memory_store, reply="yes"))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await until(pilot, lambda: screen.model_ready)
+        await until(pilot, lambda: screen.answering.model_ready)
         await pilot.press(*"q1", "enter")
-        await until(pilot, lambda: screen.session_id and not screen.generating)
+        await until(pilot, lambda: screen.session_id and not screen.answering.generating)
         sid = screen.session_id
         await until(pilot, lambda: "sessions  1" in stats_text(app), what="the first stats")
 
@@ -78,7 +78,7 @@ async def test_an_outage_leaves_the_session_open_with_an_unknown_ttl_then_resync
         assert "sessions  0" not in stats_text(app) and "messages  0" not in stats_text(app)
         await until(pilot, lambda: "TTL ?" in browser_text(app), what="the browser's unknown TTL")
         await pilot.press(*"q2", "enter")  # answered in the same session, kept locally
-        await until(pilot, lambda: len(app.query(AssistantMessage)) == 2 and not screen.generating)
+        await until(pilot, lambda: len(app.query(AssistantMessage)) == 2 and not screen.answering.generating)
         assert screen.session_id == sid and ttl_text(app) == UNKNOWN
         assert not [n for n in app.query(Notice) if "expired" in str(n.render())]
         await pilot.resize_terminal(80, 24)
@@ -103,15 +103,15 @@ async def test_redis_killed_and_restarted_under_the_open_session(settings, tmp_p
         app = make_app(settings, store, FakeChatService(store, reply="yes"))
         async with app.run_test(size=SIZE) as pilot:
             screen = app.screen
-            await until(pilot, lambda: screen.model_ready)
+            await until(pilot, lambda: screen.answering.model_ready)
             await pilot.press(*"q1", "enter")
-            await until(pilot, lambda: screen.session_id and not screen.generating)
+            await until(pilot, lambda: screen.session_id and not screen.answering.generating)
             sid = screen.session_id
 
             server.kill()
             await until(pilot, lambda: ttl_text(app) == UNKNOWN, what="the unknown TTL")
             await pilot.press(*"q2", "enter")
-            await until(pilot, lambda: len(app.query(AssistantMessage)) == 2 and not screen.generating)
+            await until(pilot, lambda: len(app.query(AssistantMessage)) == 2 and not screen.answering.generating)
             await until(pilot, lambda: "? (Redis unreachable)" in stats_text(app), what="unknown counts")
             assert screen.session_id == sid and ttl_text(app) == UNKNOWN
             assert not [n for n in app.query(Notice) if "expired" in str(n.render())]

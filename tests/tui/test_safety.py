@@ -38,9 +38,9 @@ async def test_markup_in_answers_questions_and_titles_is_shown_literally(setting
     service = FakeChatService(memory_store, reply=HOSTILE)
     app = make_app(settings, memory_store, service)
     async with app.run_test(size=(160, 40)) as pilot:
-        await until(pilot, lambda: app.screen.model_ready)
+        await until(pilot, lambda: app.screen.answering.model_ready)
         await pilot.press(*"[b]q[/b]", "enter")
-        await until(pilot, lambda: app.query(AssistantMessage) and not app.screen.generating)
+        await until(pilot, lambda: app.query(AssistantMessage) and not app.screen.answering.generating)
         await until(pilot, lambda: len(app.query_one(SessionBrowser).sessions) == 2)
         await pilot.pause()
         text = await assert_hostile_answer_is_inert(app, pilot)

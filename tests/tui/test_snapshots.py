@@ -74,10 +74,10 @@ def test_main_screen(snap_compare, settings, frozen):
     app = frozen_app(settings, frozen)
 
     async def ask(pilot):
-        await until(pilot, lambda: app.screen.model_ready and len(app.query_one("SessionBrowser").sessions) == 1)
+        await until(pilot, lambda: app.screen.answering.model_ready and len(app.query_one("SessionBrowser").sessions) == 1)
         app.query_one("PromptInput").cursor_blink = False  # a blinking cursor is a clock
         await pilot.press(*"How do I start it?", "enter")
-        await until(pilot, lambda: app.query("AssistantMessage") and not app.screen.generating)
+        await until(pilot, lambda: app.query("AssistantMessage") and not app.screen.answering.generating)
         await until(pilot, lambda: len(app.query_one("SessionBrowser").sessions) == 2)
         # a poll after the answer has synced the TTL (one during it lists the session but skips it)
         await until(pilot, lambda: str(app.screen.countdown.render()) == "TTL 30:00")

@@ -62,9 +62,9 @@ async def test_sync_corrects_only_real_drift():
 async def test_extend_key_restores_the_full_ttl(settings, memory_store):
     app = make_app(settings, memory_store)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: app.screen.model_ready)
+        await until(pilot, lambda: app.screen.answering.model_ready)
         await pilot.press(*"hi", "enter")
-        await until(pilot, lambda: app.screen.session_id and not app.screen.generating)
+        await until(pilot, lambda: app.screen.session_id and not app.screen.answering.generating)
         sid = app.screen.session_id
         memory_store.extend_session(sid, 100)  # as if idle for an hour
         countdown = app.query_one(TtlCountdown)
@@ -78,13 +78,13 @@ async def test_expired_session_is_announced_and_the_next_question_starts_a_new_o
     store = open_store("memory", ttl=2)
     app = make_app(settings, store, FakeChatService(store))
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: app.screen.model_ready)
+        await until(pilot, lambda: app.screen.answering.model_ready)
         await pilot.press(*"first", "enter")
-        await until(pilot, lambda: app.screen.session_id and not app.screen.generating)
+        await until(pilot, lambda: app.screen.session_id and not app.screen.answering.generating)
         first = app.screen.session_id
         await until(pilot, lambda: "This session expired" in screen_text(app), what="the expiry notice")
         assert app.screen.session_id is None
         await pilot.press(*"second", "enter")
-        await until(pilot, lambda: app.screen.session_id and not app.screen.generating)
+        await until(pilot, lambda: app.screen.session_id and not app.screen.answering.generating)
         assert app.screen.session_id != first
     store.close()

@@ -29,8 +29,7 @@ from . import session_actions as actions
 
 if TYPE_CHECKING:
     from ...config import Settings
-# Dialogs, the sources view and the streaming answer's Markdown are imported when first
-# needed: the first frame does without them.
+# The sources view is imported when first needed: the first frame does without it.
 
 NARROW = 110  # below this width the side panes start hidden, and open over the chat
 
@@ -56,7 +55,6 @@ class MainScreen(Screen):
         self.settings = settings
         self.store: Any = None  # and the chat service: handed over by StoreOpened
         self.service: Any = None
-        self.session_id: str | None = None
         self.answering = Answering(settings.user)
         self._user_toggled: set[str] = set()
         self.browser = SessionBrowser(id="browser", clock=clock)
@@ -66,12 +64,8 @@ class MainScreen(Screen):
         self.sync = LiveSync(user=settings.user, ttl=settings.ttl, monotonic=monotonic)
 
     @property
-    def generating(self) -> bool:
-        return self.answering.generating
-
-    @property
-    def model_ready(self) -> bool:
-        return self.answering.model_ready
+    def session_id(self) -> str | None:
+        return self.chat.session_id
 
     def compose(self):
         yield Header(icon="◆")
@@ -106,27 +100,24 @@ class MainScreen(Screen):
         self.store = self.answering.store = event.store
         self.service = self.answering.service = event.service
         self.sub_title = event.store.describe()
-        self.sync.start(event.store)
-        self.chat.show_status("loading the model…" if event.service is not None else "no model")
+        self.sync.start(event.store, self.browser)
+        if event.service is None:
+            self.chat.show_status("no model")
 
     @on(msg.ModelProgress)
     def _model_progress(self, event: msg.ModelProgress) -> None:
-        self.chat.show_status(f"⏳ {event.step}")
         self.stats.show_model_status(event.step)
 
     @on(msg.ModelReady)
     def _model_ready(self, event: msg.ModelReady) -> None:
         self.answering.model_ready = True
-        self.chat.show_status(f"✓ {event.model_info.get('name', 'model')}")
         self.stats.show_model(event.model_info)
         self.stats.show_index(event.index_info)
         self._next_question()
 
     @on(msg.ModelFailed)
-    async def _model_failed(self, event: msg.ModelFailed) -> None:
-        self.chat.show_status("model failed")
+    def _model_failed(self) -> None:
         self.stats.show_model_status("failed")
-        await self.chat.add_notice(f"The model could not be loaded: {event.error}", severity="error")
 
     # ------------------------------------------------------------- questions
     @on(ChatPane.QuestionAsked)
@@ -143,11 +134,7 @@ class MainScreen(Screen):
         self.run_worker(run, thread=True, exclusive=True, group="answer")
 
     async def action_regenerate(self) -> None:
-        question = self.answering.last_question
-        if question is None:
-            self.notify("Nothing to regenerate yet.", severity="warning")
-            return
-        await self.chat.ask(question, shown=f"↻ {question}")
+        await self.chat.regenerate()
 
     @on(msg.AnswerStarted)
     def _answer_started(self, event: msg.AnswerStarted) -> None:
@@ -173,7 +160,7 @@ class MainScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
-            return self.generating  # Esc belongs to the focused widget otherwise
+            return self.answering.generating  # Esc belongs to the focused widget otherwise
         return True
 
     def action_stop(self) -> None:
@@ -183,19 +170,12 @@ class MainScreen(Screen):
     # -------------------------------------------------------------- sessions
     def _set_session(self, session_id: str | None, title: str = "", ttl: int | None = None) -> None:
         """Open `session_id` (None: none) titled `title`, counting down from `ttl` seconds."""
-        self.session_id = session_id
+        self.chat.open_session(session_id, title, ttl, ttl_known=not self.sync.unreachable)
         self.sync.follow(session_id)
         self.browser.set_current(session_id)
-        self.chat.show_title(title)
-        if session_id is None:
-            self.countdown.clear()
-        elif self.sync.unreachable:  # the server can't say what it really is
-            self.countdown.mark_unknown()
-        else:
-            self.countdown.set_ttl(ttl)
 
     async def action_new_chat(self) -> None:
-        if self.generating:
+        if self.answering.generating:
             self.notify("Stop the answer first (Esc).", severity="warning")
             return
         self._set_session(None)
@@ -205,10 +185,10 @@ class MainScreen(Screen):
 
     @on(SessionBrowser.SessionSelected)
     def _resume(self, event: SessionBrowser.SessionSelected) -> None:
-        if self.generating:
+        if self.answering.generating:
             self.notify("Stop the answer first (Esc).", severity="warning")
             return
-        self._in_thread(partial(actions.load, self.store, event.session.id))
+        self._in_thread(partial(actions.load, self.store, event.session.id))  # -> SessionLoaded
 
     @on(ChatPane.EarlierRequested)
     def _earlier_requested(self) -> None:
@@ -216,27 +196,23 @@ class MainScreen(Screen):
             self._in_thread(partial(actions.load_earlier, self.store, self.session_id, self.chat.hidden_before))
 
     def _in_thread(self, load: Callable[[], Any]) -> None:
-        self.run_worker(lambda: self.post_message(load()), thread=True, exclusive=True, group="load")
+        """Run a store call in a worker; what it returns goes to the chat (then to this screen)."""
+        self.run_worker(lambda: self.chat.post_message(load()), thread=True, exclusive=True, group="load")
 
     @on(msg.SessionLoaded)
-    async def _session_loaded(self, event: msg.SessionLoaded) -> None:
+    def _session_loaded(self, event: msg.SessionLoaded) -> None:
         session, messages = event.session, event.messages
         self._set_session(session.id, title=session.title, ttl=session.ttl)
         self.sync.follow(session.id, newest_id=messages[-1].id if messages else None)
         self.answering.last_question = next((m.content for m in reversed(messages) if m.role == "user"), None)
-        await self.chat.show_history(messages, max(event.total - len(messages), 0))
-        # Focus moves after the history is painted: the footer's new keys cost a frame too.
-        self.call_after_refresh(self.chat.prompt.focus)
-
-    @on(msg.EarlierLoaded)
-    async def _earlier_loaded(self, event: msg.EarlierLoaded) -> None:
-        if event.session_id == self.session_id:
-            await self.chat.prepend_history(event.messages, event.hidden_before)
 
     @on(SessionBrowser.FilterChanged)
-    def _filter_changed(self) -> None:
-        self.sync.query_text = self.browser.query_text
-        self.sync.poll()
+    def _filter_changed(self, event: SessionBrowser.FilterChanged) -> None:
+        self.sync.filter(event.query)
+
+    @on(SessionBrowser.MoreWanted)
+    def _more_wanted(self, event: SessionBrowser.MoreWanted) -> None:
+        self.sync.more(event.query, event.offset)
 
     def action_find_sessions(self) -> None:
         if not self.browser.display:
@@ -277,16 +253,9 @@ class MainScreen(Screen):
 
     @on(LiveSync.SessionGone)
     async def _session_gone(self, event: LiveSync.SessionGone) -> None:
-        """The store answered that the open session no longer exists: say so, once."""
-        if event.session_id != self.session_id:
-            return
-        self._set_session(None)
-        self.countdown.mark_expired()
-        await self.chat.add_notice("This session expired. Your next question starts a new session.", severity="warning")
-
-    @on(LiveSync.SessionsListed)
-    def _sessions_listed(self, event: LiveSync.SessionsListed) -> None:
-        self.browser.show_sessions(event.sessions, ttl_known=event.ttl_known)
+        if event.session_id == self.session_id:  # said once: the session is closed now
+            self._set_session(None)
+            await self.chat.say_expired()
 
     @on(LiveSync.MessagesArrived)
     async def _messages_arrived(self, event: LiveSync.MessagesArrived) -> None:
@@ -317,20 +286,13 @@ class MainScreen(Screen):
         pane.display = not pane.display
 
     def action_sources(self) -> None:
-        answer = self.chat.last_answer()
-        if answer is None:
-            self.notify("No answer yet.", severity="warning")
-            return
-        self._show_sources(answer.sources)
+        self.chat.open_sources()
 
     @on(AssistantMessage.SourcesRequested)
     def _sources_requested(self, event: AssistantMessage.SourcesRequested) -> None:
-        self._show_sources(event.sources)
-
-    def _show_sources(self, sources: list) -> None:
         from .sources import SourcesScreen
 
-        self.app.push_screen(SourcesScreen(sources))
+        self.app.push_screen(SourcesScreen(event.sources))
 
     def action_copy_answer(self) -> None:
         self.chat.copy_answer()

@@ -33,8 +33,9 @@ WELCOME = (
 
 
 class ChatPane(Vertical):
-    """Shows messages and queues what the user asks. It never talks to the store or model:
-    the answer messages (AnswerStarted, …) are posted to it first, then bubble to the screen."""
+    """Shows the open session and queues what the user asks. It never talks to the store or
+    model: the results of the workers (ModelReady, SessionLoaded, AnswerStarted, …) are
+    posted to it first, then bubble to the screen."""
 
     BINDINGS = [Binding("ctrl+home", "scroll_top", "Top", show=False)]
 
@@ -48,6 +49,7 @@ class ChatPane(Vertical):
         super().__init__(**kwargs)
         self.answering = answering
         self.countdown = TtlCountdown(id="ttl", clock=monotonic)
+        self.session_id: str | None = None  # the session shown (None: a new chat)
         self.hidden_before = 0  # messages of the session older than those shown
         self._streaming: StreamingAnswer | None = None
         self._token_timer = None
@@ -72,8 +74,17 @@ class ChatPane(Vertical):
     def prompt(self) -> PromptInput:
         return self.query_one(PromptInput)
 
-    def show_title(self, title: str) -> None:
+    def open_session(self, session_id: str | None, title: str = "", ttl: int | None = None, *,
+                     ttl_known: bool = True) -> None:
+        """Say which session is shown, and count down its `ttl` (unless it can't be known)."""
+        self.session_id = session_id
         self.query_one("#session-title", Static).update(title)
+        if session_id is None:
+            self.countdown.clear()
+        elif not ttl_known:
+            self.countdown.mark_unknown()
+        else:
+            self.countdown.set_ttl(ttl)
 
     def show_status(self, status: str) -> None:
         """What the model is doing: loading, thinking, writing, ready."""
@@ -167,6 +178,31 @@ class ChatPane(Vertical):
         if text and self._streaming is not None:
             await self._streaming.write(text)
 
+    @on(msg.ModelProgress)
+    def _model_progress(self, event: msg.ModelProgress) -> None:
+        self.show_status(f"⏳ {event.step}")
+
+    @on(msg.ModelReady)
+    def _model_ready(self, event: msg.ModelReady) -> None:
+        self.show_status(f"✓ {event.model_info.get('name', 'model')}")
+
+    @on(msg.ModelFailed)
+    async def _model_failed(self, event: msg.ModelFailed) -> None:
+        self.show_status("model failed")
+        await self.add_notice(f"The model could not be loaded: {event.error}", severity="error")
+
+    @on(msg.SessionLoaded)
+    async def _session_loaded(self, event: msg.SessionLoaded) -> None:
+        await self.show_history(event.messages, max(event.total - len(event.messages), 0))
+        # Focus moves after the history is painted: the footer's new keys cost a frame too.
+        self.call_after_refresh(self.prompt.focus)
+
+    @on(msg.EarlierLoaded)
+    async def _earlier_loaded(self, event: msg.EarlierLoaded) -> None:
+        event.stop()
+        if event.session_id == self.session_id:
+            await self.prepend_history(event.messages, event.hidden_before)
+
     @on(msg.AnswerStatus)
     def _answer_status(self, event: msg.AnswerStatus) -> None:
         event.stop()
@@ -208,12 +244,33 @@ class ChatPane(Vertical):
             await streaming.remove()
         self.show_status("✓ ready")
 
+    async def say_expired(self) -> None:
+        """The store said the open session is gone (it was closed already)."""
+        self.countdown.mark_expired()
+        await self.add_notice("This session expired. Your next question starts a new session.", severity="warning")
+
     async def add_notice(self, text: str, *, severity: str = "information", before: Widget | None = None) -> None:
         await self.transcript.mount(Notice(text, severity=severity), before=self._shown(before))
 
     def last_answer(self) -> AssistantMessage | None:
         answers = self.query(AssistantMessage)
         return answers.last() if answers else None
+
+    async def regenerate(self) -> None:
+        """Ask the last question again (it is answered below itself)."""
+        question = self.answering.last_question
+        if question is None:
+            self.notify("Nothing to regenerate yet.", severity="warning")
+        else:
+            await self.ask(question, shown=f"↻ {question}")
+
+    def open_sources(self) -> None:
+        """Show the passages the last answer rests on."""
+        answer = self.last_answer()
+        if answer is None:
+            self.notify("No answer yet.", severity="warning")
+        else:
+            answer.action_open_sources()
 
     def copy_answer(self) -> None:
         """Copy the last answer's text to the clipboard."""
