@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterator
 
 import redis
 
+from . import redis_errors
 from .models import Message, Session, SessionNotFound, StoreError, StoreStats, StoreUnavailable
 from .store import ROLES, SessionStore, new_message_id, new_session_id
 
@@ -60,7 +61,9 @@ def _probe(store_ref: "weakref.ref[FailoverStore]") -> None:
 
 
 def _why(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, StoreUnavailable) else "Redis is unreachable"
+    """The reason the header shows: "Redis is unreachable", or what a reconnect met instead
+    (a password changed meanwhile: "authentication failed (…)"; a certificate: "TLS failed: …")."""
+    return str(exc) if isinstance(exc, StoreUnavailable) else redis_errors.reason(exc)
 
 
 class FailoverStore:

@@ -104,6 +104,24 @@ def test_the_password_is_refused_in_the_config_file_and_a_bad_file_is_one_line(t
             open_store_from_settings(load_settings(env={"RAGTUI_REDIS_PASSWORD_FILE": str(path)}))
 
 
+def test_a_password_changed_while_running_is_named_and_nothing_is_lost(url, tmp_path):
+    store = open_store(url, data_dir=tmp_path / "data")
+    sid = store.create_session("alice", "rotation")
+    admin = redis.Redis.from_url(url)
+    admin.config_set("requirepass", WRONG)  # the operator rotates the password…
+    admin.client_kill_filter(_type="normal", skipme=True)  # …and drops every other connection
+    try:
+        kept = store.add_message(sid, "user", "written after the rotation")  # acknowledged: kept here
+        assert "authentication failed" in store.health and "unreachable" not in store.health
+        assert_no_secret(store.health, store.describe())
+    finally:
+        admin.config_set("requirepass", PASSWORD)
+        admin.close()
+    assert store.sync() and store.health == "ok"
+    assert [m.id for m in open_store(url, data_dir=tmp_path / "other").get_conversation_history(sid)] == [kept.id]
+    store.close()
+
+
 # --------------------------------------------------------------------- every command
 
 def run(capsys, *argv: str) -> tuple[int, str]:
@@ -192,14 +210,15 @@ async def test_the_app_never_shows_the_password(url, locked_redis, tmp_path):
         await until(pilot, lambda: "earlier chat" in screen_text(app), what="the browser")
         await pilot.press(*"hello", "enter")
         await until(pilot, lambda: "Run make run" in screen_text(app), what="the answer")
-        seen += [screen_text(app), app.sub_title]
-        assert ":***@" in app.sub_title and "redis://:***@127.0.0.1" in screen_text(app)  # the stats pane
+        seen += [screen_text(app), app.sub_title, app.screen.sub_title]
+        assert "Redis ✓ redis://:***@127.0.0.1" in screen_text(app)  # the header
+        assert "▏ redis://:***@127.0.0.1" in screen_text(app)  # the stats pane's "where", below its border
 
         locked_redis.kill()  # the degraded header, stats pane and status
         await pilot.press(*"while it is down", "enter")
-        await until(pilot, lambda: "degraded" in app.sub_title, what="the degraded header")
-        await until(pilot, lambda: "degraded" in screen_text(app), what="the stats pane")
-        seen += [screen_text(app), app.sub_title]
+        await until(pilot, lambda: "Redis ✗ degraded" in screen_text(app), what="the degraded header")
+        await until(pilot, lambda: "? (Redis unreachable)" in screen_text(app), what="the stats pane")
+        seen += [screen_text(app), app.sub_title, app.screen.sub_title]
     locked_redis.start()
     assert_no_secret(*seen)
 
