@@ -147,7 +147,7 @@ def _cluster(url: str, location: str, options: dict[str, Any]) -> Deployment:
     scheme, userinfo, nodes, path, query = _nodes(url)
     if scheme in ("redis", "rediss"):  # a node found by `_single`
         nodes = [nodes[0]]
-    first, *others = [_node_url(scheme, userinfo, host, port, path, query) for host, port in nodes]
+    first = _node_url(scheme, userinfo, *nodes[0], path, query)
     try:
         client = RedisCluster(url=first, startup_nodes=[ClusterNode(h, p) for h, p in nodes[1:]],
                               connection_pool_class=AffinePool, **options)
@@ -156,10 +156,12 @@ def _cluster(url: str, location: str, options: dict[str, Any]) -> Deployment:
         if isinstance(cause, redis.RedisError) and not isinstance(cause, RedisClusterException):
             raise cause from None
         raise redis.ConnectionError(f"Redis Cluster at {location}: {exc}") from None
-    # CLUSTER NODES, not the client's slot map: CLUSTER SLOTS leaves out a replica until its
-    # master has written something
-    nodes = client.cluster_nodes().values()
-    replicas = 1 if any("slave" in n["flags"] and "fail" not in n["flags"] for n in nodes) else 0
+    try:  # CLUSTER NODES, not the client's slot map: CLUSTER SLOTS leaves a replica out until
+        # its master has written something
+        members = client.cluster_nodes().values()
+        replicas = 1 if any("slave" in m["flags"] and "fail" not in m["flags"] for m in members) else 0
+    except redis.ResponseError:  # not allowed to this Redis user: the slot map is what we know
+        replicas = 1 if client.get_replicas() else 0
     return Deployment(client, "cluster", location, replicas)
 
 
