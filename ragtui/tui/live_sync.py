@@ -1,13 +1,22 @@
-"""Live sync: what other instances and devices change shows here within a second.
+"""Live sync: what other instances and devices change shows here at once, at no cost idle.
 
-A poll, in a thread, asks the store for the user's sessions (or the filter's matches),
-the open session's TTL and newest messages, and now and then the store's stats; while an
-answer is written it also keeps the session alive. Back on the UI thread, what is new is
-posted to the screen as the messages below; the screen decides what the panes show.
+On Redis, every change to one of this user's sessions is pushed as a notice
+(`ragtui.sessions.events`); for each, a worker reads that session again — and, when it is
+the open one, its TTL and new messages. Whenever the subscription is (re)made, everything
+shown is read afresh (notices published meanwhile are lost). A slow safety check reads
+the user's change counter (one command) and reads afresh only when it moved without a
+notice. An idle app thus sends a few commands a minute.
+
+The local and memory stores have no other process to hear from the network: the same
+check runs often, with the open session's TTL, at no network cost.
+
+The browser's listing is driven from here (first page, further pages, search results,
+one-session updates); the rest is posted to the screen as the messages below.
 """
 from __future__ import annotations
 
 import contextlib
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -17,37 +26,36 @@ from textual.widget import Widget
 
 from . import messages as msg
 
-POLL_SECONDS = 0.5  # live updates from other instances show within a second
-STATS_EVERY = 4  # polls between stats refreshes (stats scan every session)
-TAIL = 50  # newest messages compared when another instance changed the session
+PAGE = 50  # sessions per page of the browser's listing
+TAIL = 50  # newest messages compared when another instance changed the open session
+SAFETY_SECONDS = 15.0  # with push: a change whose notice was lost shows within this
+LOCAL_SECONDS = 0.5  # without push (local, memory, or Redis unreachable): how often to look
+STATS_SECONDS = 30.0  # the stats pane's refresh when nothing changes
+STATS_AFTER_CHANGE = 2.0  # at most this often while changes come in
+TICK_SECONDS = 0.5  # the UI-side timer (no store call unless something is due)
 
 
 @dataclass
 class Poll:
-    """What one poll found, gathered in the poll thread."""
+    """What one read of the store found, gathered in a worker thread."""
 
-    query: str
-    sessions: list
-    ttl_known: bool  # False: listed from what this machine knows, the server did not answer
+    sessions: list | None = None  # the listing's first page (None: not read)
+    total: int | None = None
     session_id: str | None = None  # the open session, when it was asked about
     gone: bool = False  # the server answered that the session no longer exists
     ttl: int | None = None
-    tail: list | None = None  # its newest messages (None: its TTL could not be asked)
+    tail: list | None = None  # its newest messages (None: not read)
+    changed: list = field(default_factory=list)  # sessions another device changed
+    removed: list = field(default_factory=list)  # ids of sessions deleted or expired
     stats: Any = None
+    version: int | None = None  # the user's change counter after these reads
     unreachable: str | None = None  # why the store's server does not answer
 
 
 class LiveSync(Widget):
-    """Polls the store for the screen (it draws nothing)."""
+    """Keeps the browser's listing, the open session and the stats current (draws nothing)."""
 
     DEFAULT_CSS = "LiveSync { display: none; }"
-
-    @dataclass
-    class SessionsListed(Message):
-        """This user's sessions, most recent first, matching the current filter."""
-
-        sessions: list
-        ttl_known: bool
 
     @dataclass
     class MessagesArrived(Message):
@@ -81,12 +89,25 @@ class LiveSync(Widget):
         unreachable: bool
 
     @dataclass
-    class _Polled(Message):
+    class _Read(Message):
         poll: Poll = field(repr=False)
+
+    @dataclass
+    class _Heard(Message):
+        event: Any  # ragtui.sessions.events.SessionEvent, or None: read everything afresh
+
+    @dataclass
+    class _Listed(Message):
+        query: str
+        sessions: list
+        first: bool  # the first rows of this query (else: more of them)
+        more: bool
+        total: int | None = None
 
     def __init__(self, *, user: str, ttl: int, monotonic: Callable[[], float], **kwargs) -> None:
         super().__init__(**kwargs)
         self.store: Any = None
+        self.browser: Any = None  # the SessionBrowser whose listing this keeps
         self.user = user
         self.ttl = ttl
         self.monotonic = monotonic
@@ -94,17 +115,55 @@ class LiveSync(Widget):
         self.session_id: str | None = None  # the open session
         self.newest_id: str | None = None  # its newest message on screen
         self.answering = False
-        self.unreachable = False  # the store's server did not answer the last poll
+        self.unreachable = False  # the store's server did not answer the last read
         self._own_ids: set[str] = set()  # messages the screen saved and showed itself (by id)
         self._kept_alive_at = 0.0  # monotonic time of the last keep-alive while answering
-        self._polls = 0
-        self._poll_worker = None
+        self._listener = None  # the Redis subscription; None without push
+        self._version: int | None = None  # the user's change counter as last read
+        self._checked_at = 0.0
+        self._stats_at = -STATS_SECONDS
+        self._changed: dict[str, str] = {}  # session id -> kind of its latest notice, not read yet
+        self._lock = threading.Lock()  # guards _changed and _draining (the listener's thread adds)
+        self._draining = False
+        self._check_worker = None
+        self._search_stop: threading.Event | None = None
 
-    def start(self, store: Any) -> None:
-        self.store = store
-        self.set_interval(POLL_SECONDS, self.poll)
-        self.poll()
+    # ------------------------------------------------------------ set up
+    def start(self, store: Any, browser: Any) -> None:
+        self.store, self.browser = store, browser
+        if store.backend == "redis":
+            self._listen()
+        self.set_interval(TICK_SECONDS, self._tick)
+        self._resync()
 
+    def _listen(self) -> None:
+        from ..sessions.events import EventListener
+
+        try:
+            client = self.store.event_client()
+        except Exception:  # no subscription (e.g. unreachable at start): the checks cover it
+            client = None
+        if client is None:
+            return
+        self._listener = EventListener(
+            client, self.store.keys.events(self.user), sharded=self.store.sharded,
+            on_event=lambda event: self.post_message(self._Heard(event)),
+            on_resync=lambda: self.post_message(self._Heard(None)),
+            on_lost=lambda: self.post_message(self._Heard(None)),
+        ).start()
+
+    def on_unmount(self) -> None:
+        if self._listener is not None:
+            self._listener.close(timeout=0)
+        if self._search_stop is not None:
+            self._search_stop.set()
+
+    @property
+    def pushed(self) -> bool:
+        """Changes are pushed to us right now (else we look for them often)."""
+        return self._listener is not None and self._listener.connected.is_set() and not self.unreachable
+
+    # ---------------------------------------------------- the open session
     def follow(self, session_id: str | None, *, newest_id: str | None = None) -> None:
         """Follow `session_id` (None: no session is open), whose newest message shown is `newest_id`."""
         self.session_id, self.newest_id = session_id, newest_id
@@ -123,75 +182,119 @@ class LiveSync(Widget):
         self.answering = False
 
     def poll(self) -> None:
-        """Start a poll unless one is still out (a stalled Redis must not pile them up)."""
-        if self.store is None or (self._poll_worker is not None and self._poll_worker.is_running):
-            return
-        self._polls += 1
-        with_stats = self._polls % STATS_EVERY == 1
-        tail_session = None if self.answering else self.session_id
-        self._poll_worker = self._poll_store(self.query_text, tail_session, with_stats, self._keep_alive())
+        """Ask the store now (the countdown reached zero, a store action finished)."""
+        self._check(force=True)
 
-    def _keep_alive(self) -> str | None:
+    # ------------------------------------------------------------- timers
+    def _tick(self) -> None:
+        """Every TICK_SECONDS on the UI thread: start what is due; no store call otherwise."""
+        now = self.monotonic()
+        self._reachability(self.store.fallback_reason)  # an attribute: no network
+        keep_alive = self._keep_alive(now)
+        if keep_alive is not None:
+            self._extend_quietly(keep_alive)
+        if now - self._checked_at >= (SAFETY_SECONDS if self.pushed else LOCAL_SECONDS):
+            self._check()
+
+    def _keep_alive(self, now: float) -> str | None:
         """The session to extend now: an answer being written is activity too, so a TTL
         shorter than the answer must not expire the session under it."""
-        now = self.monotonic()
         if not (self.answering and self.session_id and self.ttl) or now - self._kept_alive_at < self.ttl / 3:
             return None
         self._kept_alive_at = now
         return self.session_id
 
-    @work(thread=True, group="poll")
-    def _poll_store(self, query: str, session_id: str | None, with_stats: bool, keep_alive: str | None) -> None:
+    @work(thread=True, group="keep-alive")
+    def _extend_quietly(self, session_id: str) -> None:
+        with contextlib.suppress(Exception):  # expired or unreachable: the answer's own save reports it
+            self.store.extend_session(session_id)
+
+    # ------------------------------------------------------------ reading
+    def _check(self, *, force: bool = False) -> None:
+        """Look for changes that were not pushed: the change counter (and, without push,
+        the open session's TTL); a moved counter reads everything afresh."""
+        if self.store is None or (self._check_worker is not None and self._check_worker.is_running):
+            return
+        self._checked_at = self.monotonic()
+        with_ttl = force or not self.pushed
+        self._check_worker = self._read(
+            session_id=None if self.answering else self.session_id, only_if_moved=True, with_ttl=with_ttl,
+        )
+
+    def _resync(self) -> None:
+        """Read everything shown afresh (start, reconnection, recovery)."""
+        if self.store is None:
+            return
+        self._checked_at = self.monotonic()
+        self._read(session_id=None if self.answering else self.session_id, only_if_moved=False, with_ttl=True)
+
+    @work(thread=True, group="sync")
+    def _read(self, *, session_id: str | None, only_if_moved: bool, with_ttl: bool) -> None:
+        store, poll = self.store, Poll()
+        try:
+            poll.version = store.user_version(self.user)
+            moved = poll.version != self._version
+            if moved or not only_if_moved:
+                if not self.query_text:  # a search shown is never re-run by a poll
+                    poll.sessions = store.get_all_active_sessions(self.user, limit=PAGE + 1)
+                    poll.total = store.count_sessions(self.user)
+            if session_id is not None and (with_ttl or moved or not only_if_moved):
+                self._read_session(poll, session_id, tail=moved or not only_if_moved)
+            if moved or not only_if_moved or self.monotonic() - self._stats_at >= STATS_SECONDS:
+                self._stats_at = self.monotonic()
+                poll.stats = store.get_session_stats()
+        except Exception as exc:  # shown in the stats pane's health; the next check retries
+            if store.fallback_reason is None:
+                self.post_message(msg.StoreActionDone(f"Store: {exc}", "error"))
+        # Asked after the calls above, which are what notices an outage (or its end).
+        poll.unreachable = store.fallback_reason
+        self.post_message(self._Read(poll))
+
+    def _read_session(self, poll: Poll, session_id: str, *, tail: bool) -> None:
+        """In a worker: the open session's TTL, and (`tail`) its newest messages."""
         from ..sessions import SessionNotFound, StoreUnavailable
 
-        store = self.store
+        poll.session_id = session_id
         try:
-            if keep_alive is not None:
-                with contextlib.suppress(SessionNotFound):  # the answer's own save reports it
-                    store.extend_session(keep_alive)
-            sessions = store.search_sessions(self.user, query) if query else store.get_all_active_sessions(self.user)
-            poll = Poll(query, sessions, ttl_known=not getattr(store, "fallback_reason", None))
-            if session_id is not None:
-                poll.session_id = session_id
-                try:
-                    poll.ttl = store.ttl(session_id)
-                    poll.tail = store.get_messages(session_id, -TAIL, -1)
-                except SessionNotFound:  # the server answered that it is gone
-                    poll.gone = True
-                except StoreUnavailable:  # unknown, not expired: resynced once the server answers
-                    pass
-            poll.stats = store.get_session_stats() if with_stats else None
-        except Exception as exc:  # shown in the stats pane's health; the next poll retries
-            self.post_message(msg.StoreActionDone(f"Store: {exc}", "error"))
-            return
-        # Asked after the calls above, which are what notices an outage (or its end).
-        poll.unreachable = getattr(store, "fallback_reason", None)
-        self.post_message(self._Polled(poll))
+            poll.ttl = self.store.ttl(session_id)
+            if tail:
+                poll.tail = self.store.get_messages(session_id, -TAIL, -1)
+        except SessionNotFound:  # the server answered that it is gone
+            poll.gone = True
+        except StoreUnavailable:  # unknown, not expired: resynced once the server answers
+            poll.session_id = None
 
-    @on(_Polled)
-    def _polled(self, event: _Polled) -> None:
+    @on(_Read)
+    def _read_done(self, event: _Read) -> None:
         event.stop()
         poll = event.poll
-        if poll.query == self.query_text:
-            self.post_message(self.SessionsListed(poll.sessions, poll.ttl_known))
+        if poll.version is not None:
+            self._version = poll.version
+        if poll.sessions is not None and not self.query_text:
+            self.browser.show_sessions(
+                poll.sessions[:PAGE], query="", more=len(poll.sessions) > PAGE, total=poll.total,
+                ttl_known=poll.unreachable is None,
+            )
+        for session in poll.changed:
+            self.browser.session_changed(session)
+        for session_id in poll.removed:
+            self.browser.session_removed(session_id)
         if poll.session_id is not None and poll.session_id == self.session_id:
-            self._session_polled(poll)
+            self._session_read(poll)
         self._reachability(poll.unreachable)
         if poll.stats is not None:
             self.post_message(self.StatsRefreshed(poll.stats, self.unreachable))
 
-    def _session_polled(self, poll: Poll) -> None:
+    def _session_read(self, poll: Poll) -> None:
         if poll.gone:
             self.post_message(self.SessionGone(poll.session_id))
             return
-        if poll.tail is None:
-            return
         self.post_message(self.TtlSynced(poll.session_id, poll.ttl))
         tail = poll.tail
-        if self.answering or not tail or tail[-1].id == self.newest_id:
+        if tail is None or self.answering or not tail or tail[-1].id == self.newest_id:
             return
         ids = [m.id for m in tail]
-        fresh = tail[ids.index(self.newest_id) + 1 :] if self.newest_id in ids else tail
+        fresh = tail[ids.index(self.newest_id) + 1:] if self.newest_id in ids else tail
         self.newest_id = fresh[-1].id
         others = [m for m in fresh if m.id not in self._own_ids]
         self._own_ids.difference_update(m.id for m in fresh)
@@ -202,10 +305,116 @@ class LiveSync(Widget):
         if (unreachable is not None) == self.unreachable:
             return
         self.unreachable = unreachable is not None
-        if not self.unreachable:
-            self._polls = 0  # the next poll brings the stats back too
+        self.browser.set_ttl_known(not self.unreachable)
         self.post_message(self.ReachabilityChanged(unreachable))
+        if not self.unreachable:  # back: what changed meanwhile was not pushed
+            self._resync()
 
+    # -------------------------------------------------------- pushed notices
+    @on(_Heard)
+    def _heard(self, event: _Heard) -> None:
+        event.stop()
+        if event.event is None:  # (re)subscribed, or the subscription broke: read afresh
+            self._resync()
+            return
+        with self._lock:
+            self._changed[event.event.session_id] = event.event.kind
+            if self._draining:
+                return  # the worker running picks it up
+            self._draining = True
+        self._read_changed()
+
+    @work(thread=True, group="changed")
+    def _read_changed(self) -> None:
+        """Read the sessions named by notices, until none is left unread."""
+        while True:
+            with self._lock:
+                changed, self._changed = self._changed, {}
+                if not changed:
+                    self._draining = False
+                    return
+            self._read_sessions(changed)
+
+    def _read_sessions(self, changed: dict[str, str]) -> None:
+        store, poll, open_id = self.store, Poll(), self.session_id
+        try:
+            for session_id, kind in changed.items():
+                session = None if kind == "clear" else store.get_session(session_id)
+                if session is None:
+                    poll.removed.append(session_id)
+                else:
+                    poll.changed.append(session)
+                if session_id == open_id:
+                    if session is None:
+                        poll.session_id, poll.gone = session_id, True
+                    else:
+                        poll.session_id, poll.ttl = session_id, session.ttl
+                        if kind == "add" and not self.answering:
+                            poll.tail = store.get_messages(session_id, -TAIL, -1)
+            poll.version = store.user_version(self.user)
+            if self.monotonic() - self._stats_at >= STATS_AFTER_CHANGE:
+                self._stats_at = self.monotonic()
+                poll.stats = store.get_session_stats()
+        except Exception as exc:  # the safety check reads it again
+            if store.fallback_reason is None:
+                self.post_message(msg.StoreActionDone(f"Store: {exc}", "error"))
+            return
+        poll.unreachable = store.fallback_reason
+        self.post_message(self._Read(poll))
+
+    # ----------------------------------------------------- listing, search
+    def filter(self, query: str) -> None:
+        """The browser's filter settled on `query`: list (or search) from the top, once."""
+        self.query_text = query
+        if self._search_stop is not None:
+            self._search_stop.set()  # the search for the previous text ends at its next page
+            self._search_stop = None
+        if query:
+            self._search_stop = threading.Event()
+            self._search(query, self._search_stop)
+        else:
+            self._list_page("", 0)
+
+    def more(self, query: str, offset: int) -> None:
+        """The browser wants the listing's rows from `offset`."""
+        if query == self.query_text and not query:
+            self._list_page(query, offset)
+
+    @work(thread=True, group="listing")
+    def _list_page(self, query: str, offset: int) -> None:
+        try:
+            rows = self.store.get_all_active_sessions(self.user, limit=PAGE + 1, offset=offset)
+            total = self.store.count_sessions(self.user) if offset == 0 else None
+        except Exception as exc:  # the browser keeps what it shows; scrolling asks again
+            self.post_message(msg.StoreActionDone(f"Cannot list sessions: {exc}", "error"))
+            return
+        self.post_message(self._Listed(query, rows[:PAGE], offset == 0, len(rows) > PAGE, total))
+
+    @work(thread=True, group="search")
+    def _search(self, query: str, stop: threading.Event) -> None:
+        """Page through the user's sessions newest first, showing matches as they are found."""
+        first = True
+        try:
+            for found in self.store.iter_search_sessions(self.user, query, page=PAGE):
+                if stop.is_set():
+                    return
+                if found or first:
+                    self.post_message(self._Listed(query, found, first, more=True))
+                    first = False
+        except Exception as exc:  # the search ends here; what was found stays shown
+            self.post_message(msg.StoreActionDone(f"Search failed: {exc}", "error"))
+        if not stop.is_set():
+            self.post_message(self._Listed(query, [], first, more=False))
+
+    @on(_Listed)
+    def _listed(self, event: _Listed) -> None:
+        event.stop()
+        if event.first:
+            self.browser.show_sessions(event.sessions, query=event.query, more=event.more, total=event.total)
+        else:
+            self.browser.add_sessions(event.sessions, query=event.query, more=event.more, total=event.total)
+
+    # ------------------------------------------------------------ actions
     def extend(self, session_id: str) -> None:
         """Restart the session's TTL now (ctrl+t); the screen hears TtlSynced and StoreActionDone."""
         self._extend(session_id)
@@ -217,7 +426,7 @@ class LiveSync(Widget):
         except Exception as exc:  # expired meanwhile, or the store failed
             self.post_message(msg.StoreActionDone(f"Cannot extend: {exc}", "error"))
             return
-        if getattr(self.store, "fallback_reason", None):  # kept locally: the server's TTL is unknown yet
+        if self.store.fallback_reason:  # kept locally: the server's TTL is unknown yet
             self.post_message(msg.StoreActionDone("Extended: saved locally, sent when Redis is back."))
             return
         self.post_message(self.TtlSynced(session_id, ttl))

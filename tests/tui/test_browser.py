@@ -89,7 +89,7 @@ async def test_sessions_and_messages_from_another_instance_appear(settings, memo
 
 
 async def test_long_session_opens_on_its_newest_page_and_shows_earlier_on_demand(settings, memory_store):
-    from ragtui.tui.screens.main import PAGE
+    from ragtui.tui.screens.session_actions import PAGE
 
     sid = memory_store.create_session("alice", title="long one")
     for i in range(PAGE + 5):
@@ -112,3 +112,76 @@ async def test_long_session_opens_on_its_newest_page_and_shows_earlier_on_demand
         await pilot.press("ctrl+n")  # a new chat has no earlier messages either
         await pilot.pause()
         assert not app.query(UserMessage) and not button.display
+
+
+class CountingStore:
+    """A real store that counts the searches and listings asked of it."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+        self.searches: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def iter_search_sessions(self, user_id, text, page=50):
+        self.searches.append(text)
+        return self._store.iter_search_sessions(user_id, text, page=page)
+
+
+def count_line(app) -> str:
+    return str(app.query_one("#session-count").render())
+
+
+async def test_every_session_is_reached_by_scrolling_a_page_at_a_time(settings, memory_store):
+    from ragtui.tui.live_sync import PAGE
+
+    ids = [memory_store.create_session("alice", title=f"chat {i}") for i in range(2 * PAGE + 7)]
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        browser = await focus_list(pilot, app)
+        assert len(browser.sessions) == PAGE and count_line(app) == f"{PAGE} of {len(ids)} · ↓ for more"
+        while browser.highlighted_session.id != ids[0]:  # the oldest, at the very end
+            await pilot.press("end")
+            await pilot.pause()
+        assert [s.id for s in browser.sessions] == ids[::-1]  # each once, newest first
+        assert count_line(app) == f"{len(ids)} sessions"
+
+
+async def test_the_filter_is_searched_once_per_change_and_never_by_a_poll(settings, memory_store):
+    first, second = seed(memory_store)
+    store = CountingStore(memory_store)
+    app = make_app(settings, store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        browser = await focus_list(pilot, app)
+        await pilot.press("slash", *"llama")  # typed faster than the debounce: one search
+        await until(pilot, lambda: browser.shown_query == "llama" and count_line(app) == "1 match",
+                    what="the search's results")
+        assert [s.id for s in browser.sessions] == [second] and store.searches == ["llama"]
+
+        # Another device writes: live sync reads again (the stats show it), the search is not re-run.
+        memory_store.add_message(first, "user", "and llamas?")
+        await until(pilot, lambda: "messages  4" in str(app.query_one("#stats-store").render()),
+                    what="the stats after the other device's message")
+        assert store.searches == ["llama"]
+
+        await pilot.press("ctrl+u")  # cleared: the plain listing again, no search
+        await until(pilot, lambda: browser.shown_query == "" and len(browser.sessions) == 2, what="the listing")
+        assert store.searches == ["llama"]
+
+
+async def test_enter_in_the_filter_acts_on_its_own_results_only(settings, memory_store):
+    first, second = seed(memory_store)
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        browser = await focus_list(pilot, app)
+        await pilot.press("enter")  # open the newest
+        await until(pilot, lambda: app.screen.session_id == second, what="the session to open")
+
+        await pilot.press("ctrl+f", *"zzzz-no-match", "enter")  # Enter at once, before any search
+        await until(pilot, lambda: count_line(app) == "no session matches “zzzz-no-match”", what="the empty result")
+        await until(pilot, lambda: any("No session matches" in n.message for n in app._notifications), what="the notice")
+        assert app.screen.session_id == second  # nothing else was opened
+
+        await pilot.press("ctrl+u", *"penguin", "enter")  # Enter before the results: opens the match
+        await until(pilot, lambda: app.screen.session_id == first, what="the match to open")

@@ -1,0 +1,244 @@
+"""Sessions at scale: 200,000 sessions (20 users × 10,000) in one redis-server.
+
+    flock /tmp/ragtui-bench.lock nice -n 5 .venv/bin/python bench/session_scale.py [--users 20 --sessions 10000 --idle 30]
+
+Starts its own redis-server, fills it with tests/scale_fill.py (one Lua loop per user), then
+prints, one line each: the stats call (one user's and the admin's); an admin page refresh
+(one page + stats, first and deep); the user's first listing page; session search (time to
+the first matches, and to the end); the commands an idle app sends (INFO commandstats over
+--idle seconds); how long another device's message takes to show in the open chat and in
+the browser; and key latency in the browser and the admin panel (Pilot, headless).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+from textual import events
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ragtui.config import Settings  # noqa: E402
+from ragtui.sessions import open_store  # noqa: E402
+from ragtui.tui.app import RagTuiApp  # noqa: E402
+from tests.redis_server import RedisServer  # noqa: E402
+from tests.scale_fill import fill, session_id, user_name  # noqa: E402
+from tests.tui.fakes import FakeChatService  # noqa: E402
+
+
+def ms(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(int(q * len(values)), len(values) - 1)] * 1000
+
+
+def summary(values: list[float]) -> str:
+    return f"p50 {ms(values, 0.5):.1f} ms, p99 {ms(values, 0.99):.1f} ms, max {max(values) * 1000:.1f} ms (n={len(values)})"
+
+
+def timed(call, runs: int) -> list[float]:
+    took = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        took.append(time.perf_counter() - started)
+    return took
+
+
+def first_matches(store, user: str, text: str) -> tuple[float, float, int, int]:
+    """(seconds to the first non-empty page of matches, seconds to the end, matches, pages)."""
+    started = time.perf_counter()
+    first, found, pages = None, 0, 0
+    for batch in store.iter_search_sessions(user, text):
+        pages += 1
+        if batch and first is None:
+            first = time.perf_counter() - started
+        found += len(batch)
+    return first if first is not None else float("nan"), time.perf_counter() - started, found, pages
+
+
+async def wait_until(predicate, timeout: float = 30.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise RuntimeError("timed out")
+        await asyncio.sleep(0.002)  # look often without making the app do anything
+
+
+def commands(client) -> dict[str, int]:
+    return {name.removeprefix("cmdstat_"): stat["calls"] for name, stat in client.info("commandstats").items()}
+
+
+async def idle_app(settings, url: str, seconds: float) -> tuple[float, dict[str, int]]:
+    """Commands per second one idle app instance sends (the bench's own INFO/CONFIG taken out)."""
+    store = open_store(url, user=settings.user, data_dir=settings.data_dir)
+    counter = redis.Redis.from_url(url, decode_responses=True)
+    app = RagTuiApp(settings, store, FakeChatService(store))
+    async with app.run_test(size=(160, 50)):
+        await wait_until(lambda: len(app.query_one("SessionBrowser").sessions) > 0 and app.screen.model_ready)
+        await asyncio.sleep(2)  # start-up reads done
+        counter.config_resetstat()
+        await asyncio.sleep(seconds)
+        calls = commands(counter)
+    counter.close()
+    calls.pop("info", None)
+    calls.pop("config|resetstat", None)
+    return sum(calls.values()) / seconds, calls
+
+
+async def other_device(settings, url: str, runs: int) -> tuple[list[float], list[float]]:
+    """Seconds until another device's message shows in the open chat; and until a session
+    it changed moves to the top of the browser."""
+    from ragtui.tui.widgets.chat_messages import UserMessage
+
+    store = open_store(url, user=settings.user, data_dir=settings.data_dir)
+    phone = open_store(url, user=settings.user, data_dir=Path(settings.data_dir) / "phone")
+    app = RagTuiApp(settings, store, FakeChatService(store))
+    chat, browser_delays = [], []
+    async with app.run_test(size=(160, 50)) as pilot:
+        browser = app.query_one("SessionBrowser")
+        await wait_until(lambda: browser.sessions and app.screen.model_ready)
+        open_sid = browser.sessions[0].id
+        app.query_one("#session-list").focus()
+        await pilot.press("enter")
+        await wait_until(lambda: app.screen.session_id == open_sid and app.query(UserMessage))
+        await asyncio.sleep(1)
+        for i in range(runs):
+            text = f"from the phone {i}"
+            started = time.perf_counter()
+            phone.add_message(open_sid, "user", text)
+            await wait_until(lambda: any(w.text == text for w in app.query(UserMessage)))
+            chat.append(time.perf_counter() - started)
+            await asyncio.sleep(0.05)
+        for i in range(runs):  # an older session, written on the phone, comes to the top
+            sid = browser.sessions[5].id
+            started = time.perf_counter()
+            phone.add_message(sid, "user", f"phone again {i}")
+            await wait_until(lambda: browser.sessions[0].id == sid)
+            browser_delays.append(time.perf_counter() - started)
+            await asyncio.sleep(0.05)
+    phone.close()
+    return chat, browser_delays
+
+
+async def press_and_wait(app, key: str, changed) -> float:
+    started = time.perf_counter()
+    app.post_message(events.Key(key, None))  # as the driver delivers it
+    await wait_until(changed)
+    return time.perf_counter() - started
+
+
+async def browser_keys(settings, url: str, presses: int) -> tuple[list[float], int]:
+    """Key latency scrolling down the browser (pages load as it goes): until the highlight moved."""
+    store = open_store(url, user=settings.user, data_dir=settings.data_dir)
+    app = RagTuiApp(settings, store, FakeChatService(store))
+    took = []
+    async with app.run_test(size=(160, 50)) as pilot:
+        browser = app.query_one("SessionBrowser")
+        await wait_until(lambda: browser.sessions)
+        options = app.query_one("#session-list")
+        options.focus()
+        await pilot.pause()
+        for _ in range(presses):
+            before = options.highlighted
+            if before == len(browser.sessions) - 1:
+                await wait_until(lambda: len(browser.sessions) > before + 1)  # the next page
+            took.append(await press_and_wait(app, "down", lambda: options.highlighted != before))
+        loaded = len(browser.sessions)
+    return took, loaded
+
+
+async def admin_keys(settings, url: str, presses: int) -> dict[str, list[float]]:
+    """Key latency in the admin panel: cursor moves, page turns, typing in the filter."""
+    from textual.widgets import DataTable, Input
+
+    store = open_store(url, user=None, data_dir=settings.data_dir)
+    app = RagTuiApp(settings, store, FakeChatService(store), admin=True)
+    took: dict[str, list[float]] = {"down": [], "n (page shown)": [], "filter key": []}
+    async with app.run_test(size=(160, 50)):
+        await wait_until(lambda: app.screen.query_one(DataTable).row_count > 0)
+        table = app.screen.query_one(DataTable)
+        for _ in range(presses):
+            before = table.cursor_row
+            took["down"].append(await press_and_wait(app, "down", lambda: table.cursor_row != before))
+        totals = app.screen.query_one("#admin-totals")
+        for _ in range(10):
+            before = str(totals.render())
+            took["n (page shown)"].append(await press_and_wait(app, "n", lambda: str(totals.render()) != before))
+            await asyncio.sleep(0.1)
+        app.screen.query_one("#admin-filter", Input).focus()
+        await asyncio.sleep(0.1)
+        field = app.screen.query_one("#admin-filter", Input)
+        for ch in "user07-000042":
+            before = field.value
+            took["filter key"].append(await press_and_wait(app, ch, lambda: field.value != before))
+        started = time.perf_counter()
+        await wait_until(lambda: table.row_count and str(table.get_row_at(0)[1]) == "user07-0"
+                         and "matches" in str(totals.render()), timeout=60)
+        took["filter result (debounce 0.2 s + the store's search)"] = [time.perf_counter() - started]
+    return took
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--sessions", type=int, default=10_000, help="per user")
+    parser.add_argument("--idle", type=float, default=30.0, help="seconds the idle app is watched")
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="ragtui-scale-"))
+    server = RedisServer(tmp / "redis").start()
+    try:
+        client = redis.Redis.from_url(server.url, decode_responses=True)
+        took = fill(client, users=args.users, sessions_per_user=args.sessions, answers=True)
+        total = args.users * args.sessions
+        print(f"filled {total:,} sessions ({args.users} users × {args.sessions:,}, 2 messages each) "
+              f"in {took:.1f} s; redis used_memory {client.info('memory')['used_memory_human']}")
+        user = user_name(7)
+        admin = open_store(server.url, user=None, data_dir=tmp / "admin")
+        mine = open_store(server.url, user=user, data_dir=tmp / "user")
+        assert admin.count_sessions() == total, admin.count_sessions()
+
+        print(f"stats, one user:          {summary(timed(mine.get_session_stats, args.runs))}")
+        print(f"stats, admin (all users): {summary(timed(admin.get_session_stats, args.runs))}")
+        page = lambda offset: (admin.get_all_active_sessions(None, limit=101, offset=offset),  # noqa: E731
+                               admin.get_session_stats())
+        print(f"admin page refresh (101 rows + stats), first page: {summary(timed(lambda: page(0), args.runs))}")
+        print(f"admin page refresh, rows 100,000+:                 {summary(timed(lambda: page(100_000), args.runs))}")
+        print(f"browser first page (51 rows + count):   "
+              f"{summary(timed(lambda: (mine.get_all_active_sessions(user, 51), mine.count_sessions(user)), args.runs))}")
+        for text, what in ((f"topic {args.sessions - 1}", "matches on the first page"),
+                           ("topic 1", "matches everywhere"),
+                           (f"{user} question 42", "one title, deep")):
+            first, end, found, pages = first_matches(mine, user, text)
+            print(f"search {text!r} ({what}): first matches after {first * 1000:.0f} ms, "
+                  f"all {found} after {end * 1000:.0f} ms ({pages} pages of 50 sessions)")
+        find = timed(lambda: admin.find_sessions(session_id(user, 42), limit=101), 3)
+        print(f"admin filter {session_id(user, 42)!r} (server-side, all {total:,}): {summary(find)}")
+
+        settings = Settings(user=user, ttl=86400, data_dir=tmp / "app", theme="textual-dark")
+        rate, calls = await idle_app(settings, server.url, args.idle)
+        top = ", ".join(f"{k} {v}" for k, v in sorted(calls.items(), key=lambda kv: -kv[1])[:6])
+        print(f"idle app over {args.idle:.0f} s: {rate:.2f} commands/s ({top or 'none'})")
+        chat, listing = await other_device(settings, server.url, args.runs)
+        print(f"another device's message in the open chat: {summary(chat)}")
+        print(f"another device's change at the top of the browser: {summary(listing)}")
+        keys, loaded = await browser_keys(settings, server.url, 300)
+        print(f"browser key latency, 300 × down ({loaded} rows loaded as it scrolled): {summary(keys)}")
+        for what, values in (await admin_keys(settings, server.url, 100)).items():
+            print(f"admin key latency, {what}: {summary(values)}")
+        admin.close()
+        mine.close()
+        client.close()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
