@@ -87,8 +87,9 @@ def test_a_sentinel_failover_loses_no_acknowledged_message(redis_sentinel, open_
     switched, listener = _switched(redis_sentinel.sentinel, redis_sentinel.service)
     with redis_sentinel.sentinel.client() as sentinel:
         sentinel.execute_command("SENTINEL FAILOVER", redis_sentinel.service)
-    while not switched.is_set():  # keep chatting through the promotion
+    while not switched.is_set() and len(acked) < 20_000:  # keep chatting through the promotion
         acked.append(store.add_message(sid, "user", f"during {len(acked)}").id)
+    assert switched.is_set(), "Sentinel did not announce the new master"
     listener.join()
     # the old master still answers as a master: writes it takes now die with its resync
     acked += [store.add_message(sid, "user", f"old master up {i}").id for i in range(10)]
