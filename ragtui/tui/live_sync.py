@@ -26,7 +26,8 @@ from textual.widget import Widget
 
 from . import messages as msg
 
-PAGE = 50  # sessions per page of the browser's listing
+PAGE = 50  # sessions in the browser's first page
+MORE = 200  # sessions per further page (asked for as the user scrolls)
 TAIL = 50  # newest messages compared when another instance changed the open session
 SAFETY_SECONDS = 15.0  # with push: a change whose notice was lost shows within this
 LOCAL_SECONDS = 0.5  # without push (local, memory, or Redis unreachable): how often to look
@@ -382,13 +383,14 @@ class LiveSync(Widget):
 
     @work(thread=True, group="listing")
     def _list_page(self, query: str, offset: int) -> None:
+        size = PAGE if offset == 0 else MORE
         try:
-            rows = self.store.get_all_active_sessions(self.user, limit=PAGE + 1, offset=offset)
+            rows = self.store.get_all_active_sessions(self.user, limit=size + 1, offset=offset)
             total = self.store.count_sessions(self.user) if offset == 0 else None
         except Exception as exc:  # the browser keeps what it shows; scrolling asks again
             self.post_message(msg.StoreActionDone(f"Cannot list sessions: {exc}", "error"))
             return
-        self.post_message(self._Listed(query, rows[:PAGE], offset == 0, len(rows) > PAGE, total))
+        self.post_message(self._Listed(query, rows[:size], offset == 0, len(rows) > size, total))
 
     @work(thread=True, group="search")
     def _search(self, query: str, stop: threading.Event) -> None:
