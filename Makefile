@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-fast bench-venv clean
+.PHONY: run test test-fast typecheck bench-venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 # The tier to run while working: no model, no tmux, nothing slow (markers in pyproject.toml).
 test-fast: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not model and not tmux and not slow" $(PYTEST_ARGS)
+
+# mypy over ragtui/ (settings in pyproject.toml): the store's Protocol and its callers.
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 # The session benchmark compares with LangChain and LlamaIndex: they get a venv of their
 # own so that their dependencies never change what the app and its tests run with.

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..config import MAX_TTL, Settings, describe
 from ..errors import RagtuiError
 from ..formatting import format_ago, format_bytes, format_ttl
+from ..rag.health import checks as model_checks
 from ..safe_text import clean, json_line, one_line
 from ..secrets import mask
 from ..sessions import SessionNotFound, SessionStoreAPI
@@ -212,7 +213,7 @@ def cmd_migrate(settings: Settings, args) -> int:
     if store.backend != "redis":
         print("nothing to migrate: the local store's journal is read into the current layout on every start")
         return 0
-    moved = getattr(store, "primary", store).migrate_layout()  # the failover store's Redis side
+    moved = store.migrate_layout()
     print(f"moved {moved:,} session(s) to the current key layout" if moved else "all sessions already use the current key layout")
     return 0
 
@@ -273,12 +274,7 @@ def _check_store(settings: Settings) -> list[tuple[str, bool, str]]:
 
 def cmd_doctor(settings: Settings, args) -> int:
     checks = [*_check_store(settings), _check_data_dir(settings)]
-    try:
-        from ..rag import health
-    except ImportError:
-        health = None
-    if health is not None:
-        checks += health.checks(settings)
+    checks += model_checks(settings)
     if args.json:
         print(json_line({"settings": describe(settings),
                          "checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in checks]}))

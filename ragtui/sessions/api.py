@@ -91,6 +91,9 @@ class SessionStoreAPI(Protocol):
     def user_version(self, user_id: str) -> int:
         """Goes up with every change to the user's sessions (a cheap "anything new?")."""
 
+    def migrate_layout(self) -> int:
+        """Move sessions kept in an older key layout to the current one; how many moved."""
+
     def get_session_stats(self) -> StoreStats: ...
 
     # plumbing

@@ -608,6 +608,10 @@ class FailoverStore:
         stats.server["pending_sessions"] = len(self._pending)
         return stats
 
+    def migrate_layout(self) -> int:
+        """Redis's sessions to the current key layout (`ragtui sessions migrate`)."""
+        return self.primary.migrate_layout()
+
     def ping(self) -> bool:
         try:
             return self.primary.ping()

@@ -92,16 +92,16 @@ class RagTuiApp(App):
             self.theme = self.settings.theme
         if self.open_admin:
             self.action_admin()
-        if self.store is None:
-            # After the first frame: the worker's imports compete with it for the GIL.
-            self.call_after_refresh(self._connect)
-        else:
+        if self.store is not None:
             self.post_message(msg.StoreOpened(self.store, self.chat_service))
+        elif self.connect is not None:
+            # After the first frame: the worker's imports compete with it for the GIL.
+            self.call_after_refresh(self._connect, self.connect)
 
     @work(thread=True, exclusive=True, group="connect")
-    def _connect(self) -> None:
+    def _connect(self, connect: Connect) -> None:
         try:
-            store, service = self.connect()
+            store, service = connect()
         except Exception as exc:  # any failure here must reach the user, not a traceback
             self.post_message(msg.StoreFailed(str(exc)))
             return

@@ -6,17 +6,24 @@ facts learned by a worker: the store opened, the model loaded, the answer finish
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+from textual.notifications import SeverityLevel
+
+if TYPE_CHECKING:
+    from ..rag.chat import Answer, ChatService
+    from ..sessions.api import SessionStoreAPI
+    from ..sessions.models import Message as StoredMessage
+    from ..sessions.models import Session, StoreStats
 
 
 @dataclass
 class StoreOpened(Message):
     """The session store and chat service exist (the model may still be loading)."""
 
-    store: Any
-    service: Any
+    store: SessionStoreAPI
+    service: ChatService | None  # None: no model (browsing only)
 
 
 @dataclass
@@ -50,7 +57,7 @@ class AnswerStarted(Message):
 
 @dataclass
 class AnswerFinished(Message):
-    answer: Any  # ragtui.rag.chat.Answer
+    answer: Answer
     question: str
 
 
@@ -70,8 +77,8 @@ class AnswerFailed(Message):
 class SessionLoaded(Message):
     """A session to show in the chat: its newest messages and how many there are."""
 
-    session: Any
-    messages: list
+    session: Session
+    messages: list[StoredMessage]
     total: int
 
 
@@ -80,13 +87,13 @@ class StoreActionDone(Message):
     """A store action finished; `note` tells the user what happened."""
 
     note: str
-    severity: str = "information"
+    severity: SeverityLevel = "information"
 
 
 @dataclass
 class AdminSessionsListed(Message):
-    sessions: list
-    stats: Any
+    sessions: list[Session]
+    stats: StoreStats
 
 
 @dataclass
@@ -94,7 +101,7 @@ class EarlierLoaded(Message):
     """Older messages of the open session, for the top of the transcript."""
 
     session_id: str
-    messages: list
+    messages: list[StoredMessage]
     hidden_before: int
 
 

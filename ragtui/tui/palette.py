@@ -3,18 +3,21 @@ from __future__ import annotations
 
 from functools import partial
 
+from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-from textual.dom import DOMNode
+from textual.widget import Widget
+
+Actor = Widget | App  # what runs an action: the screen, a widget on it, or the app
 
 
-def _actions(screen) -> list[tuple[str, str, DOMNode, str]]:
+def _actions(screen) -> list[tuple[str, str, Actor, str]]:
     """(description, keys, node, action) declared by ragtui's own classes on this screen.
 
     Only our classes' own BINDINGS: inherited ones (TextArea's cut/paste…) would bury
     the app's actions; the first widget of a class stands for all (one per action).
     """
-    found: dict[tuple[type, str], tuple[str, str, DOMNode, str]] = {}
+    found: dict[tuple[type, str], tuple[str, str, Actor, str]] = {}
     for node in [screen, *screen.walk_children(), screen.app]:
         if not type(node).__module__.startswith("ragtui."):
             continue
@@ -32,7 +35,7 @@ def _actions(screen) -> list[tuple[str, str, DOMNode, str]]:
 
 
 class ActionsProvider(Provider):
-    async def _run(self, node: DOMNode, action: str) -> None:
+    async def _run(self, node: Actor, action: str) -> None:
         await node.run_action(action)
 
     async def discover(self) -> Hits:

@@ -23,11 +23,11 @@ def stray_output_to(log_path: Path) -> Iterator[None]:
     os.close(log_fd)
     original = sys.__stderr__
     terminal = os.fdopen(terminal_fd, "w", encoding="utf-8", errors="replace")
-    sys.__stderr__ = terminal
+    sys.__stderr__ = terminal  # type: ignore[misc]  # Final in typeshed; Textual writes to it
     try:
         yield
     finally:
         terminal.flush()
         os.dup2(terminal_fd, 2)
-        sys.__stderr__ = original
+        sys.__stderr__ = original  # type: ignore[misc]
         terminal.close()

@@ -10,20 +10,24 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from textual.dom import DOMNode
 from textual.message import Message
 
+from ...sessions.api import SessionStoreAPI
+from ...sessions.models import Session
 from .. import messages as msg
 from ..exporting import run_store_action
 from ..widgets.session_browser import SessionBrowser
 from .dialogs import ConfirmDialog, TextPrompt, choose_format_and_export
 
 PAGE = 20  # messages mounted at a time: a 1,000-message session opens at once
+SessionRequest = (SessionBrowser.RenameRequested | SessionBrowser.PinToggled
+                  | SessionBrowser.ExportRequested | SessionBrowser.DeleteRequested)
 
 
-def load(store: Any, session_id: str) -> Message:
+def load(store: SessionStoreAPI, session_id: str) -> Message:
     """In a worker: the session's newest messages (SessionLoaded), or why it can't be opened.
     Opening a session is activity: its TTL restarts, as a new message would restart it."""
     try:
@@ -40,7 +44,7 @@ def load(store: Any, session_id: str) -> Message:
     return msg.SessionLoaded(session, messages, session.message_count)
 
 
-def load_earlier(store: Any, session_id: str, shown_from: int) -> Message:
+def load_earlier(store: SessionStoreAPI, session_id: str, shown_from: int) -> Message:
     """In a worker: the page of messages before the oldest shown (`shown_from`)."""
     start = max(shown_from - PAGE, 0)
     try:
@@ -50,7 +54,7 @@ def load_earlier(store: Any, session_id: str, shown_from: int) -> Message:
     return msg.EarlierLoaded(session_id, messages, start)
 
 
-def requested(node: DOMNode, store: Any, event: Message, *, data_dir: Path,
+def requested(node: DOMNode, store: SessionStoreAPI, event: SessionRequest, *, data_dir: Path,
               before_delete: Callable[[str], None]) -> None:
     """Do what the browser asked for `event.session`; `before_delete(id)` runs once a delete
     is confirmed (e.g. to leave the session if it is open)."""
@@ -65,7 +69,7 @@ def requested(node: DOMNode, store: Any, event: Message, *, data_dir: Path,
         delete(node, store, session, before=partial(before_delete, session.id))
 
 
-def rename(node: DOMNode, store: Any, session: Any) -> None:
+def rename(node: DOMNode, store: SessionStoreAPI, session: Session) -> None:
     def renamed(title: str | None) -> None:
         if title:
             run_store_action(node, lambda: store.rename_session(session.id, title), f"Renamed to “{title}”.")
@@ -73,14 +77,14 @@ def rename(node: DOMNode, store: Any, session: Any) -> None:
     node.app.push_screen(TextPrompt("New title:", session.title), renamed)
 
 
-def toggle_pin(node: DOMNode, store: Any, session: Any) -> None:
+def toggle_pin(node: DOMNode, store: SessionStoreAPI, session: Session) -> None:
     if session.pinned:
         run_store_action(node, lambda: store.unpin_session(session.id), "Unpinned: it expires when idle again.")
     else:
         run_store_action(node, lambda: store.pin_session(session.id), "Pinned: it never expires.")
 
 
-def delete(node: DOMNode, store: Any, session: Any, *, before: Callable[[], None]) -> None:
+def delete(node: DOMNode, store: SessionStoreAPI, session: Session, *, before: Callable[[], None]) -> None:
     """Confirm, then call `before()` (e.g. leave the session if it is open) and delete it."""
 
     def confirmed(yes: bool | None) -> None:
