@@ -306,7 +306,7 @@ class SessionBrowser(Vertical):
             return  # a search sends its matches as it finds them
         near_end = (option_list.highlighted or 0) >= len(self._sessions) - LOAD_AHEAD
         height = option_list.size.height  # 0 until laid out
-        in_view = height > 0 and option_list.scroll_y + height * 2 >= option_list.max_scroll_y
+        in_view = height > 0 and option_list.scroll_y + height >= option_list.max_scroll_y
         if near_end or in_view:
             self._asked_more = True
             self.post_message(self.MoreWanted(self._shown_query, len(self._sessions)))
