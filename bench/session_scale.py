@@ -80,7 +80,7 @@ async def idle_app(settings, url: str, seconds: float) -> tuple[float, dict[str,
     counter = redis.Redis.from_url(url, decode_responses=True)
     app = RagTuiApp(settings, store, FakeChatService(store))
     async with app.run_test(size=(160, 50)):
-        await wait_until(lambda: len(app.query_one("SessionBrowser").sessions) > 0 and app.screen.model_ready)
+        await wait_until(lambda: len(app.query_one("SessionBrowser").sessions) > 0 and app.screen.answering.model_ready)
         await asyncio.sleep(2)  # start-up reads done
         counter.config_resetstat()
         await asyncio.sleep(seconds)
@@ -102,7 +102,7 @@ async def other_device(settings, url: str, runs: int) -> tuple[list[float], list
     chat, browser_delays = [], []
     async with app.run_test(size=(160, 50)) as pilot:
         browser = app.query_one("SessionBrowser")
-        await wait_until(lambda: browser.sessions and app.screen.model_ready)
+        await wait_until(lambda: browser.sessions and app.screen.answering.model_ready)
         open_sid = browser.sessions[0].id
         app.query_one("#session-list").focus()
         await pilot.press("enter")
