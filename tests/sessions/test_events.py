@@ -47,3 +47,54 @@ def test_hears_notices_and_resyncs_after_the_server_comes_back(redis_server, red
         client.close()
         publisher.close()
     assert not listener._thread.is_alive()
+
+
+def _heard_from(store, user: str) -> tuple[EventListener, queue.Queue]:
+    heard: queue.Queue = queue.Queue()
+    listener = EventListener(store.event_client(), store.keys.events(user), sharded=store.sharded,
+                             on_event=heard.put, on_resync=lambda: heard.put("resync")).start()
+    assert heard.get(timeout=WAIT) == "resync"
+    return listener, heard
+
+
+def _every_change(store, user: str, heard: queue.Queue) -> None:
+    """Each kind of change the store makes is heard, in order, with its session (and message)."""
+    sid = store.create_session(user)
+    message = store.add_message(sid, "user", "hello")
+    store.rename_session(sid, "greetings")
+    store.pin_session(sid)
+    store.unpin_session(sid)
+    store.extend_session(sid)
+    store.clear_session(sid)
+    got = [heard.get(timeout=WAIT) for _ in range(7)]
+    assert got == [SessionEvent(user, sid, kind, message.id if kind == "add" else None)
+                   for kind in ("create", "add", "rename", "pin", "unpin", "extend", "clear")]
+
+
+def test_the_store_publishes_every_change_on_its_owners_channel(redis_url, tmp_path):
+    from ragtui.sessions import open_store
+
+    store = open_store(redis_url, user="alice", data_dir=tmp_path)
+    bob = open_store(redis_url, user="bob", data_dir=tmp_path / "bob")
+    listener, heard = _heard_from(store, "alice")
+    try:
+        bob.create_session("bob")  # another user's channel: not heard here
+        _every_change(store, "alice", heard)
+        assert heard.empty()
+    finally:
+        listener.close()
+        store.close()
+        bob.close()
+
+
+def test_on_a_cluster_changes_go_out_on_sharded_pubsub(cluster_url, tmp_path):
+    from ragtui.sessions import open_store
+
+    store = open_store(cluster_url, user="alice", data_dir=tmp_path)
+    assert store.sharded
+    listener, heard = _heard_from(store, "alice")
+    try:
+        _every_change(store, "alice", heard)
+    finally:
+        listener.close()
+        store.close()
