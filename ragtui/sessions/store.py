@@ -93,7 +93,8 @@ return 1
 # ARGV[5..]: message JSON, max messages, deadline ms ('' = never), time s, title ('' = none),
 # message id. Returns false (no session), 1 (added) or 2 (already there).
 ADD_MESSAGE = PRELUDE + """
-if not redis.call('HGET', meta, 'user_id') then return false end
+local owner_pinned = redis.call('HMGET', meta, 'user_id', 'pinned')
+if not owner_pinned[1] then return false end
 if redis.call('ZADD', ids, 'NX', ARGV[8], ARGV[10]) == 0 then return 2 end
 local max = tonumber(ARGV[6])
 local pushed = redis.call('RPUSH', messages, ARGV[5])
@@ -106,7 +107,7 @@ end
 redis.call('HINCRBY', counts, 'messages', held - pushed + 1)
 redis.call('HSET', sizes, sid, held)
 if ARGV[9] ~= '' then redis.call('HSETNX', meta, 'title', ARGV[9]) end
-if ARGV[7] ~= '' and redis.call('HGET', meta, 'pinned') ~= '1' then expire_at(ARGV[7]) end
+if ARGV[7] ~= '' and owner_pinned[2] ~= '1' then expire_at(ARGV[7]) end
 redis.call('ZADD', listing, ARGV[8], sid)
 notify()
 return 1
