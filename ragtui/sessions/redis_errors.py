@@ -18,11 +18,12 @@ PASSWORD_HINT = "check the user and password (RAGTUI_REDIS_PASSWORD, redis_passw
 def tls_failure(exc: BaseException) -> ssl.SSLError | None:
     """The TLS error behind a connection error (redis-py keeps it as the context), if any."""
     seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, ssl.SSLError):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
     return None
 
 
