@@ -99,12 +99,13 @@ def _wait_until(condition, what: str, timeout: float = 20.0) -> None:
 class NodeServer(RedisServer):
     """A redis-server that is part of a replicated deployment: who is master, who is in sync."""
 
-    def __init__(self, directory: Path, *, args: tuple[str, ...] = ()):
+    def __init__(self, directory: Path, *, args: tuple[str, ...] = (), password: str | None = None):
         # a replica's full sync starts at once, not after the default 5 s wait for others
-        super().__init__(directory, args=("--repl-diskless-sync-delay", "0", *args))
+        auth = ("--masterauth", password) if password else ()
+        super().__init__(directory, password=password, args=("--repl-diskless-sync-delay", "0", *auth, *args))
 
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, decode_responses=True)
+        return redis.Redis(port=self.port, password=self.password, decode_responses=True)
 
     def role(self) -> str:
         with self.client() as client:
@@ -199,12 +200,13 @@ class RedisClusterServers:
 class SentinelServer:
     """One redis-server in Sentinel mode, watching the master named `service`."""
 
-    def __init__(self, directory: Path, master_port: int, service: str):
+    def __init__(self, directory: Path, master_port: int, service: str, master_password: str | None = None):
         self.executable = require_binary("redis-server")
         self.directory = directory
         self.port = free_port()
         self.master_port = master_port
         self.service = service
+        self.master_password = master_password
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "SentinelServer":
@@ -215,6 +217,7 @@ class SentinelServer:
             f"sentinel monitor {self.service} 127.0.0.1 {self.master_port} 1\n"
             f"sentinel down-after-milliseconds {self.service} 1000\n"
             f"sentinel failover-timeout {self.service} 3000\n"
+            + (f"sentinel auth-pass {self.service} {self.master_password}\n" if self.master_password else "")
         )
         self.process = subprocess.Popen([self.executable, str(config), "--sentinel"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -240,18 +243,21 @@ class SentinelServer:
 
 
 class SentinelServers:
-    """A master, its replica and a Sentinel watching them, on free ports."""
+    """A master, its replica and a Sentinel watching them, on free ports (the Redis servers
+    asking for `password`, if given; the Sentinel for none)."""
 
     service = "ragtui-master"
 
-    def __init__(self, directory: Path):
-        self.master = NodeServer(directory / "a")
-        self.replica = NodeServer(directory / "b", args=("--replicaof", "127.0.0.1", str(self.master.port)))
-        self.sentinel = SentinelServer(directory / "sentinel", self.master.port, self.service)
+    def __init__(self, directory: Path, *, password: str | None = None):
+        self.master = NodeServer(directory / "a", password=password)
+        self.replica = NodeServer(directory / "b", password=password,
+                                  args=("--replicaof", "127.0.0.1", str(self.master.port)))
+        self.sentinel = SentinelServer(directory / "sentinel", self.master.port, self.service, password)
 
     @property
     def url(self) -> str:
-        return f"redis+sentinel://127.0.0.1:{self.sentinel.port}/{self.service}"
+        auth = f":{quote(self.master.password, safe='')}@" if self.master.password else ""
+        return f"redis+sentinel://{auth}127.0.0.1:{self.sentinel.port}/{self.service}"
 
     def start(self) -> "SentinelServers":
         self.master.start()

@@ -127,3 +127,18 @@ def test_sentinels_down_at_start_in_auto_mode_keep_messages_until_they_answer(tm
         assert acked_vs_stored("sentinels down at start", acked, stored) == (0, 0)
     finally:
         servers.stop()
+
+
+def test_the_password_in_a_sentinel_url_is_the_masters(tmp_path, open_sentinel_store):
+    """The Sentinels ask for no password; the master and its replica do (as they usually
+    are set up): the URL's password goes to the master only, and is never shown."""
+    servers = SentinelServers(tmp_path / "auth", password="s3cret-pass").start()
+    try:
+        store = open_sentinel_store(servers.url, user="alice")
+        assert "s3cret-pass" not in store.describe() and ":***@" in store.describe()
+        sid = store.create_session("alice")
+        store.add_message(sid, "user", "behind a password")
+        assert [m.content for m in store.get_conversation_history(sid)] == ["behind a password"]
+        assert store.health == "ok"  # and the replica had it: WAIT with the master's password
+    finally:
+        servers.stop()
