@@ -8,7 +8,7 @@ cursor and the scroll position stay where the operator left them.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import on, work
 from textual.binding import Binding
@@ -20,9 +20,17 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from .. import messages as msg
 from ..exporting import run_store_action
 from ...formatting import format_ago, format_bytes, format_ttl
+from ...sessions import AccessDenied
 from ...safe_text import one_line
 from .dialogs import ConfirmDialog, choose_format_and_export
 from .session_view import SessionViewScreen
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+    from textual.worker import Worker
+
+    from ...sessions import SessionStoreAPI
+    from ..app import RagTuiApp
 
 REFRESH_SECONDS = 2.0
 PAGE = 100  # rows per page: what one refresh reads
@@ -61,9 +69,9 @@ class AdminScreen(Screen):
         self._query = ""  # the filter the page answers
         self._sort = 0
         self._stats: Any = None
-        self._worker = None
+        self._worker: Worker | None = None
         self._wanted = ("", 0)  # the (filter, offset) of the last read asked for
-        self._filter_timer = None
+        self._filter_timer: Timer | None = None
 
     def compose(self):
         yield Header(icon="◆")
@@ -84,26 +92,41 @@ class AdminScreen(Screen):
         self._refresh()
 
     @property
+    def _app(self) -> RagTuiApp:
+        return cast("RagTuiApp", self.app)
+
+    @property
+    def _store(self) -> SessionStoreAPI:
+        """The store; rows (hence reads and actions) exist only once it is open."""
+        store = self._app.store
+        assert store is not None
+        return store
+
+    @property
     def _filter_text(self) -> str:
         return self.query_one("#admin-filter", Input).value.strip()
 
     # ---------------------------------------------------------- the store
     def _refresh(self, offset: int | None = None) -> None:
         """Read the page at `offset` (default: the one shown) again, unless a read is out."""
-        if self.app.store is None or (self._worker is not None and self._worker.is_running):
+        if self._app.store is None or (self._worker is not None and self._worker.is_running):
             return
         self._wanted = (self._filter_text, self._offset if offset is None else offset)
         self._worker = self._fetch(*self._wanted)
 
     @work(thread=True, group="admin")
     def _fetch(self, query: str, offset: int) -> None:
-        store = self.app.store
+        store = self._store
         try:
             if query:
                 rows = store.find_sessions(query, limit=PAGE + 1, offset=offset)
             else:
                 rows = store.get_all_active_sessions(user_id=None, limit=PAGE + 1, offset=offset)
             stats = store.get_session_stats()
+        except AccessDenied as exc:  # a Redis user confined to its own keys: say so where the totals go
+            self.app.call_from_thread(self.query_one("#admin-totals", Static).update,
+                                      f"This Redis user may not see every user's sessions: {one_line(str(exc))}")
+            return
         except Exception as exc:  # shown on screen; the next refresh retries
             self.post_message(msg.StoreActionDone(f"Store: {exc}", "error"))
             return
@@ -164,7 +187,7 @@ class AdminScreen(Screen):
         """Show the page: cells updated in place when the rows are the same ones in the same
         order (the usual refresh), else the rows replaced; cursor and scroll kept."""
         table = self.query_one(DataTable)
-        now = self.app.clock()
+        now = self._app.clock()
         rows = self._visible()
         ids = [s.id for s in rows]
         if ids == [key.value for key in table.rows]:
@@ -254,7 +277,7 @@ class AdminScreen(Screen):
 
     def action_extend(self) -> None:
         if session := self._need_selection():
-            run_store_action(self, lambda: self.app.store.extend_session(session.id), "Extended.")
+            run_store_action(self, lambda: self._store.extend_session(session.id), "Extended.")
 
     def action_clear(self) -> None:
         session = self._need_selection()
@@ -263,7 +286,7 @@ class AdminScreen(Screen):
 
         def clear(yes: bool | None) -> None:
             if yes:
-                run_store_action(self, lambda: self.app.store.clear_session(session.id), "Session cleared.")
+                run_store_action(self, lambda: self._store.clear_session(session.id), "Session cleared.")
 
         self.app.push_screen(
             ConfirmDialog(f"Clear {session.user_id}'s session “{one_line(session.title, 40)}”?"), clear
@@ -272,7 +295,7 @@ class AdminScreen(Screen):
     def action_export(self) -> None:
         session = self._need_selection()
         if session is not None:
-            choose_format_and_export(self, self.app.store, session.id, self.app.settings.data_dir)
+            choose_format_and_export(self, self._store, session.id, self._app.settings.data_dir)
 
     @on(msg.StoreActionDone)
     def _action_done(self, event: msg.StoreActionDone) -> None:
