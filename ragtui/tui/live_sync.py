@@ -18,13 +18,18 @@ from __future__ import annotations
 import contextlib
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual import on, work
 from textual.message import Message
 from textual.widget import Widget
 
 from . import messages as msg
+
+if TYPE_CHECKING:
+    from textual.worker import Worker
+
+    from ..sessions.events import EventListener
 
 PAGE = 50  # sessions in the browser's first page
 MORE = 200  # sessions per further page (asked for as the user scrolls)
@@ -119,14 +124,14 @@ class LiveSync(Widget):
         self.unreachable = False  # the store's server did not answer the last read
         self._own_ids: set[str] = set()  # messages the screen saved and showed itself (by id)
         self._kept_alive_at = 0.0  # monotonic time of the last keep-alive while answering
-        self._listener = None  # the Redis subscription; None without push
+        self._listener: EventListener | None = None  # the Redis subscription; None without push
         self._version: int | None = None  # the user's change counter as last read
         self._checked_at = 0.0
         self._stats_at = -STATS_SECONDS
         self._changed: dict[str, str] = {}  # session id -> kind of its latest notice, not read yet
         self._lock = threading.Lock()  # guards _changed and _draining (the listener's thread adds)
         self._draining = False
-        self._check_worker = None
+        self._check_worker: Worker | None = None
         self._search_stop: threading.Event | None = None
 
     # ------------------------------------------------------------ set up
@@ -148,10 +153,12 @@ class LiveSync(Widget):
             return
         self._listener = EventListener(
             client, self.store.keys.events(self.user), sharded=self.store.sharded,
-            on_event=lambda event: self.post_message(self._Heard(event)),
-            on_resync=lambda: self.post_message(self._Heard(None)),
-            on_lost=lambda: self.post_message(self._Heard(None)),
+            on_event=self._post_heard, on_resync=self._post_heard, on_lost=self._post_heard,
         ).start()
+
+    def _post_heard(self, event: Any = None) -> None:
+        """From the listener's thread: a notice (None: read everything afresh)."""
+        self.post_message(self._Heard(event))
 
     def on_unmount(self) -> None:
         if self._listener is not None:
@@ -287,6 +294,7 @@ class LiveSync(Widget):
             self.post_message(self.StatsRefreshed(poll.stats, self.unreachable))
 
     def _session_read(self, poll: Poll) -> None:
+        assert poll.session_id is not None  # only called for the open session
         if poll.gone:
             self.post_message(self.SessionGone(poll.session_id))
             return

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, Union
 
 from textual import on
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -101,7 +102,7 @@ class SessionBrowser(Vertical):
         self._asked_more = False  # a MoreWanted is out
         self._total: int | None = None
         self._enter_pending = False  # Enter was pressed before the results of the filter came
-        self._filter_timer = None
+        self._filter_timer: Timer | None = None
         self.current_id: str | None = None
 
     def compose(self):
@@ -367,7 +368,7 @@ class SessionBrowser(Vertical):
         event.stop()
         self.post_message(self.SessionSelected(self._sessions[event.option_index]))
 
-    def _request(self, message_type: type[Message]) -> None:
+    def _request(self, message_type: type[SessionAction]) -> None:
         session = self.highlighted_session
         if session is None:
             self.notify("No session highlighted.", severity="warning")
@@ -375,16 +376,22 @@ class SessionBrowser(Vertical):
         self.post_message(message_type(session))
 
     def action_rename(self) -> None:
-        self._request(self.RenameRequested)
+        self._request(SessionBrowser.RenameRequested)
 
     def action_toggle_pin(self) -> None:
-        self._request(self.PinToggled)
+        self._request(SessionBrowser.PinToggled)
 
     def action_export(self) -> None:
-        self._request(self.ExportRequested)
+        self._request(SessionBrowser.ExportRequested)
 
     def action_delete(self) -> None:
-        self._request(self.DeleteRequested)
+        self._request(SessionBrowser.DeleteRequested)
 
     def action_focus_filter(self) -> None:
         self.query_one("#session-filter").focus()
+
+
+SessionAction = Union[
+    SessionBrowser.RenameRequested, SessionBrowser.PinToggled, SessionBrowser.ExportRequested,
+    SessionBrowser.DeleteRequested,
+]
