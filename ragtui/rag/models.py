@@ -80,9 +80,9 @@ def resolve_model(requested: str | None, data_dir: Path) -> ModelFile:
         path = Path(requested).expanduser()
         if path.is_file():
             return _model_file(path.resolve(), "--model")
-        for model in available_models(data_dir):
-            if requested in (model.name, model.path.name):
-                return model
+        for found in available_models(data_dir):
+            if requested in (found.name, found.path.name):
+                return found
         where = ", ".join(str(folder) for _, folder in model_folders(data_dir))
         raise ModelNotFound(
             f"model {requested!r} not found: give a path to a .gguf file, or put one in {where} "

@@ -10,6 +10,7 @@ from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
@@ -52,7 +53,7 @@ class ChatPane(Vertical):
         self.session_id: str | None = None  # the session shown (None: a new chat)
         self.hidden_before = 0  # messages of the session older than those shown
         self._streaming: StreamingAnswer | None = None
-        self._token_timer = None
+        self._token_timer: Timer | None = None
 
     def compose(self):
         with Horizontal(id="status-bar"):
@@ -107,8 +108,8 @@ class ChatPane(Vertical):
         event.stop()
         self.post_message(self.EarlierRequested())
 
-    def _message_widgets(self, messages: Sequence[Any]) -> list:
-        widgets = []
+    def _message_widgets(self, messages: Sequence[Any]) -> list[UserMessage | AssistantMessage]:
+        widgets: list[UserMessage | AssistantMessage] = []
         for message in messages:
             if message.role == "assistant":
                 widgets.append(AssistantMessage(message.content, message.sources))

@@ -5,6 +5,7 @@ Imported on the first answer: markdown-it is not needed for the first frame.
 from __future__ import annotations
 
 from textual.widgets import Markdown
+from textual.widgets.markdown import MarkdownStream
 
 from ...safe_text import clean
 
@@ -16,7 +17,7 @@ class StreamingAnswer(Markdown):
     def __init__(self) -> None:
         super().__init__(open_links=False)
         self.text = ""
-        self._stream = None
+        self._stream: MarkdownStream | None = None
 
     async def write(self, piece: str) -> None:
         if self._stream is None:
