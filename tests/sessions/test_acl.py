@@ -129,3 +129,22 @@ async def test_the_admin_panel_refuses_clearly_without_the_rights(users, acl_red
         await until(pilot, lambda: "permission denied" in screen_text(app), what="the refusal")
         text = screen_text(app)
     assert PASSWORDS["alice"] not in text and "Traceback" not in text
+
+
+async def test_alice_chats_in_the_app_and_sees_her_other_device_under_her_acl(users, acl_redis, tmp_path):
+    from tests.tui.conftest import make_app, screen_text, until
+
+    settings = load_settings({"store": url_of(acl_redis, "alice"), "user": "alice", "data_dir": tmp_path / "a"})
+    app = make_app(settings, open_store_from_settings(settings))
+    phone = as_user(acl_redis, "alice", tmp_path / "phone")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press(*"hello", "enter")  # a chat: the question and the answer saved under her ACL
+        await until(pilot, lambda: "Run make run" in screen_text(app), what="the answer")
+        channel = Keys().events("alice")  # live sync listens on her channel, which her ACL allows
+        await until(pilot, lambda: users.pubsub_numsub(channel)[0][1] >= 1, what="the subscription")
+        phone.create_session("alice", "asked on the phone")  # … and brings the other device's session
+        await until(pilot, lambda: "asked on the phone" in screen_text(app), what="the other device's session")
+        assert "permission denied" not in screen_text(app)
+    phone.close()
+    assert [s.title for s in as_user(acl_redis, "alice", tmp_path / "check").get_all_active_sessions("alice")] \
+        == ["asked on the phone", "hello"]
