@@ -108,6 +108,7 @@ def test_the_admin_finds_any_users_session_by_user_id_or_title(redis_url, tmp_pa
     assert [s.user_id for s in admin.find_sessions("erin")] == ["erin"]
     assert [s.id for s in admin.find_sessions(old[:10])] == [old]
     assert len(admin.find_sessions("chat", limit=2, offset=4)) == 1
+    assert admin.find_sessions("*") == admin.find_sessions("chat ?") == []  # text, not a pattern
 
 
 def test_every_change_publishes_one_event_on_the_owners_channel(redis_url, raw, tmp_path):
