@@ -304,7 +304,7 @@ class AdminScreen(Screen):
 
     def action_open(self) -> None:
         if session := self._need_selection():
-            self.app.push_screen(SessionViewScreen(session))
+            self.app.push_screen(SessionViewScreen(session, self._store))
 
     @on(DataTable.RowSelected)
     def _row_selected(self) -> None:

@@ -1,8 +1,6 @@
 """A session opened read-only (from the admin panel): its messages, no input."""
 from __future__ import annotations
 
-from typing import Any
-
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -10,7 +8,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ...safe_text import one_line
+from ...sessions.api import SessionStoreAPI
+from ...sessions.models import Message, Session
 from ..widgets.chat_messages import AssistantMessage, UserMessage
+from .sources import SourcesScreen
 
 SHOWN = 200  # newest messages shown; export the session for the rest
 
@@ -18,9 +19,10 @@ SHOWN = 200  # newest messages shown; export the session for the rest
 class SessionViewScreen(Screen):
     BINDINGS = [Binding("escape,q", "app.pop_screen", "Back")]
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Session, store: SessionStoreAPI) -> None:
         super().__init__()
         self._session = session
+        self._store = store
 
     def compose(self):
         yield Header(icon="◆")
@@ -37,7 +39,7 @@ class SessionViewScreen(Screen):
     @work(thread=True, exclusive=True, group="session-view")
     def _load(self) -> None:
         try:
-            messages = self.app.store.get_messages(self._session.id, -SHOWN, -1)
+            messages = self._store.get_messages(self._session.id, -SHOWN, -1)
         except Exception as exc:  # expired or store down: say so in place
             self.app.call_from_thread(self._show_error, str(exc))
             return
@@ -46,7 +48,7 @@ class SessionViewScreen(Screen):
     def _show_error(self, error: str) -> None:
         self.query_one("#session-view-status", Static).update(f"Cannot read this session: {error}")
 
-    async def _show(self, messages: list) -> None:
+    def _show(self, messages: list[Message]) -> None:
         total = self._session.message_count
         status = self.query_one("#session-view-status", Static)
         hidden = max(total - len(messages), 0)
@@ -56,10 +58,8 @@ class SessionViewScreen(Screen):
             for m in messages
             if m.role in ("user", "assistant")
         ]
-        await self.query_one("#session-view").mount_all(widgets)
+        self.query_one("#session-view").mount_all(widgets)
 
     @on(AssistantMessage.SourcesRequested)
     def _sources(self, event: AssistantMessage.SourcesRequested) -> None:
-        from .sources import SourcesScreen
-
         self.app.push_screen(SourcesScreen(event.sources))
