@@ -6,6 +6,8 @@
 - A citation [n] with no passage n is removed; a run of citations ("[1], [2], [3] … [40]")
   is shown once, as its valid numbers.
 - A leading "Answer:" label is dropped.
+- With `max_sentences` (a tiny model, asked for one or two sentences), the answer ends after
+  that many: what a 135M model adds after them is mostly invented.
 
 Text that may still turn into one of these (a line starting "Quest…", an open "[1, 2",
 trailing spaces) is held back until it is decided, so what streams is exactly what is kept.
@@ -51,7 +53,7 @@ def truncation_mark(max_tokens: int) -> str:
     return f" … (cut at {max_tokens} tokens)"
 
 
-def settle(raw: str, available: int, *, final: bool = False) -> tuple[str, bool]:
+def settle(raw: str, available: int, *, final: bool = False, max_sentences: int | None = None) -> tuple[str, bool]:
     """The clean text decided so far from the model's raw output, and whether it has ended.
 
     Not final: what might still change is left out. The text for a longer `raw` always
@@ -60,7 +62,7 @@ def settle(raw: str, available: int, *, final: bool = False) -> tuple[str, bool]
     if not final and len(raw) < 40 and _may_be_label(raw):
         return "", False  # might be an "Answer:" label: wait to see it whole
     raw = _ANSWER_LABEL.sub("", raw, count=1)
-    end = _end(raw)
+    end = _end(raw + " " if final else raw, max_sentences)  # at the end, the last sentence is whole
     if end is not None:
         return _clean(_without_bare_label(raw[:end]), available), True
     if final:
@@ -90,16 +92,19 @@ def _clean(text: str, available: int) -> str:
     return clean_citations(text.rstrip(), available).strip()
 
 
-def _end(raw: str) -> int | None:
+def _end(raw: str, max_sentences: int | None = None) -> int | None:
     ends = [m.start() for m in (_TURN.search(raw), _SPECIAL.search(raw)) if m]
     said: set[str] = set()
-    for match in _SENTENCE.finditer(raw):
+    for count, match in enumerate(_SENTENCE.finditer(raw), start=1):
         sentence = " ".join(match.group().split()).lower()
         if len(sentence.split()) >= REPEAT_MIN_WORDS:
             if sentence in said:
                 ends.append(match.start())
                 break
             said.add(sentence)
+        if count == max_sentences:
+            ends.append(match.end())  # complete: a space follows it
+            break
     return min(ends) if ends else None
 
 
@@ -123,9 +128,11 @@ def _undecided_from(raw: str) -> int:
 class AnswerFilter:
     """Feed it the model's pieces; it passes on the clean text and says when to stop."""
 
-    def __init__(self, available: int, emit: Callable[[str], None] | None = None):
+    def __init__(self, available: int, emit: Callable[[str], None] | None = None, *,
+                 max_sentences: int | None = None):
         self.available = available
         self.emit = emit or (lambda _text: None)
+        self.max_sentences = max_sentences
         self.text = ""  # everything passed on so far
         self.ended = False  # an invented turn, a template token or a repeat was cut off
         self._raw = ""
@@ -134,13 +141,13 @@ class AnswerFilter:
         """True once the answer is over: stop generating."""
         if not self.ended:
             self._raw += piece
-            self._update(*settle(self._raw, self.available))
+            self._update(*settle(self._raw, self.available, max_sentences=self.max_sentences))
         return self.ended
 
     def finish(self) -> str:
         """Pass on what was held back; returns the whole clean text."""
         if not self.ended:
-            self._update(*settle(self._raw, self.available, final=True))
+            self._update(*settle(self._raw, self.available, final=True, max_sentences=self.max_sentences))
         return self.text
 
     def _update(self, text: str, ended: bool) -> None:

@@ -37,6 +37,7 @@ STATUS_SECONDS = 0.5  # how often on_status hears the tokens/s while an answer s
 TINY_MODEL_BYTES = 400_000_000
 TINY_MODEL_FACTS = 3
 TINY_MODEL_MAX_TOKENS = 160
+TINY_MODEL_SENTENCES = 2  # asked for one or two: what it writes after them is mostly invented
 MIN_ANSWER_WORDS = 3  # fewer, and the answer is quoted from the evidence instead
 
 
@@ -240,7 +241,7 @@ class ChatService:
             model, embedder.embed_query, question, passages, history, self.settings.max_tokens,
             embed_many=embedder.embed)
         answer.evidence = shown([e for e in found if any(p.n == e.n for p in given)])
-        cleaned = AnswerFilter(len(given), on_token)
+        cleaned = AnswerFilter(len(given), on_token, max_sentences=TINY_MODEL_SENTENCES if _is_tiny(model) else None)
         meter = _TokenRate(say)
         user_stopped = should_stop or (lambda: False)
 

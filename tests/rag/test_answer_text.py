@@ -6,9 +6,9 @@ import pytest
 from ragtui.rag.answer_text import AnswerFilter, clean_citations, cited_numbers, settle, truncation_mark
 
 
-def stream(pieces, available=3):
+def stream(pieces, available=3, max_sentences=None):
     shown = []
-    cleaned = AnswerFilter(available, shown.append)
+    cleaned = AnswerFilter(available, shown.append, max_sentences=max_sentences)
     for piece in pieces:
         if cleaned.feed(piece):
             break
@@ -60,6 +60,13 @@ def test_a_sentence_said_twice_ends_the_answer():
     text, ended = stream(["Sessions expire after one hour. ", "Pinned ones never do at all. ",
                           "Sessions expire after one hour. ", "Sessions"])
     assert ended and text == "Sessions expire after one hour. Pinned ones never do at all."
+
+
+def test_a_tiny_models_answer_ends_after_the_sentences_it_was_asked_for():
+    pieces = ["Sessions last one hour [1]. ", "Pin one to keep it. ", "You can also bake bread with it. ", "More."]
+    assert stream(pieces, max_sentences=2) == ("Sessions last one hour [1]. Pin one to keep it.", True)
+    assert stream(pieces)[0].endswith("bake bread with it. More.")  # no limit: all of it
+    assert stream(["Version 3.14 is out. ", "It is fast."], max_sentences=1) == ("Version 3.14 is out.", True)
 
 
 def test_held_back_text_is_released_at_the_end():
