@@ -58,6 +58,10 @@ class Settings:
     llm_timeout: float = 120.0  # seconds the model server may stay silent before we give up
     theme: str = "textual-dark"
 
+    def __repr__(self) -> str:  # a debug print or a crash report's locals show no password
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return mask(f"Settings({shown})")
+
 
 _FIELDS = {f.name: f for f in fields(Settings)}
 

@@ -59,6 +59,15 @@ def test_mask_hides_the_password_of_every_url_form(text, shown):
     assert mask(text) == shown
 
 
+def test_settings_never_show_the_password_even_in_their_repr(tmp_path):
+    settings = load_settings({"store": f"redis://:{PASSWORD}@h:6379/0", "data_dir": tmp_path},
+                             env={"RAGTUI_REDIS_PASSWORD": WRONG, "RAGTUI_REDIS_URL": f"redis://u:{PASSWORD}@h/0"})
+    assert "store='redis://:***@h:6379/0'" in repr(settings) and "redis_password=" not in repr(settings)
+    shown = describe(settings)
+    assert shown["store"] == "redis://:***@h:6379/0" and shown["redis_password"] == "(set)"
+    assert_no_secret(repr(settings), json.dumps(shown))
+
+
 def test_mask_hides_a_password_known_from_the_environment_anywhere():
     remember("from-the-env-9c1f")
     assert mask("AUTH from-the-env-9c1f failed") == "AUTH *** failed"
