@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..sessions.events import EventListener
 
 PAGE = 50  # sessions in the browser's first page
-MORE = 200  # sessions per further page (asked for as the user scrolls)
+MORE = 100  # sessions per further page, asked for as the user scrolls (~15 ms to add on screen)
 TAIL = 50  # newest messages compared when another instance changed the open session
 SAFETY_SECONDS = 15.0  # with push: a change whose notice was lost shows within this
 LOCAL_SECONDS = 0.5  # without push (local, memory, or Redis unreachable): how often to look

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 import redis
 from textual.widgets import DataTable
 
 from ragtui.sessions import open_store
 from tests.scale_fill import fill, session_id
 from tests.tui.conftest import make_app, until
+
+pytestmark = pytest.mark.slow  # ~20 s: make test runs it, make test-fast does not
 
 USERS, PER_USER = 20, 10_000
 USER = "user07"

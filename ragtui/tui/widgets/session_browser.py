@@ -178,7 +178,7 @@ class SessionBrowser(Vertical):
             option_list.add_options(self._option(s, now) for s in fresh)
             if option_list.highlighted is None:
                 option_list.highlighted = 0
-            self._shown_key = self._key(self._sessions, now)
+            self._shown_key = ()  # not worked out per page: that costs O(rows loaded) each time
         self._after_rows_came()
         return True
 
