@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 MASK = "***"
 MIN_SECRET = 8  # shorter values are masked in URLs only: inside other text they would garble words
@@ -49,8 +49,6 @@ def url_password(url: str | None) -> str | None:
     """The password a redis:// URL carries (decoded, as the server sees it), if any."""
     if not url or "://" not in url:
         return None
-    from urllib.parse import parse_qs, unquote, urlsplit
-
     try:
         parts = urlsplit(url)
     except ValueError:
