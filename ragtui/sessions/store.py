@@ -966,7 +966,7 @@ class SessionStore:
             if self.client.get(self.keys.layout) == str(LAYOUT_VERSION):
                 return 0
             return self.migrate_layout()
-        except redis.exceptions.NoPermissionError as exc:  # a confined user: not theirs to do
+        except (redis.exceptions.NoPermissionError, AccessDenied) as exc:  # a confined user: not theirs to do
             log.info("cannot check the session key layout as this Redis user (%s); "
                         "an admin runs `ragtui sessions migrate`", exc)
             return 0
@@ -977,10 +977,11 @@ class SessionStore:
         a session is written only where it is not yet, then its old keys go."""
         old = LegacyKeys(self.namespace)
         moved = 0
-        while sids := self.client.zrange(old.all_sessions, 0, 499):
-            for sid in sids:
-                moved += self._migrate_one(old, sid)
-        self.client.set(self.keys.layout, LAYOUT_VERSION)
+        with self._permitted():
+            while sids := self.client.zrange(old.all_sessions, 0, 499):
+                for sid in sids:
+                    moved += self._migrate_one(old, sid)
+            self.client.set(self.keys.layout, LAYOUT_VERSION)
         if moved:
             log.warning("moved %d session(s) to the session key layout v%d", moved, LAYOUT_VERSION)
         return moved
