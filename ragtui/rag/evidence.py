@@ -128,7 +128,7 @@ def quotes(text: str) -> list[Quote]:
     term = ""  # a short line the next paragraph describes ("setdefault(key[, default])")
     described = False  # the paragraph after the term has been read
     opening = True  # nothing read yet: the first paragraph may be the tail of a cut sentence
-    in_code = code_started = False
+    in_code = code_started = in_grammar = False
     items: list[str] = []  # the list being read, offered whole too ("which modes are there?")
     lead = ""  # the sentence that introduced it ("Inside it:")
 
@@ -195,9 +195,15 @@ def quotes(text: str) -> list[Quote]:
             continue
         if not stripped:
             flush()
+            in_grammar = False
             continue
-        if stripped.startswith("#") or set(stripped) <= set("|-:= *") or "::=" in stripped:
-            flush()  # a heading, a rule or a grammar line
+        if in_grammar or "::=" in stripped:
+            flush()  # a grammar rule, to the blank line that ends it
+            end_list()
+            in_grammar, opening = True, False
+            continue
+        if stripped.startswith("#") or set(stripped) <= set("|-:= *"):
+            flush()  # a heading or a rule
             end_list()
             term, opening = "", False
             continue
@@ -216,8 +222,10 @@ def quotes(text: str) -> list[Quote]:
         paragraph.append(stripped)
     flush(at_end=True)
     end_list()
-    return [Quote(_shortened(q.text), q.context) for q in found
-            if len(_WORD.findall(q.text)) >= MIN_WORDS and not q.text.endswith(":")]
+    # A lead-in that nothing followed (a grammar rule, a heading came next) is often the
+    # definition itself: 'The "if" statement is used for conditional execution:'.
+    return [Quote(_shortened(q.text + " …" if q.text.endswith(":") else q.text), q.context) for q in found
+            if len(_WORD.findall(q.text)) >= MIN_WORDS]
 
 
 def sentences(text: str) -> list[str]:
