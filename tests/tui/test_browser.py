@@ -179,7 +179,7 @@ async def test_enter_in_the_filter_acts_on_its_own_results_only(settings, memory
         await until(pilot, lambda: app.screen.session_id == second, what="the session to open")
 
         await pilot.press("ctrl+f", *"zzzz-no-match", "enter")  # Enter at once, before any search
-        await until(pilot, lambda: count_line(app) == "no session matches “zzzz-no-match”", what="the empty result")
+        await until(pilot, lambda: count_line(app) == "no match for “zzzz-no-match”", what="the empty result")
         await until(pilot, lambda: any("No session matches" in n.message for n in app._notifications), what="the notice")
         assert app.screen.session_id == second  # nothing else was opened
 

@@ -276,7 +276,7 @@ class SessionBrowser(Vertical):
             if self._more:
                 text = f"searching… {n:,} found"
             else:
-                text = f"{n:,} match{'es' if n != 1 else ''}" if n else f"no session matches “{one_line(query, 20)}”"
+                text = f"{n:,} match{'es' if n != 1 else ''}" if n else f"no match for “{one_line(query, 14)}”"
         elif self._total is not None and (self._more or self._total > n):
             text = f"{n:,} of {self._total:,} · ↓ for more"
         else:
