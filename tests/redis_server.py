@@ -215,7 +215,9 @@ class SentinelServer:
         config.write_text(
             f"port {self.port}\nbind 127.0.0.1\ndir {self.directory}\n"
             f"sentinel monitor {self.service} 127.0.0.1 {self.master_port} 1\n"
-            f"sentinel down-after-milliseconds {self.service} 1000\n"
+            # slow to call a master down: on a loaded test machine a late PING must not start
+            # a failover of its own (the tests ask for theirs with SENTINEL FAILOVER)
+            f"sentinel down-after-milliseconds {self.service} 30000\n"
             f"sentinel failover-timeout {self.service} 3000\n"
             + (f"sentinel auth-pass {self.service} {self.master_password}\n" if self.master_password else "")
         )

@@ -10,9 +10,9 @@ from ragtui.sessions.connection import connect, replica_wait
 from ragtui.sessions.models import StoreUnavailable
 
 
-def _hook(url: str, replicas: int | None = None):
+def _hook(url: str, replicas: int | None = None, timeout_ms: int = 900):
     deployment = connect(url, timeout=1.0, connect_timeout=0.5, wait_replicas=replicas)
-    return deployment, replica_wait(deployment, timeout_ms=100)
+    return deployment, replica_wait(deployment, timeout_ms=timeout_ms)
 
 
 def test_a_write_on_the_master_waits_for_its_replica(redis_sentinel):
@@ -23,7 +23,7 @@ def test_a_write_on_the_master_waits_for_its_replica(redis_sentinel):
 
 
 def test_a_write_no_replica_took_is_not_saved(redis_url):
-    deployment, wait = _hook(redis_url, replicas=1)  # a lone server: nobody to reach
+    deployment, wait = _hook(redis_url, replicas=1, timeout_ms=100)  # a lone server: nobody to reach
     deployment.client.set("k", "v")
     with pytest.raises(StoreUnavailable, match=r"reached 0 of 1 Redis replica\(s\) in 100 ms"):
         wait("k")

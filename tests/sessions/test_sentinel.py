@@ -2,6 +2,7 @@
 a redis+sentinel:// URL, and no acknowledged message lost when Sentinel promotes the replica."""
 from __future__ import annotations
 
+import socket
 import threading
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from ragtui.sessions import open_store
 from ragtui.sessions.keys import Keys
 from ragtui.sessions.models import StoreError
-from tests.redis_server import SentinelServers, _wait_until, free_port
+from tests.redis_server import SentinelServers, _wait_until
 from tests.sessions.replicated import acked_vs_stored
 
 
@@ -28,18 +29,21 @@ def open_sentinel_store(tmp_path):
 
 
 def test_a_sentinel_url_reaches_the_master_it_names(redis_sentinel, open_sentinel_store):
-    # the first Sentinel listed is down: the next one answers
-    url = redis_sentinel.url.replace("://", f"://127.0.0.1:{free_port()},", 1)
-    store = open_sentinel_store(url, user="alice")
-    assert store.describe() == f"Redis ✓ {url}"
-    sid = store.create_session("alice", "via sentinel")
-    store.add_message(sid, "user", "hello")
-    store.add_message(sid, "assistant", "hi")
-    assert [m.content for m in store.get_conversation_history(sid)] == ["hello", "hi"]
-    assert [s.id for s in store.search_sessions("alice", "HELLO")] == [sid]
-    with redis_sentinel.master.client() as master:
+    # the first Sentinel listed is down: the next one answers. Its port is held (bound, not
+    # listening) so that no other test run's Sentinel can turn up there meanwhile.
+    with socket.socket() as dead:
+        dead.bind(("127.0.0.1", 0))
+        url = redis_sentinel.url.replace("://", f"://127.0.0.1:{dead.getsockname()[1]},", 1)
+        store = open_sentinel_store(url, user="alice")
+        assert store.describe() == f"Redis ✓ {url}"
+        sid = store.create_session("alice", "via sentinel")
+        store.add_message(sid, "user", "hello")
+        store.add_message(sid, "assistant", "hi")
+        assert [m.content for m in store.get_conversation_history(sid)] == ["hello", "hi"]
+        assert [s.id for s in store.search_sessions("alice", "HELLO")] == [sid]
+        assert store.wait_synced(timeout=30), store.health  # all in Redis (a slow replica: once re-sent)
+    with redis_sentinel.current_master().client() as master:
         assert master.llen(Keys().messages("alice", sid)) == 2
-    assert store.health == "ok"
 
 
 @pytest.mark.parametrize("url, why", [
@@ -139,6 +143,6 @@ def test_the_password_in_a_sentinel_url_is_the_masters(tmp_path, open_sentinel_s
         sid = store.create_session("alice")
         store.add_message(sid, "user", "behind a password")
         assert [m.content for m in store.get_conversation_history(sid)] == ["behind a password"]
-        assert store.health == "ok"  # and the replica had it: WAIT with the master's password
+        assert store.wait_synced(timeout=30), store.health  # the replica had it: WAIT with the password
     finally:
         servers.stop()
