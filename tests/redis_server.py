@@ -86,7 +86,7 @@ class RedisServer:
         self.start()
 
 
-def _wait_until(condition, what: str, timeout: float = 20.0) -> None:
+def wait_until(condition, what: str, timeout: float = 20.0) -> None:
     """Poll a server-side state that announces itself no other way (cluster and replication
     links); fail with `what` when it doesn't come."""
     deadline = time.monotonic() + timeout
@@ -164,7 +164,7 @@ class RedisClusterServers:
                     return False
             return True
 
-        _wait_until(healthy, "the Redis cluster to be ok with every replica in sync")
+        wait_until(healthy, "the Redis cluster to be ok with every replica in sync")
 
     def flushall(self) -> None:
         for node in self.live():
@@ -223,7 +223,7 @@ class SentinelServer:
         )
         self.process = subprocess.Popen([self.executable, str(config), "--sentinel"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_until(self._answers, f"sentinel on port {self.port}", timeout=10)
+        wait_until(self._answers, f"sentinel on port {self.port}", timeout=10)
         return self
 
     def client(self) -> redis.Redis:
@@ -282,7 +282,7 @@ class SentinelServers:
             return any(r.get("master-link-status") == "ok" and "s_down" not in r.get("flags", "")
                        for r in replicas)
 
-        _wait_until(ready, "Sentinel to see a replica in sync")
+        wait_until(ready, "Sentinel to see a replica in sync")
 
     def stop(self) -> None:
         self.sentinel.stop()

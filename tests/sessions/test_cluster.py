@@ -6,7 +6,7 @@ import pytest
 
 from ragtui.sessions import open_store
 from ragtui.sessions.keys import Keys
-from tests.redis_server import _wait_until
+from tests.redis_server import wait_until
 from tests.sessions.replicated import acked_vs_stored
 
 
@@ -76,7 +76,7 @@ def test_a_killed_master_loses_no_acknowledged_message(cluster_url, redis_cluste
     master.kill()
     acked += [store.add_message(sid, "user", f"master down {i}").id for i in range(10)]
     assert store.degraded  # the writes Redis could not take went to the local outbox
-    _wait_until(lambda: replica.role() == "master", "the replica to take over")
+    wait_until(lambda: replica.role() == "master", "the replica to take over")
     acked += [store.add_message(sid, "user", f"after promotion {i}").id for i in range(10)]
 
     master.start()  # the old master comes back as the new one's replica

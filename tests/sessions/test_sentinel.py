@@ -10,7 +10,7 @@ import pytest
 from ragtui.sessions import open_store
 from ragtui.sessions.keys import Keys
 from ragtui.sessions.models import StoreError
-from tests.redis_server import SentinelServers, _wait_until
+from tests.redis_server import SentinelServers, wait_until
 from tests.sessions.replicated import acked_vs_stored
 
 
@@ -103,7 +103,7 @@ def test_a_sentinel_failover_loses_no_acknowledged_message(redis_sentinel, open_
     # what Sentinel does to the old master some 10 s later, done now to keep the test short
     with old.client() as client:
         client.replicaof("127.0.0.1", new.port)
-    _wait_until(old.link_up, "the old master to resync as a replica")
+    wait_until(old.link_up, "the old master to resync as a replica")
     acked += [store.add_message(sid, "user", f"after {i}").id for i in range(10)]
     assert store.wait_synced(timeout=30), store.health
 
