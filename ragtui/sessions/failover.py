@@ -228,8 +228,9 @@ class FailoverStore:
         changes = self.outbox.queued_changes(sid)  # first: a change made after the messages
         messages = self.outbox.get_conversation_history(sid)  # are read names one of them
         primary = self.primary.scoped(pending.user_id)  # the outbox may hold other users' sessions
-        if primary.get_session(sid) is None:  # made offline, or it expired meanwhile
-            primary.create_session(pending.user_id, pending.title or None, session_id=sid)
+        # made offline, or it expired meanwhile (a session Redis holds is left as it is, and
+        # put back in the admin listing in case the write that lists it was what failed)
+        primary.create_session(pending.user_id, pending.title or None, session_id=sid)
         ids = {m.id for m in messages}
         after: dict[str | None, list[dict[str, Any]]] = {}
         for change in changes:  # a change after a message already replayed comes first
