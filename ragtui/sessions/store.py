@@ -951,11 +951,19 @@ class SessionStore:
 
     def _server_info(self) -> dict[str, Any]:
         try:
-            info = self.client.info()
+            if self.sharded:  # every master's: memory and clients are the cluster's sums
+                nodes = list(self.client.info(target_nodes=redis.cluster.RedisCluster.PRIMARIES).values())
+                info = {**nodes[0], "masters": len(nodes),
+                        **{k: sum(n.get(k, 0) for n in nodes) for k in ("used_memory", "connected_clients")}}
+                keep: tuple[str, ...] = ("redis_version", "masters", "used_memory", "maxmemory_policy",
+                                         "connected_clients", "aof_enabled")
+            else:
+                info = self.client.info()
+                keep = ("redis_version", "used_memory", "used_memory_human", "used_memory_peak_human",
+                        "maxmemory_human", "maxmemory_policy", "connected_clients", "uptime_in_seconds",
+                        "aof_enabled")
         except redis.ResponseError:
             return {}
-        keep = ("redis_version", "used_memory", "used_memory_human", "used_memory_peak_human",
-                "maxmemory_human", "maxmemory_policy", "connected_clients", "uptime_in_seconds", "aof_enabled")
         return {k: info[k] for k in keep if k in info}
 
     # ------------------------------------------------------- layout version
