@@ -34,10 +34,6 @@ CANDIDATES = 40  # passages each signal finds before fusion: results never depen
 # Fusion weights, measured on the tuning halves of bench/eval (bench/rag_quality.py):
 LABEL_BOOST = 1.0  # BM25 weight of a match in a passage's label (file name, title, heading) vs its text
 DOCUMENT_WEIGHT = 1.0  # weight of the document's cosine to the query beside the passage's own
-# Off a document's score per e-fold of its passages: one of 270 passages (man find) has 270
-# chances for one of them to match by accident, one of 5 (basename) has 5. 0.04 and more began
-# to push long right answers (awk) out of the top 5.
-LONG_DOCUMENT_PENALTY = 0.03
 KEYWORD_WEIGHT = 0.2  # weight of BM25, scaled to 1 for the query's best full-text match
 SAME_DOCUMENT_PENALTY = 0.1  # off a passage's score for each better one of its document already listed
 
@@ -123,7 +119,7 @@ class Index:
         self._db = self._chunks = self._files = None
         self._documents: dict[str, list] | None = None
         self._layout = LAYOUT
-        self._document_vectors = None  # (position by source, matrix, length penalties): read on first search
+        self._document_vectors = None  # (position by source, matrix): read on first search
 
     def open(self) -> "Index":
         """Connect now (an app about to answer questions should not pay for it on the first one)."""
@@ -276,11 +272,9 @@ class Index:
         cosine to the query plus its document's (vector), plus its BM25 scaled to the best
         match (fts). A document's vector stands for it as a whole, so a long catch-all
         document, about many things, loses to the focused one even when one of its passages
-        matches as well; it also loses LONG_DOCUMENT_PENALTY per e-fold of its passages, for
-        the many chances they gave it to match by accident. A document's second passage loses
-        SAME_DOCUMENT_PENALTY, its third twice that, and so on: a strong second passage of the
-        best document still comes before a weak other document, but one document cannot fill
-        the top."""
+        matches as well. A document's second passage loses SAME_DOCUMENT_PENALTY, its third
+        twice that, and so on: a strong second passage of the best document still comes
+        before a weak other document, but one document cannot fill the top."""
         if mode not in SEARCH_MODES:
             raise SearchError(f"unknown search mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
         self._connect()
@@ -336,13 +330,11 @@ class Index:
         if self._document_vectors is None:  # one read, then a dot product per document (~µs)
             table = self._files.to_arrow()
             matrix = table["vector"].combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            length_penalties = LONG_DOCUMENT_PENALTY * np.log(np.maximum(table["chunks"].to_numpy(), 1))
             self._document_vectors = ({s: i for i, s in enumerate(table["source"].to_pylist())},
-                                      matrix.reshape(-1, DIMENSIONS).astype(np.float32, copy=False),
-                                      length_penalties)
-        position, matrix, length_penalties = self._document_vectors
+                                      matrix.reshape(-1, DIMENSIONS).astype(np.float32, copy=False))
+        position, matrix = self._document_vectors
         rows = [position[s] for s in sources if s in position]
-        similarities = matrix[rows] @ vector - length_penalties[rows] if rows else []
+        similarities = matrix[rows] @ vector if rows else []
         return {s: float(x) for s, x in zip((s for s in sources if s in position), similarities)}
 
     @staticmethod

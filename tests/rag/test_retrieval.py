@@ -7,7 +7,6 @@ import json
 import pytest
 
 from ragtui.rag.documents import Chunk
-from ragtui.rag.embed import DIMENSIONS
 from ragtui.rag.index import LAYOUT, Index, IndexOutdated
 from ragtui.rag.ingest import Ingester
 from ragtui.rag.retriever import Retriever
@@ -95,23 +94,6 @@ def test_one_long_document_cannot_fill_the_top(tmp_path, fake_embedder):
     care = next(h for h in hits if h.source.endswith("care.md"))
     assert all(h.similarity > care.similarity for h in hits if h.source.endswith("manual.md"))
     assert care in hits[:3]
-
-
-def test_a_long_document_needs_more_than_a_slightly_better_passage_to_beat_a_short_one(tmp_path):
-    """Thirty passages give a long document thirty chances to match by accident: a slightly
-    better passage of it does not outrank the short document about the same thing."""
-    import numpy as np
-
-    topic, other = np.eye(DIMENSIONS, dtype=np.float32)[:2]
-    slightly_off = (0.99 * topic + np.sqrt(1 - 0.99 ** 2) * other).astype(np.float32)
-    chunks = ([Chunk("/d/handbook.md", "Handbook", f"Part {n}.", n, n + 1) for n in range(30)]
-              + [Chunk("/d/kettle.md", "Kettle", "Descaling.", 0, 1), Chunk("/d/kettle.md", "Kettle", "Rinse.", 1, 2)])
-    vectors = np.stack([topic] * 30 + [slightly_off] * 2)
-    index = Index(tmp_path / "index")
-    index.add(chunks, vectors, {"/d/handbook.md": ("h", 30), "/d/kettle.md": ("k", 2)})
-    hits = index.search("descaling", topic, k=3, mode="vector")
-    assert hits[0].source == "/d/kettle.md"
-    assert hits[0].similarity < max(h.similarity for h in hits if h.source == "/d/handbook.md")
 
 
 def test_the_label_names_the_file_when_the_title_does_not():
