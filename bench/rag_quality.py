@@ -21,6 +21,7 @@ text is part of the gold topic (the reference repeats some topics inside bigger 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -113,6 +114,12 @@ def scores(firsts: list[int | None]) -> dict[str, float]:
 # -- the naive pipeline ---------------------------------------------------------------
 
 
+def fingerprint(texts: dict[str, str]) -> str:
+    """Names a cached naive table after the texts it holds: a corpus that changed (the user
+    guide grows with the app) gets a new one."""
+    return hashlib.sha256(json.dumps(sorted(texts.items())).encode()).hexdigest()[:12]
+
+
 def naive_table(texts: dict[str, str], folder: Path, embedder):
     """150-word chunks of the raw text, embedded as they are, in a LanceDB table with the
     default full-text index: what a quick-start RAG tutorial builds."""
@@ -155,7 +162,7 @@ def evaluate(corpus: str, work: Path, embedder, misses: bool) -> dict:
     started = time.perf_counter()
     report = Ingester(index, lambda: embedder).ingest(paths, python_docs=python_docs)
     ingest_s = time.perf_counter() - started
-    naive = naive_table(texts, work / corpus / "naive", embedder)
+    naive = naive_table(texts, work / corpus / f"naive-{fingerprint(texts)}", embedder)
 
     firsts: dict[tuple[str, str], list] = {}
     for item in questions(corpus):
