@@ -1,8 +1,8 @@
 """Redis clients for the deployments ragtui runs on: one server, Redis Cluster, Sentinel.
 
     redis://[user:pass@]host:port/db  rediss://…  unix:///path/redis.sock   one server
-    redis+cluster://[user:pass@]host:port[,host:port…]                    Redis Cluster
-    redis+sentinel://[user:pass@]host:port[,host:port…]/MASTER[/db]       the master Sentinel names
+    redis+cluster://[user:pass@]host[:port][,host[:port]…]                Redis Cluster (port 6379)
+    redis+sentinel://[user:pass@]host[:port][,…]/MASTER[/db]              the master Sentinel names (26379)
 
 (`rediss+cluster://`, `rediss+sentinel://`: the same over TLS.) A plain `redis://` URL that
 points at a cluster node is detected and gets a cluster client.
@@ -82,20 +82,23 @@ class Deployment:
         return self.kind == "cluster"
 
 
-def _nodes(url: str) -> tuple[str, str, list[tuple[str, int]], str, str]:
+def _nodes(url: str, default_port: int) -> tuple[str, str, list[tuple[str, int]], str, str]:
     """(scheme, userinfo, [(host, port)…], path, query) of a URL naming one or more hosts."""
     parts = urlsplit(url)
     userinfo, _, hosts = parts.netloc.rpartition("@")
     nodes = []
-    for host in hosts.split(","):
-        name, colon, port = host.rpartition(":")
-        if not colon or not port.isdigit() or not name:
-            raise ValueError(f"{host!r} is not host:port")
-        nodes.append((name.strip("[]"), int(port)))
+    for node in hosts.split(","):
+        host, colon, port = node.rpartition(":") if not node.endswith("]") else (node, "", "")
+        if not colon:
+            host, port = node, str(default_port)
+        if not host or not port.isdigit():
+            raise ValueError(f"{node!r} is not host:port")
+        nodes.append((host.strip("[]"), int(port)))
     return parts.scheme, userinfo, nodes, parts.path, parts.query
 
 
 def _node_url(scheme: str, userinfo: str, host: str, port: int, path: str, query: str) -> str:
+    host = f"[{host}]" if ":" in host else host  # IPv6
     netloc = f"{userinfo}@{host}:{port}" if userinfo else f"{host}:{port}"
     return urlunsplit((scheme.split("+")[0], netloc, path, query, ""))
 
@@ -144,7 +147,7 @@ def _single(url: str, options: dict[str, Any]) -> Deployment:
 
 
 def _cluster(url: str, location: str, options: dict[str, Any]) -> Deployment:
-    scheme, userinfo, nodes, path, query = _nodes(url)
+    scheme, userinfo, nodes, path, query = _nodes(url, 6379)
     if scheme in ("redis", "rediss"):  # a node found by `_single`
         nodes = [nodes[0]]
     first = _node_url(scheme, userinfo, *nodes[0], path, query)
@@ -166,7 +169,7 @@ def _cluster(url: str, location: str, options: dict[str, Any]) -> Deployment:
 
 
 def _sentinel(url: str, options: dict[str, Any]) -> Deployment:
-    scheme, userinfo, nodes, path, query = _nodes(url)
+    scheme, userinfo, nodes, path, query = _nodes(url, 26379)
     segments = [unquote(s) for s in path.split("/") if s]
     if not segments or len(segments) > 2 or (len(segments) == 2 and not segments[1].isdigit()):
         raise ValueError("name the master: redis+sentinel://host:port[,host:port…]/MASTER[/db]")

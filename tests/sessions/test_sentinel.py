@@ -49,8 +49,9 @@ def test_a_sentinel_url_reaches_the_master_it_names(redis_sentinel, open_sentine
 @pytest.mark.parametrize("url, why", [
     ("redis+sentinel://127.0.0.1:26379", "name the master"),
     ("redis+sentinel://127.0.0.1:26379/a/b", "name the master"),
-    ("redis+cluster://127.0.0.1", "is not host:port"),
+    ("redis+cluster://:7000", "is not host:port"),
     ("redis+cluster://:secret@127.0.0.1:7000,127.0.0.1:x", "is not host:port"),
+    ("redis+cluster://[::1]:7000,[::1]:70x0", "is not host:port"),
 ])
 def test_a_bad_deployment_url_is_one_clear_error(url, why, open_sentinel_store):
     with pytest.raises(StoreError, match=why) as caught:
