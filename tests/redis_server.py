@@ -121,35 +121,40 @@ class NodeServer(RedisServer):
 class ClusterNodeServer(NodeServer):
     """One node of a local Redis Cluster (its nodes.conf lives in its own directory)."""
 
-    def __init__(self, directory: Path, *, node_timeout_ms: int):
+    def __init__(self, directory: Path, *, node_timeout_ms: int, password: str | None = None):
         # the bus port must be free too (the default, port + 10000, may be taken or above 65535)
-        super().__init__(directory, args=("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                                          "--cluster-node-timeout", str(node_timeout_ms),
-                                          "--cluster-port", str(free_port())))
+        super().__init__(directory, password=password,
+                         args=("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                               "--cluster-node-timeout", str(node_timeout_ms), "--cluster-port", str(free_port())))
 
 
 class RedisClusterServers:
-    """A local Redis Cluster on free ports: `masters` masters with `replicas` replica(s) each.
+    """A local Redis Cluster on free ports: `masters` masters with `replicas` replica(s) each
+    (every node asking for `password`, if given).
 
     Failover is fast (`--cluster-node-timeout` 1 s) so a killed master's replica takes over
     within a few seconds."""
 
-    def __init__(self, directory: Path, *, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 1000):
+    def __init__(self, directory: Path, *, masters: int = 3, replicas: int = 1, node_timeout_ms: int = 1000,
+                 password: str | None = None):
         self.cli = require_binary("redis-cli")
         self.replicas = replicas
-        self.nodes = [ClusterNodeServer(directory / f"node{i}", node_timeout_ms=node_timeout_ms)
+        self.password = password
+        self.nodes = [ClusterNodeServer(directory / f"node{i}", node_timeout_ms=node_timeout_ms, password=password)
                       for i in range(masters * (1 + replicas))]
 
     @property
     def url(self) -> str:
-        return "redis+cluster://" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes[:2])
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"redis+cluster://{auth}" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes[:2])
 
     def start(self) -> "RedisClusterServers":
         for node in self.nodes:
             node.start()
         subprocess.run([self.cli, "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
                         "--cluster-replicas", str(self.replicas), "--cluster-yes"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env={**os.environ, **({"REDISCLI_AUTH": self.password} if self.password else {})})
         self.wait_healthy()
         return self
 

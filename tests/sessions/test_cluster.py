@@ -6,7 +6,7 @@ import pytest
 
 from ragtui.sessions import open_store
 from ragtui.sessions.keys import Keys
-from tests.redis_server import wait_until
+from tests.redis_server import RedisClusterServers, wait_until
 from tests.sessions.replicated import acked_vs_stored
 
 
@@ -89,3 +89,22 @@ def test_a_killed_master_loses_no_acknowledged_message(cluster_url, redis_cluste
     lost, duplicated = acked_vs_stored("cluster master kill", acked, stored)
     assert (lost, duplicated) == (0, 0)
     assert stored == acked  # and in the order they were written
+
+
+def test_a_cluster_behind_a_password(tmp_path, open_cluster_store):
+    """Every node asks for the password: from the URL or from the settings (kept off the
+    URL), it reaches each node the client discovers, and is never shown."""
+    cluster = RedisClusterServers(tmp_path / "auth", replicas=0, password="cluster-s3cret").start()
+    try:
+        store = open_cluster_store(cluster.url, user="alice")
+        assert "cluster-s3cret" not in store.describe()
+        plain_url = cluster.url.replace(":cluster-s3cret@", "")
+        other = open_cluster_store(plain_url, user="bob", redis_options={"password": "cluster-s3cret"})
+        for who, s in (("alice", store), ("bob", other)):
+            sid = s.create_session(who)
+            s.add_message(sid, "user", f"{who} behind a password")
+            assert [m.content for m in s.get_conversation_history(sid)] == [f"{who} behind a password"]
+        admin = open_cluster_store(cluster.url)
+        assert {s.user_id for s in admin.get_all_active_sessions(None)} == {"alice", "bob"}
+    finally:
+        cluster.stop()
