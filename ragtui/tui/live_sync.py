@@ -109,6 +109,7 @@ class LiveSync(Widget):
         first: bool  # the first rows of this query (else: more of them)
         more: bool
         total: int | None = None
+        offset: int | None = None  # where a listing page starts (None: search matches, appended)
 
     def __init__(self, *, user: str, ttl: int, monotonic: Callable[[], float], **kwargs) -> None:
         super().__init__(**kwargs)
@@ -398,7 +399,7 @@ class LiveSync(Widget):
         except Exception as exc:  # the browser keeps what it shows; scrolling asks again
             self.post_message(msg.StoreActionDone(f"Cannot list sessions: {exc}", "error"))
             return
-        self.post_message(self._Listed(query, rows[:size], offset == 0, len(rows) > size, total))
+        self.post_message(self._Listed(query, rows[:size], offset == 0, len(rows) > size, total, offset))
 
     @work(thread=True, group="search")
     def _search(self, query: str, stop: threading.Event) -> None:
@@ -419,6 +420,10 @@ class LiveSync(Widget):
     @on(_Listed)
     def _listed(self, event: _Listed) -> None:
         event.stop()
+        if not event.first and event.offset is not None and event.offset != len(self.browser.sessions):
+            # The rows above it changed meanwhile (a resync, a new session): ask from where it is now.
+            self.browser.add_sessions([], query=event.query, more=True)
+            return
         if event.first:
             self.browser.show_sessions(event.sessions, query=event.query, more=event.more, total=event.total)
         else:

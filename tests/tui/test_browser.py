@@ -185,3 +185,23 @@ async def test_enter_in_the_filter_acts_on_its_own_results_only(settings, memory
 
         await pilot.press("ctrl+u", *"penguin", "enter")  # Enter before the results: opens the match
         await until(pilot, lambda: app.screen.session_id == first, what="the match to open")
+
+
+async def test_a_page_that_no_longer_fits_below_the_rows_shown_is_asked_for_again(settings, memory_store):
+    from ragtui.tui.live_sync import MORE, PAGE
+
+    ids = [memory_store.create_session("alice", title=f"chat {i}") for i in range(PAGE + MORE + 5)]
+    newest_first = ids[::-1]
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        browser = await focus_list(pilot, app)
+        sync = app.screen.sync
+        # A page read before the rows above it changed (as when one was deleted meanwhile):
+        # appending it would leave a gap; the browser asks again from where it is instead.
+        stale = memory_store.get_all_active_sessions("alice", limit=MORE, offset=PAGE + 1)
+        sync.post_message(sync._Listed("", stale, first=False, more=True, offset=PAGE + 1))
+        await pilot.pause()
+        assert len(browser.sessions) == PAGE
+        await pilot.press("end")
+        await until(pilot, lambda: len(browser.sessions) == PAGE + MORE, what="the page asked for again")
+        assert [s.id for s in browser.sessions] == newest_first[: PAGE + MORE]
