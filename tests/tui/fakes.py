@@ -17,9 +17,11 @@ class FakeChatService:
     `release` is set, so a test can press Esc mid-answer or act while it is answering.
     """
 
-    def __init__(self, store, reply: str = "Run **make run** [1].", *, hold_at: int | None = None):
+    def __init__(self, store, reply: str = "Run **make run** [1].", *, hold_at: int | None = None,
+                 sources: list[Citation] | None = None):
         self.store = store
         self.reply = reply
+        self.sources = sources if sources is not None else [CITATION]
         self.hold_at = hold_at
         self.release = threading.Event()
         self.fail_with: Exception | None = None  # raised once the question is saved, as a model error would be
@@ -66,7 +68,7 @@ class FakeChatService:
             text += piece
             if on_token:
                 on_token(piece)
-        sources = [CITATION]
+        sources = self.sources
         saved(self.store.add_message(session_id, "assistant", text, sources=[asdict(c) for c in sources]))
         answer = Answer(session_id, text, sources, prompt_tokens=120, completion_tokens=8,
                         retrieval_ms=12.0, ttft_ms=40.0, tokens_per_s=25.0, stopped=stopped)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
@@ -20,7 +21,7 @@ def citation_line(sources: Sequence[dict[str, Any]]) -> Content:
         location = one_line(str(source.get("location") or ""), 30)
         parts.append(f"  [{source.get('n', '?')}] {label}")
         if location:
-            parts.append((f" · {location}", "dim"))
+            parts.append(f" · {location}")
     return Content.assemble(*parts)
 
 
@@ -70,14 +71,16 @@ class Notice(Static):
         super().__init__(Content(clean(text)), classes=f"-{severity}")
 
 
-class AssistantMessage(Static, can_focus=True):
-    """A written answer as one widget: its Markdown drawn by Rich, then its sources.
+class AssistantMessage(Vertical, can_focus=True):
+    """A written answer: its Markdown drawn by Rich, then its evidence and sources.
 
     A resumed session shows many of these, and Textual's `Markdown` widget would mount a
     widget per block (a 1,000-message session took seconds to lay out); the answer being
     generated is a `StreamingAnswer` until it finishes. Rich parses the text as Markdown,
-    never as Textual markup; links are shown, not followed. Focusable so Enter on it
-    opens that answer's sources.
+    never as Textual markup; links are shown, not followed. The evidence and sources are a
+    Static of their own, so Textual wraps them at the pane's width and resolves the theme's
+    colours (inside a Rich renderable they were cropped, and drawn black on black).
+    Focusable so Enter on it opens that answer's sources.
     """
 
     BINDINGS = [Binding("enter", "open_sources", "Sources")]
@@ -104,15 +107,12 @@ class AssistantMessage(Static, can_focus=True):
 
             self._body = RichMarkdown(shown, hyperlinks=False)
 
-    def render(self) -> Any:
+    def compose(self):
+        if self.text:
+            yield Static(self._body, classes="answer-text")
         footer = self._footer()
-        if not footer:
-            return self._body
-        if not self.text:
-            return footer
-        from rich.console import Group
-
-        return Group(self._body, "", footer)
+        if footer:
+            yield Static(footer, classes="answer-footer")
 
     def _footer(self) -> Content:
         parts: list[Content] = []
@@ -121,12 +121,11 @@ class AssistantMessage(Static, can_focus=True):
             parts.append(evidence)
         if self.sources:
             parts.append(citation_line(self.sources))
-        if self.failed:  # wrapped here: below an answer (a Rich Group) a line is cropped, not wrapped
-            failure = Content.assemble(("FAILED ", "bold $error"), (one_line(self.failed, 300), "$error"))
-            parts.append(Content("\n").join(failure.wrap(max(self.content_region.width, 20))))
+        if self.failed:
+            parts.append(Content.assemble(("FAILED ", "bold $error"), (one_line(self.failed, 300), "$error")))
         elif self._stopped:
             parts.append(Content.styled("(stopped — what was generated is kept)", "italic $warning"))
-        return Content("\n").join(parts).stylize_before("$text-muted")
+        return Content("\n").join(parts)
 
     def action_open_sources(self) -> None:
         self.post_message(self.SourcesRequested(self.sources))

@@ -1,0 +1,78 @@
+"""Readable at any size and in any theme: the sources under an answer keep a WCAG contrast of
+4.5 in every built-in theme, and the evidence and sources wrap instead of being cropped."""
+from __future__ import annotations
+
+from rich.color import Color
+
+from ragtui.rag.chat import Citation
+from tests.tui.conftest import make_app, until
+from tests.tui.fakes import FakeChatService
+
+def luminance(color: Color) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = color.get_truecolor()
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(a: Color, b: Color) -> float:
+    """WCAG 2 contrast ratio, 1 to 21."""
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def sources_contrast(footer) -> float:
+    """The worst contrast of any visible character on the Sources line, as drawn."""
+    worst = 21.0
+    for y in range(footer.size.height):
+        strip = footer.render_line(y)
+        if "Sources:" not in strip.text:
+            continue
+        for segment in strip:
+            style = segment.style
+            if not segment.text.strip() or style is None:
+                continue
+            if style.color.is_default and style.bgcolor.is_default:  # ANSI themes: the terminal's own pair
+                assert not style.dim, f"{segment.text!r} is dimmed below the terminal's own contrast"
+                continue
+            worst = min(worst, contrast(style.color, style.bgcolor))
+        return worst
+    raise AssertionError("no Sources line drawn")
+
+
+async def answered(app, pilot) -> None:
+    await until(pilot, lambda: app.screen.answering.model_ready)
+    await pilot.press(*"how?", "enter")
+    await until(pilot, lambda: app.query(".answer-footer") and not app.screen.answering.generating)
+    await pilot.pause()
+
+
+async def test_sources_are_legible_in_every_built_in_theme(settings, memory_store):
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await answered(app, pilot)
+        ratios = {}
+        for theme in sorted(app.available_themes):
+            app.theme = theme
+            await pilot.pause()
+            ratios[theme] = round(sources_contrast(app.query_one(".answer-footer")), 2)
+        assert len(ratios) > 10
+        assert {theme: r for theme, r in ratios.items() if r < 4.5} == {}, ratios
+
+
+async def test_evidence_and_sources_wrap_at_the_pane_width(settings, memory_store):
+    sources = [Citation(n, f"docs/chapter-{n}.md", f"Chapter {n} of the guide", f"§ Part {n}", "Text.", 0.9,
+                        cited=True, evidence=((n, f"Sentence {n} that the answer rests on, quoted whole."),))
+               for n in (1, 2, 3)]
+    service = FakeChatService(memory_store, reply="Run it [1][2][3].", sources=sources)
+    app = make_app(settings, memory_store, service)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await answered(app, pilot)
+        footer = app.query_one(".answer-footer")
+        lines = [footer.render_line(y).text.rstrip() for y in range(footer.size.height)]
+        assert all(len(line) <= footer.size.width for line in lines)
+        text = "\n".join(lines)
+        assert "Sentence 3 that the answer rests on, quoted whole." in " ".join(text.split())
+        assert "[3] Chapter 3 of the guide · § Part 3" in " ".join(text.split())  # wrapped, not cropped
