@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 PAGE = 50  # sessions in the browser's first page
 MORE = 100  # sessions per further page, asked for as the user scrolls (~15 ms to add on screen)
+RELIST = 500  # at most this many rows are read again when the listing is read afresh
 TAIL = 50  # newest messages compared when another instance changed the open session
 SAFETY_SECONDS = 15.0  # with push: a change whose notice was lost shows within this
 LOCAL_SECONDS = 0.5  # without push (local, memory, or Redis unreachable): how often to look
@@ -45,7 +46,8 @@ TICK_SECONDS = 0.5  # the UI-side timer (no store call unless something is due)
 class Poll:
     """What one read of the store found, gathered in a worker thread."""
 
-    sessions: list | None = None  # the listing's first page (None: not read)
+    sessions: list | None = None  # the listing's first `rows` (+1 to know if more) (None: not read)
+    rows: int = 0
     total: int | None = None
     session_id: str | None = None  # the open session, when it was asked about
     gone: bool = False  # the server answered that the session no longer exists
@@ -227,7 +229,8 @@ class LiveSync(Widget):
         self._checked_at = self.monotonic()
         with_ttl = force or not self.pushed
         self._check_worker = self._read(
-            session_id=None if self.answering else self.session_id, only_if_moved=True, with_ttl=with_ttl,
+            session_id=None if self.answering else self.session_id, rows=self._rows_shown(),
+            only_if_moved=True, with_ttl=with_ttl,
         )
 
     def _resync(self) -> None:
@@ -235,17 +238,22 @@ class LiveSync(Widget):
         if self.store is None:
             return
         self._checked_at = self.monotonic()
-        self._read(session_id=None if self.answering else self.session_id, only_if_moved=False, with_ttl=True)
+        self._read(session_id=None if self.answering else self.session_id, rows=self._rows_shown(),
+                   only_if_moved=False, with_ttl=True)
+
+    def _rows_shown(self) -> int:
+        """How many rows to read again: those loaded (up to RELIST), so the view keeps its place."""
+        return min(max(len(self.browser.sessions), PAGE), RELIST)
 
     @work(thread=True, group="sync")
-    def _read(self, *, session_id: str | None, only_if_moved: bool, with_ttl: bool) -> None:
+    def _read(self, *, session_id: str | None, rows: int, only_if_moved: bool, with_ttl: bool) -> None:
         store, poll = self.store, Poll()
         try:
             poll.version = store.user_version(self.user)
             moved = poll.version != self._version
             if moved or not only_if_moved:
                 if not self.query_text:  # a search shown is never re-run by a poll
-                    poll.sessions = store.get_all_active_sessions(self.user, limit=PAGE + 1)
+                    poll.sessions, poll.rows = store.get_all_active_sessions(self.user, limit=rows + 1), rows
                     poll.total = store.count_sessions(self.user)
             if session_id is not None and (with_ttl or moved or not only_if_moved):
                 self._read_session(poll, session_id, tail=moved or not only_if_moved)
@@ -281,7 +289,7 @@ class LiveSync(Widget):
             self._version = poll.version
         if poll.sessions is not None and not self.query_text:
             self.browser.show_sessions(
-                poll.sessions[:PAGE], query="", more=len(poll.sessions) > PAGE, total=poll.total,
+                poll.sessions[:poll.rows], query="", more=len(poll.sessions) > poll.rows, total=poll.total,
                 ttl_known=poll.unreachable is None,
             )
         for session in poll.changed:

@@ -205,3 +205,20 @@ async def test_a_page_that_no_longer_fits_below_the_rows_shown_is_asked_for_agai
         await pilot.press("end")
         await until(pilot, lambda: len(browser.sessions) == PAGE + MORE, what="the page asked for again")
         assert [s.id for s in browser.sessions] == newest_first[: PAGE + MORE]
+
+
+async def test_reading_the_listing_afresh_keeps_the_rows_scrolled_to(settings, memory_store):
+    from ragtui.tui.live_sync import MORE, PAGE
+
+    ids = [memory_store.create_session("alice", title=f"chat {i}") for i in range(PAGE + MORE + 5)]
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        browser = await focus_list(pilot, app)
+        await pilot.press("end")
+        await until(pilot, lambda: len(browser.sessions) > PAGE, what="the second page")
+        browser.query_one("#session-list").highlighted = PAGE + 20
+        deep = browser.highlighted_session.id
+
+        memory_store.add_message(ids[3], "user", "written elsewhere")  # the listing is read afresh
+        await until(pilot, lambda: browser.sessions[0].id == ids[3], what="the session written to, on top")
+        assert len(browser.sessions) >= PAGE + MORE and browser.highlighted_session.id == deep
