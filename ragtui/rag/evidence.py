@@ -23,7 +23,7 @@ EMBEDDED_IN_BATCH = 24  # in one batch each costs less: 24 cost about what 14 al
 LEXICAL_WEIGHT = 0.7
 HEADING_WEIGHT = 0.3  # the question's words in the headings above a sentence (its section is on topic)
 QUESTION_PENALTY = 1.0  # a sentence that asks ("for example 'how long do sessions last?'") answers nothing
-FRAGMENT_PENALTY = 0.1  # cut by a passage boundary: what is missing may be the answer
+FRAGMENT_PENALTY = 0.1  # cut by a passage boundary, or its subject left behind: what is missing may be the answer
 SUBJECT_WEIGHT = 0.2  # the question's words in a sentence's first words: it is about them
 SUBJECT_WORDS = 4
 SHAPE_BONUS = 0.1  # the quote holds what kind of thing was asked for (a number, a name in code, a path)
@@ -63,7 +63,7 @@ _SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\.\.\.)(?<=[.!?])\s+(
 _LIST_MARK = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|>\s*)")
 # A sentence that leans on the one before it: quoted together.
 _LEANS_BACK = re.compile(r"^(?:it|its|this|these|that|those|they|their|them|such|if not|otherwise|"
-                         r"then|also|however|but|so|thus|hence|here|there|in (?:this|that|which) case)\b",
+                         r"then|also|however|but|so|thus|hence|in (?:this|that|which) case)\b",
                          re.IGNORECASE)
 # What kind of thing a question asks for, and what a quote holding one looks like.
 _ANSWER_SHAPES = (
@@ -266,8 +266,11 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
     lexical = [share(ws) + HEADING_WEIGHT * share(titles[n] | set(words(q.context)) - ws)
                + SUBJECT_WEIGHT * share(set(words(_subject(q))))
                for ws, (n, _, q, _) in zip(sentence_words, candidates)]
-    penalty = [(QUESTION_PENALTY if "?" in q.text else 0.0) + (FRAGMENT_PENALTY if "…" in q.text else 0.0)
-               + 0.01 * rank for _, rank, q, _ in candidates]
+    # A cut sentence, or one leaning on a sentence the passage does not hold ("It is written
+    # as …" at its start), may be missing what answers.
+    penalty = [(QUESTION_PENALTY if "?" in q.text else 0.0) + 0.01 * rank
+               + (FRAGMENT_PENALTY if "…" in q.text or _LEANS_BACK.match(q.text) else 0.0)
+               for _, rank, q, _ in candidates]
     shapes = [shape for asks, shape in _ANSWER_SHAPES if asks.search(question)]
     bonus = [SHAPE_BONUS * any(shape.search(q.text) for shape in shapes) for _, _, q, _ in candidates]
     prior = [lex - pen + b for lex, pen, b in zip(lexical, penalty, bonus)]
