@@ -49,3 +49,18 @@ def test_docs_list_every_key():
     for _, entries in key_table():
         for keys, description in entries:
             assert f"| `{keys}` | {description} |" in doc, (keys, description)
+
+
+async def test_a_paste_keeps_its_text_and_lines_but_no_terminal_escapes(settings, memory_store):
+    from textual import events
+
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        prompt = app.query_one(PromptInput)
+        app.post_message(events.Paste("\x1b[31mRED\x1b[0m plain\n\tend\x1b]0;title\x07"))  # as the terminal sends it
+        await pilot.pause()
+        assert prompt.text == "RED plain\n\tend"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.session_id and not app.screen.answering.generating)
+        stored = memory_store.get_conversation_history(app.screen.session_id)[0].content
+        assert stored == "RED plain\n\tend" and "\x1b" not in stored

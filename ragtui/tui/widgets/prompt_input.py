@@ -1,4 +1,4 @@
-"""The question box: Enter sends, ctrl+j / alt+enter add a line, up/down recall."""
+"""The question box: Enter sends, ctrl+j (or shift+enter) adds a line, up/down recall."""
 from __future__ import annotations
 
 from textual import events
@@ -6,8 +6,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
-# Terminals send \n for ctrl+j; shift+enter only arrives under the kitty protocol.
-NEWLINE_KEYS = ("ctrl+j", "alt+enter", "shift+enter")
+from ...safe_text import clean
+
+# Terminals send \n for ctrl+j, in tmux too; shift+enter only arrives under the kitty
+# protocol. alt+enter is not offered: tmux sends it as Esc then Enter, which sends.
+NEWLINE_KEYS = ("ctrl+j", "shift+enter")
 
 
 class PromptInput(TextArea):
@@ -15,7 +18,7 @@ class PromptInput(TextArea):
 
     BINDINGS = [
         Binding("enter", "submit", "Send", key_display="⏎"),
-        Binding("ctrl+j,alt+enter", "newline", "New line", key_display="^j"),
+        Binding("ctrl+j,shift+enter", "newline", "New line", key_display="^j"),
         Binding("up", "cursor_up", "Earlier input", show=False),
         Binding("down", "cursor_down", "Later input", show=False),
     ]
@@ -50,8 +53,15 @@ class PromptInput(TextArea):
             return
         await super()._on_key(event)
 
+    async def _on_paste(self, event: events.Paste) -> None:
+        """Paste the text without terminal escapes or control characters (lines and tabs stay)."""
+        event.prevent_default()
+        if not self.read_only and (result := self._replace_via_keyboard(clean(event.text), *self.selection)):
+            self.move_cursor(result.end_location)
+            self.focus()
+
     def action_submit(self) -> None:
-        text = self.text.strip()
+        text = clean(self.text).strip()
         if not text:
             return
         if not self._inputs or self._inputs[-1] != text:
