@@ -9,6 +9,8 @@ from ragtui.sessions.keys import Keys
 from tests.redis_server import RedisClusterServers, wait_until
 from tests.sessions.replicated import acked_vs_stored
 
+pytestmark = pytest.mark.slow  # a cluster of six redis-servers, and a failover: make test, not test-fast
+
 
 @pytest.fixture
 def open_cluster_store(tmp_path):

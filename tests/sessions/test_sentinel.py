@@ -78,6 +78,7 @@ def _switched(sentinel, service: str) -> tuple[threading.Event, threading.Thread
     return switched, listener
 
 
+@pytest.mark.slow  # a failover: make test, not test-fast
 def test_a_sentinel_failover_loses_no_acknowledged_message(redis_sentinel, open_sentinel_store):
     """SENTINEL FAILOVER while alice chats. Until the old master is turned into a replica it
     still takes writes, which its resync then throws away (before: 107 of 150 acked messages
@@ -117,6 +118,7 @@ def test_a_sentinel_failover_loses_no_acknowledged_message(redis_sentinel, open_
         assert client.execute_command("ROLE")[0] == "master"
 
 
+@pytest.mark.slow  # a failover: make test, not test-fast
 def test_sentinels_down_at_start_in_auto_mode_keep_messages_until_they_answer(tmp_path, open_sentinel_store):
     servers = SentinelServers(tmp_path / "later")  # ports chosen, nothing started yet
     store = open_sentinel_store("auto", redis_url=servers.url, user="alice")
