@@ -17,10 +17,12 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 
+from .. import paths
 from ..assembly import open_chat
 from ..config import Settings
 from ..sessions.api import SessionStoreAPI
 from . import messages as msg
+from . import ui_state
 from .palette import ActionsProvider
 from .screens.main import MainScreen
 
@@ -82,14 +84,42 @@ class RagTuiApp(App):
         self.startup_error = error
         self.exit(return_code=2)
 
+    def _theme_to_use(self) -> str:
+        """A theme set in the config or environment, else the one chosen last time."""
+        if self.settings.theme != Settings.theme:
+            return self.settings.theme
+        return str(ui_state.load(self.settings.data_dir).get("theme") or self.settings.theme)
+
+    def _remember_theme(self, theme: str) -> None:
+        ui_state.save(self.settings.data_dir, theme=theme)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Screenshots go to `<data dir>/screenshots` unless told otherwise: Textual's default,
+        the Downloads folder, is unknown where XDG_DOWNLOAD_DIR is not set."""
+        folder = path or str(paths.ensure_private_dir(Path(self.settings.data_dir) / "screenshots"))
+        return super().deliver_screenshot(filename, folder, time_format)
+
+    async def action_quit(self) -> None:
+        """In memory mode, quitting loses the chat: ask first."""
+        if self.store is None or self.store.backend != "memory" or self.main.session_id is None:
+            self.exit()
+            return
+        from .screens.dialogs import ConfirmDialog
+
+        question = "Quit? Sessions are kept in memory only: this chat is lost."
+        self.push_screen(ConfirmDialog(question), lambda yes: self.exit() if yes else None)
+
     def get_default_screen(self) -> MainScreen:
         self.main = MainScreen(self.settings, clock=self.clock, monotonic=self.monotonic)
         return self.main
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._first_frame_shown)
-        if self.settings.theme in self.available_themes:
-            self.theme = self.settings.theme
+        theme = self._theme_to_use()
+        if theme in self.available_themes:
+            self.theme = theme
+        self.watch(self, "theme", self._remember_theme, init=False)  # the palette's "Theme"
         if self.open_admin:
             self.action_admin()
         if self.store is not None:

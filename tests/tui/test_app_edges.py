@@ -237,6 +237,42 @@ async def test_quitting_while_an_answer_is_written_stops_it(settings, memory_sto
         await until(pilot, lambda: app.screen.answering.model_ready)
         await ask(pilot, "long one")
         await until(pilot, lambda: app.query(StreamingAnswer) and app.query_one(StreamingAnswer).text == "never ")
-        await pilot.press("ctrl+q")
+        await pilot.press("ctrl+q", "y")  # memory mode: quitting asks first
     assert service.idle.wait(15)
     assert [a.stopped for a in service.answers] == [True]  # stopped by the exit, not waited for
+
+
+async def test_the_chosen_theme_is_kept_for_next_time(settings, memory_store):
+    async with make_app(settings, memory_store).run_test(size=(120, 30)) as pilot:
+        pilot.app.theme = "nord"
+        await pilot.pause()
+    async with make_app(settings, memory_store).run_test(size=(120, 30)) as pilot:
+        assert pilot.app.theme == "nord"
+    explicit = replace(settings, theme="gruvbox")  # a theme set in the config or environment wins
+    async with make_app(explicit, memory_store).run_test(size=(120, 30)) as pilot:
+        assert pilot.app.theme == "gruvbox"
+
+
+async def test_a_screenshot_needs_no_downloads_folder(settings, memory_store, monkeypatch):
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(settings.data_dir / "home"))  # no user-dirs.dirs to find it in
+    async with make_app(settings, memory_store).run_test(size=(120, 30)) as pilot:
+        pilot.app.deliver_screenshot()
+        folder = settings.data_dir / "screenshots"
+        await until(pilot, lambda: folder.is_dir() and any(folder.glob("*.svg")), what="the screenshot file")
+
+
+async def test_quitting_in_memory_mode_asks_first(settings, memory_store):
+    from ragtui.tui.screens.dialogs import ConfirmDialog
+
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.screen.answering.model_ready)
+        await ask(pilot, "keep me")
+        await until(pilot, lambda: app.screen.session_id and not app.screen.answering.generating)
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), what="the question")
+        await pilot.press("n")
+        assert app.is_running
+        await pilot.press("ctrl+q", "y")
+    assert app.return_code == 0

@@ -76,3 +76,24 @@ async def test_evidence_and_sources_wrap_at_the_pane_width(settings, memory_stor
         text = "\n".join(lines)
         assert "Sentence 3 that the answer rests on, quoted whole." in " ".join(text.split())
         assert "[3] Chapter 3 of the guide · § Part 3" in " ".join(text.split())  # wrapped, not cropped
+
+
+async def test_at_80x24_the_side_panes_open_over_the_chat_and_the_ttl_stays_readable(settings, memory_store):
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await answered(app, pilot)
+        chat, browser, stats = (app.query_one(f"#{name}") for name in ("chat", "browser", "stats"))
+        assert not browser.display and not stats.display and chat.size.width == 80
+        await pilot.press("f2", "f3")
+        await pilot.pause()
+        assert browser.display and stats.display
+        assert chat.size.width == 80  # over the chat, not squeezing it to a few columns
+        assert browser.region.x == 0 and stats.region.right == 80
+        await pilot.press("f2", "f3")
+        await pilot.pause()
+        ttl = str(app.query_one("#ttl").render())
+        assert ttl in ("TTL 1:00:00", "TTL 59:59") and app.query_one("#ttl").region.right <= 80
+        title = app.query_one("#session-title")
+        app.screen.chat.open_session(app.screen.session_id, "a long title " * 12, 3600)
+        await pilot.pause()
+        assert title.render_line(0).text.rstrip().endswith("…")  # cut visibly, on one line
