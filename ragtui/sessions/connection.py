@@ -50,12 +50,13 @@ class _ThreadAffinity:
         return getattr(self._last, "connection", None)
 
     def get_connection(self, *args: Any, **kwargs: Any):
-        with self._lock:  # re-entrant: the pool takes it again to pop the connection
+        with self._lock:
             last = self.last_connection()
             if last is not None and last in self._available_connections:
                 self._available_connections.remove(last)
                 self._available_connections.append(last)  # the pool pops from the end
-            connection = super().get_connection(*args, **kwargs)
+        # another thread may pop it first: then WAIT runs elsewhere, and `replica_wait` sees it
+        connection = super().get_connection(*args, **kwargs)
         self._last.connection = connection
         return connection
 
