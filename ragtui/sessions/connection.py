@@ -153,8 +153,10 @@ def _cluster(url: str, location: str, options: dict[str, Any]) -> Deployment:
         nodes = [nodes[0]]
     first = _node_url(scheme, userinfo, *nodes[0], path, query)
     try:
+        # no retry on the cluster's own: each one re-reads the topology and waits out a paused
+        # node again (11 s for one call with the default 3); a failed call goes to the outbox
         client = RedisCluster(url=first, startup_nodes=[ClusterNode(h, p) for h, p in nodes[1:]],
-                              connection_pool_class=AffinePool, **options)
+                              retry=Retry(NoBackoff(), 0), connection_pool_class=AffinePool, **options)
     except RedisClusterException as exc:  # no node answered: an outage like any other
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, redis.RedisError) and not isinstance(cause, RedisClusterException):
