@@ -1,8 +1,9 @@
 """How long session calls take while Redis is paused (SIGSTOP): a gray failure.
 
-    .venv/bin/python bench/paused_redis.py [--pauses 3] [--calls 30]
+    .venv/bin/python bench/paused_redis.py [--pauses 3] [--calls 30] [--cluster]
 
-Starts its own redis-server; per pause: the first add (it meets the `redis_timeout`
+Starts its own redis-server (--cluster: a local 3-master Redis Cluster, and pauses the
+master that holds the session); per pause: the first add (it meets the `redis_timeout`
 deadline, 1 s by default), then adds and reads at chat pace (one pair every 0.1 s) while a
 background probe waits for Redis; then SIGCONT and the time until the pending messages
 are replayed. Ends with a count of stored messages: none lost, none twice.
@@ -20,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ragtui.sessions import open_store  # noqa: E402
-from tests.redis_server import RedisServer  # noqa: E402
+from ragtui.sessions.keys import Keys  # noqa: E402
+from tests.redis_server import RedisClusterServers, RedisServer  # noqa: E402
 
 
 def timed(call) -> float:
@@ -33,11 +35,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pauses", type=int, default=3)
     parser.add_argument("--calls", type=int, default=30)
+    parser.add_argument("--cluster", action="store_true", help="a local 3-master Redis Cluster")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ragtui-paused-"))
-    server = RedisServer(tmp / "redis").start()
-    store = open_store(server.url, data_dir=tmp / "data")
+    servers = RedisClusterServers(tmp / "cluster", replicas=0) if args.cluster else RedisServer(tmp / "redis")
+    servers.start()
+    store = open_store(servers.url, data_dir=tmp / "data")
     sid = store.create_session("alice")
+    server = servers.master_for(Keys().meta("alice", sid)) if args.cluster else servers
     store.add_message(sid, "user", "before")
     expected = 1
     try:
@@ -61,7 +66,7 @@ def main() -> None:
     finally:
         os.kill(server.process.pid, signal.SIGCONT)
         store.close()
-        server.stop()
+        servers.stop()
 
 
 if __name__ == "__main__":
