@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import fakeredis
 import redis
@@ -69,7 +70,7 @@ def open_store(
     target = target or "auto"
     # `user`: the store acts for that user only (another user's session ids are not found);
     # None: for everyone (admin). The outbox and the old local journal hold every user's.
-    options = {"ttl": ttl, "max_messages": max_messages, "namespace": namespace, "user": user}
+    options: dict[str, Any] = {"ttl": ttl, "max_messages": max_messages, "namespace": namespace, "user": user}
     everyone = {**options, "user": None}
     data_dir = Path(data_dir) if data_dir else paths.data_dir()
     if target.startswith(URL_SCHEMES):
