@@ -64,6 +64,15 @@ def test_a_question_about_a_specific_topic_finds_its_file_not_the_catch_all(libr
     assert first_file(hits) == "ttl.md"
 
 
+@pytest.mark.parametrize("mode", ["hybrid", "vector"])
+def test_a_question_in_other_words_than_the_document_finds_it(library, embedder, mode):
+    """The issue's second miss: the question says "notified" and "expires", the document
+    "events" and "expired"; the catch-all's Expiry section says "expiry" and "deleted"."""
+    _, index = library
+    hits = Retriever(index, embedder).search("How can my client be notified when a key expires?", k=3, mode=mode)
+    assert first_file(hits) == "keyspace-notifications.md"
+
+
 @pytest.mark.parametrize("mode", ["hybrid", "fts"])
 def test_a_file_name_counts_even_when_the_text_never_says_it(library, embedder, mode):
     _, index = library
