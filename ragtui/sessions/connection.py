@@ -187,7 +187,7 @@ def _sentinel(url: str, options: dict[str, Any]) -> Deployment:
     # a Sentinel that doesn't answer is skipped at once: the next one in the URL is asked
     sentinel = Sentinel(nodes, sentinel_kwargs={**timeouts, "retry": Retry(NoBackoff(), 0)}, **timeouts)
     client = sentinel.master_for(service, connection_pool_class=AffineSentinelPool, retry=_retry(),
-                                 **{**options, **master_options})
+                                 health_check_interval=30, **{**options, **master_options})
     try:
         sentinel.discover_master(service)
         replicas = 1 if sentinel.discover_slaves(service) else 0
