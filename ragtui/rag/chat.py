@@ -128,10 +128,6 @@ class ChatService:
 
     # -- loading ----------------------------------------------------------------------
 
-    @property
-    def ready(self) -> bool:
-        return self._model is not None
-
     def load(self, progress: Progress | None = None) -> None:
         """Embedder, index (the user guide is indexed when the index is empty), model."""
         from .served import choose_model  # a local GGUF file, or a model on a server (llm_url)

@@ -25,7 +25,6 @@ class FakeChatService:
         self.hold_at = hold_at
         self.release = threading.Event()
         self.fail_with: Exception | None = None  # raised once the question is saved, as a model error would be
-        self.ready = False
         self.load_gate = threading.Event()
         self.load_gate.set()
         self.asked: list[tuple[str, str, list[str]]] = []  # (sid, question, history it saw)
@@ -38,7 +37,6 @@ class FakeChatService:
         if progress:
             progress("loading the fake model")
         self.load_gate.wait(30)
-        self.ready = True
 
     def ask(self, session_id, question, *, on_token=None, should_stop=None, use_history=True, on_saved=None,
             on_status=None):
