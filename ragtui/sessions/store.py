@@ -466,7 +466,7 @@ class SessionStore:
     def _index(self, owner: str, sid: str, created_at: float) -> None:
         """Put a session in the admin listing (apart from the user's keys: another slot)."""
         pipe = self.client.pipeline(transaction=False)
-        pipe.zadd(self.keys.all_sessions, {sid: created_at})
+        pipe.zadd(self.keys.all_sessions, {sid: created_at}, nx=True)  # a repeated create keeps the first time
         pipe.hset(self.keys.owners, sid, owner)
         pipe.zadd(self.keys.users, {owner: created_at}, nx=True)
         pipe.execute()
