@@ -127,3 +127,16 @@ def test_remaining_ttl_is_kept_to_the_second(v1_redis, tmp_path):
     open_store(url, data_dir=tmp_path / "data")
     now_left = client.pttl(Keys().meta("bob", short))
     assert left_ms - (time.time() - started) * 1000 - 50 <= now_left <= left_ms
+
+
+def test_the_migrate_command_says_what_it_did(v1_redis, capsys):
+    from ragtui.cli import main
+
+    url, client, made = v1_redis
+    assert main(["--store", url, "--admin", "sessions", "migrate"]) == 0
+    assert capsys.readouterr().out.strip() == "all sessions already use the current key layout"  # moved on open
+    LegacyStore(client, backend="redis").create_session("carol", "an old ragtui's, after the upgrade")
+    assert main(["--store", url, "--admin", "sessions", "migrate"]) == 0
+    assert capsys.readouterr().out.strip() == "moved 1 session(s) to the current key layout"
+    assert main(["--store", "memory", "sessions", "migrate"]) == 0
+    assert capsys.readouterr().out.startswith("nothing to migrate")
