@@ -1,11 +1,12 @@
-"""One suite, every backend: tests that take `store` run against Redis, local and memory."""
+"""One suite, every backend: tests that take `store` run against Redis, a Redis Cluster,
+local and memory."""
 from __future__ import annotations
 
 import pytest
 
 from ragtui.sessions import open_store
 
-BACKENDS = ("redis", "local", "memory")
+BACKENDS = ("redis", "cluster", "local", "memory")
 
 
 @pytest.fixture
@@ -16,6 +17,8 @@ def make_store(request, tmp_path):
     def make(backend: str, **options):
         if backend == "redis":
             target = request.getfixturevalue("redis_url")
+        elif backend == "cluster":  # 3 masters: every user's keys may sit on another node
+            target = request.getfixturevalue("cluster_url")
         else:
             target = backend
         store = open_store(target, data_dir=tmp_path / "data", **options)
