@@ -153,7 +153,7 @@ async def browser_keys(settings, url: str, presses: int) -> tuple[list[float], i
     return took, loaded
 
 
-async def admin_keys(settings, url: str, presses: int) -> dict[str, list[float]]:
+async def admin_keys(settings, url: str, presses: int, pages: int) -> dict[str, list[float]]:
     """Key latency in the admin panel: cursor moves, page turns, typing in the filter."""
     from textual.widgets import DataTable, Input
 
@@ -167,7 +167,7 @@ async def admin_keys(settings, url: str, presses: int) -> dict[str, list[float]]
             before = table.cursor_row
             took["down"].append(await press_and_wait(app, "down", lambda: table.cursor_row != before))
         totals = app.screen.query_one("#admin-totals")
-        for _ in range(10):
+        for _ in range(pages):
             before = str(totals.render())
             took["n (page shown)"].append(await press_and_wait(app, "n", lambda: str(totals.render()) != before))
             await asyncio.sleep(0.1)
@@ -229,9 +229,10 @@ async def main() -> None:
         chat, listing = await other_device(settings, server.url, args.runs)
         print(f"another device's message in the open chat: {summary(chat)}")
         print(f"another device's change at the top of the browser: {summary(listing)}")
-        keys, loaded = await browser_keys(settings, server.url, 300)
-        print(f"browser key latency, 300 × down ({loaded} rows loaded as it scrolled): {summary(keys)}")
-        for what, values in (await admin_keys(settings, server.url, 99)).items():
+        downs = min(300, args.sessions - 1)
+        keys, loaded = await browser_keys(settings, server.url, downs)
+        print(f"browser key latency, {downs} × down ({loaded} rows loaded as it scrolled): {summary(keys)}")
+        for what, values in (await admin_keys(settings, server.url, 99, pages=min(10, total // 100 - 1))).items():
             print(f"admin key latency, {what}: {summary(values)}")
         admin.close()
         mine.close()
