@@ -169,6 +169,11 @@ async def test_the_filter_is_searched_once_per_change_and_never_by_a_poll(settin
         await until(pilot, lambda: browser.shown_query == "" and len(browser.sessions) == 2, what="the listing")
         assert store.searches == ["llama"]
 
+        await pilot.press(*"south", "escape")  # Esc clears the filter: that search ends unseen
+        await until(pilot, lambda: browser.query_text == "" and browser.shown_query == "" and count_line(app) == "2 sessions",
+                    what="the listing again")
+        assert store.searches in (["llama"], ["llama", "south"])
+
 
 async def test_enter_in_the_filter_acts_on_its_own_results_only(settings, memory_store):
     first, second = seed(memory_store)

@@ -55,6 +55,7 @@ class SessionBrowser(Vertical):
         Binding("x", "export", "Export"),
         Binding("d,delete", "delete", "Delete"),
         Binding("slash", "focus_filter", "Filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear the filter (stops a search)"),
     ]
 
     @dataclass
@@ -389,6 +390,14 @@ class SessionBrowser(Vertical):
 
     def action_focus_filter(self) -> None:
         self.query_one("#session-filter").focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":
+            return bool(self.query_text)  # with nothing typed, Esc is the screen's
+        return True
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#session-filter", Input).value = ""
 
 
 SessionAction = Union[
