@@ -114,7 +114,8 @@ def test_cli_first_ask_indexes_the_user_guide_then_continues_the_session(monkeyp
     out, err = capsys.readouterr()
     assert "indexing the ragtui user guide" in err
     reply = json.loads(out)
-    assert set(reply) == {"session_id", "answer", "evidence", "truncated", "sources", "usage", "timings"}
+    assert set(reply) == {"session_id", "question_id", "answer_id", "answer", "evidence", "truncated", "sources",
+                          "usage", "timings"}
     assert reply["evidence"] and all(e["text"] and e["n"] >= 1 for e in reply["evidence"])
     assert reply["answer"] and reply["usage"]["completion_tokens"] > 0
     assert reply["timings"]["ttft_ms"] >= reply["timings"]["retrieval_ms"] > 0
@@ -125,7 +126,9 @@ def test_cli_first_ask_indexes_the_user_guide_then_continues_the_session(monkeyp
     second = json.loads(capsys.readouterr().out)
     assert second["session_id"] == reply["session_id"]
     store = open_store("local", data_dir=paths.data_dir())
-    assert [m.role for m in store.get_conversation_history(reply["session_id"])] == ["user", "assistant"] * 2
+    history = store.get_conversation_history(reply["session_id"])
+    assert [m.role for m in history] == ["user", "assistant"] * 2
+    assert [m.id for m in history] == [reply["question_id"], reply["answer_id"], second["question_id"], second["answer_id"]]
     store.close()
 
 
