@@ -46,7 +46,11 @@ def test_doctor_says_whether_the_policy_can_evict_sessions(server, policy, ok, s
     assert line.startswith("✓" if ok else "✗") and f"maxmemory-policy {policy}" in line and says in line
 
 
-async def test_the_stats_pane_warns_when_sessions_can_be_evicted(server, tmp_path):
+async def test_the_stats_pane_warns_when_sessions_can_be_evicted(server, tmp_path, monkeypatch):
+    from ragtui.tui import live_sync
+
+    for name in ("SAFETY_SECONDS", "STATS_SECONDS"):  # an idle pane reads the stats every 30 s
+        monkeypatch.setattr(live_sync, name, 0.5)
     server.client.config_set("maxmemory-policy", "allkeys-lru")
     settings = load_settings({"store": server.url, "data_dir": tmp_path / "data"})
     store = open_store(server.url, data_dir=tmp_path / "data")
