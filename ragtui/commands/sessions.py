@@ -203,7 +203,7 @@ def cmd_acl(settings: Settings, args) -> int:
     from ..sessions.acl import setuser_line
     from ..sessions.redis_auth import read_password
 
-    password = read_password(Path(args.password_file)) if args.password_file else None
+    password = read_password(Path(args.password_file), "--password-file") if args.password_file else None
     print(setuser_line(args.acl_user, settings.namespace, password))
     return 0
 

@@ -34,15 +34,16 @@ def client_options(settings) -> dict[str, Any]:
     return options
 
 
-def read_password(path: Path | None) -> str | None:
+def read_password(path: Path | None, given_as: str = "redis_password_file") -> str | None:
+    """The password in the file at `path` (its text, without surrounding blanks); `given_as` names it in errors."""
     if path is None:
         return None
     try:
         password = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"redis_password_file {path}: {getattr(exc, 'strerror', None) or 'not a text file'}") from None
+        raise ConfigError(f"{given_as} {path}: {getattr(exc, 'strerror', None) or 'not a text file'}") from None
     if not password:
-        raise ConfigError(f"redis_password_file {path} is empty")
+        raise ConfigError(f"{given_as} {path} is empty")
     return password
 
 
