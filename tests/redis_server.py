@@ -279,9 +279,11 @@ class SentinelServers:
         return self.master if int(port) == self.master.port else self.replica
 
     def wait_healthy(self) -> None:
-        """Sentinel knows a replica in sync with the current master (so it can fail over)."""
+        """The replica is in sync with the master, and Sentinel knows it (so it can fail over)."""
 
         def ready() -> bool:
+            if not self.replica.link_up():
+                return False
             with self.sentinel.client() as client:
                 replicas = client.sentinel_slaves(self.service)
             return any(r.get("master-link-status") == "ok" and "s_down" not in r.get("flags", "")

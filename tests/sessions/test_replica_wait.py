@@ -10,8 +10,9 @@ from ragtui.sessions.connection import connect, replica_wait
 from ragtui.sessions.models import StoreUnavailable
 
 
-def _hook(url: str, replicas: int | None = None, timeout_ms: int = 900):
-    deployment = connect(url, timeout=1.0, connect_timeout=0.5, wait_replicas=replicas)
+def _hook(url: str, replicas: int | None = None, timeout_ms: int = 5000):
+    # generous: a replica starved of CPU on a loaded test machine still answers in time
+    deployment = connect(url, timeout=10.0, connect_timeout=0.5, wait_replicas=replicas)
     return deployment, replica_wait(deployment, timeout_ms=timeout_ms)
 
 
