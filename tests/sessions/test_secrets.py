@@ -152,7 +152,8 @@ def test_no_command_prints_the_password(url, locked_redis, tmp_path, capsys, mon
         ["sessions", "export", sid], ["sessions", "export", sid, "--format", "json", "-o", str(exported)],
         ["sessions", "rename", sid, "renamed"], ["sessions", "pin", sid], ["sessions", "pin", sid, "--off"],
         ["sessions", "extend", sid], ["stats"], ["stats", "--json"], ["doctor"], ["doctor", "--json"],
-        ["sessions", "show", "no-such-session"], ["sessions", "delete", sid],
+        ["sessions", "show", "no-such-session"], ["sessions", "migrate"], ["sessions", "acl", "alice"],
+        ["sessions", "delete", sid],
     ]
     said = []
     for argv in commands:  # the password in the URL, on the command line
