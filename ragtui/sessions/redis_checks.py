@@ -19,7 +19,7 @@ def eviction_risk(policy: str | None) -> tuple[bool, str]:
         return True, (f"maxmemory-policy {policy}: when full, Redis may drop sessions that have a TTL before it "
                       "runs out (pinned ones and the listings stay); noeviction keeps them all")
     return False, (f"maxmemory-policy {policy}: when full, Redis evicts any key, sessions and their messages "
-                   "included: set maxmemory-policy noeviction (or volatile-lru)")
+                   "included: set maxmemory-policy noeviction")
 
 
 def pane_warnings(stats) -> list[tuple[str, str]]:
