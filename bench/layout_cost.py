@@ -8,7 +8,8 @@ turn (INFO commandstats), which noise from the rest of the machine barely moves.
     .venv/bin/python bench/layout_cost.py [--turns 2000] [--rounds 10]
 
 v1 is the store as released before layout v2 (tests/sessions/legacy_v1_store.py); both
-stores are used directly (no failover wrapper), so the difference is the layout alone.
+stores are used directly (no failover wrapper), so the difference is the layout alone; the
+last row is v2 as the app opens it (open_store: the failover store and its connection pool).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from pathlib import Path
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ragtui.sessions import open_store  # noqa: E402
 from ragtui.sessions.store import SessionStore  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 from tests.sessions.legacy_v1_store import SessionStore as LayoutV1Store  # noqa: E402
@@ -56,10 +58,12 @@ def main() -> None:
         client = redis.Redis.from_url(server.url, decode_responses=True)
         v1 = LayoutV1Store(client, backend="redis", max_messages=100_000)
         v2 = SessionStore(client, backend="redis", max_messages=100_000)
+        app = open_store(server.url, data_dir=tempfile.mkdtemp(), max_messages=100_000)  # what the app runs
         plays = {
             "raw redis-py": (lambda sid, i: raw_turn(client, sid, i), "raw:bench"),
             "layout v1 store": (lambda sid, i: store_turn(v1, sid, i), v1.create_session("bench")),
             "layout v2 store": (lambda sid, i: store_turn(v2, sid, i), v2.create_session("bench")),
+            "v2, as open_store": (lambda sid, i: store_turn(app, sid, i), app.create_session("bench")),
         }
         spent = {name: [0.0, 0.0, 0] for name in plays}  # wall s, client CPU s, server µs
         per_round = args.turns // args.rounds
