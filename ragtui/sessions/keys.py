@@ -15,7 +15,8 @@ pattern confines a user to them:
     {ns}:{u:<user>}:events                   channel: one JSON line per change
 
 The all-users (admin) listing lives apart, written after a create or delete (never by the
-per-message script) and repaired when a read meets a session that is gone:
+per-message script) and repaired lazily (a read drops a session that is gone; the admin's
+stats put back one the users' listings hold and it lacks):
 
     {ns}:{admin}:sessions                    ZSET  sid -> creation time (Unix s)
     {ns}:{admin}:owners                      HASH  sid -> user

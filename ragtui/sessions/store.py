@@ -38,6 +38,7 @@ TITLE_LENGTH = 60
 ROLES = ("user", "assistant", "system")
 LISTING_BATCH = 100
 PRUNE_BUDGET = 200  # expired sessions forgotten per user per call: pruning is a small step, never a walk
+REPAIR_INTERVAL = 60.0  # seconds between walks that put back sessions the admin listing lacks
 
 # Every session script takes the keys of Keys.session_keys and, first in ARGV, how to publish
 # its event (command, channel, payload) and the session id. They look before they write:
@@ -329,6 +330,7 @@ class SessionStore:
         # called with a session's key after every acknowledged write (e.g. to WAIT for a replica)
         self.after_write: Callable[[str], None] = lambda key: None
         self._owners: dict[str, str] = {}  # sid -> user_id, learnt from the admin listing
+        self._repaired = -REPAIR_INTERVAL  # when (monotonic) the admin listing was last repaired
         self._scripts = {name: client.register_script(text) for name, text in (
             ("create", CREATE), ("add", ADD_MESSAGE), ("rename", RENAME), ("pin", PIN),
             ("extend", EXTEND), ("clear", CLEAR), ("restore", RESTORE), ("prune", PRUNE),
@@ -936,11 +938,14 @@ class SessionStore:
     def get_session_stats(self) -> StoreStats:
         with self._reading("stats"):
             totals = self._totals(self.user)
+            sessions = sum(s for s, _ in totals.values())
+            if self.user is None and sessions != self.client.zcard(self.keys.all_sessions):
+                self._repair_admin_listing(list(totals))
             server = self._server_info()
         return StoreStats(
             backend=self.backend,
             health=self.health,
-            sessions=sum(s for s, _ in totals.values()),
+            sessions=sessions,
             messages=sum(m for _, m in totals.values()),
             users=sum(1 for s, _ in totals.values() if s > 0),
             memory_bytes=server.pop("used_memory", None),
@@ -948,6 +953,27 @@ class SessionStore:
             server=server,
             location=self.location,
         )
+
+    def _repair_admin_listing(self, users: list[str]) -> None:
+        """Put back the sessions users' listings hold and the admin listing lacks (the write
+        that lists a new session failed after the session was made). A walk over the users'
+        listings, so at most once a minute, and only when the counts disagree."""
+        if time.monotonic() - self._repaired < REPAIR_INTERVAL:
+            return
+        self._repaired = time.monotonic()
+        for user in users:
+            sids = self.client.zrange(self.keys.sessions(user), 0, -1)
+            listed = self.client.zmscore(self.keys.all_sessions, sids) if sids else []
+            missing = [sid for sid, score in zip(sids, listed) if score is None]
+            if not missing:
+                continue
+            pipe = self.client.pipeline(transaction=False)
+            for sid in missing:
+                pipe.hget(self.keys.meta(user, sid), "created_at")
+            for sid, created in zip(missing, pipe.execute()):
+                if created is not None:
+                    self._index(user, sid, float(created))
+                    log.warning("put session %s of %s back in the admin listing", sid, user)
 
     def _server_info(self) -> dict[str, Any]:
         try:

@@ -141,3 +141,14 @@ def test_after_write_is_called_with_the_sessions_key(redis_url, tmp_path):
     sid = store.create_session("gina")
     store.add_message(sid, "user", "hi")
     assert seen == [Keys().meta("gina", sid)] * 2
+
+
+def test_the_admin_listing_gets_back_a_session_whose_listing_write_failed(redis_url, raw, tmp_path):
+    admin = open_store(redis_url, data_dir=tmp_path / "data")
+    kept, lost = admin.create_session("hank", "kept"), admin.create_session("hank", "lost")
+    raw.zrem(Keys().all_sessions, lost)  # as if the write after the create script had failed
+    raw.hdel(Keys().owners, lost)
+    fresh = open_store(redis_url, data_dir=tmp_path / "other")  # knows no owners yet
+    assert fresh.get_session_stats().sessions == 2  # the counters are the truth: they disagree, so…
+    assert {s.id for s in fresh.get_all_active_sessions(None)} == {kept, lost}  # …it was put back
+    assert fresh.owner_of(lost) == "hank"
