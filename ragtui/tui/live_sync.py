@@ -53,7 +53,7 @@ class Poll:
     gone: bool = False  # the server answered that the session no longer exists
     ttl: int | None = None
     tail: list | None = None  # its newest messages (None: not read)
-    changed: list = field(default_factory=list)  # sessions another device changed
+    changed: list = field(default_factory=list)  # (session, created?) another device changed
     removed: list = field(default_factory=list)  # ids of sessions deleted or expired
     stats: Any = None
     version: int | None = None  # the user's change counter after these reads
@@ -292,8 +292,8 @@ class LiveSync(Widget):
                 poll.sessions[:poll.rows], query="", more=len(poll.sessions) > poll.rows, total=poll.total,
                 ttl_known=poll.unreachable is None,
             )
-        for session in poll.changed:
-            self.browser.session_changed(session)
+        for session, created in poll.changed:
+            self.browser.session_changed(session, created=created)
         for session_id in poll.removed:
             self.browser.session_removed(session_id)
         if poll.session_id is not None and poll.session_id == self.session_id:
@@ -361,7 +361,7 @@ class LiveSync(Widget):
                 if session is None:
                     poll.removed.append(session_id)
                 else:
-                    poll.changed.append(session)
+                    poll.changed.append((session, kind == "create"))
                 if session_id == open_id:
                     if session is None:
                         poll.session_id, poll.gone = session_id, True

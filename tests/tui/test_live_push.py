@@ -47,12 +47,16 @@ async def test_another_devices_changes_are_pushed_to_the_chat_and_the_browser(se
             phone.add_message(sid, "user", "from the phone")
             await until(pilot, lambda: shown(app) == ["first", "from the phone"], what="the pushed message")
 
+            count = app.query_one("#session-count")
+            assert str(count.render()) == "2 sessions"
             new = phone.create_session("alice", title="made on the phone")
             await until(pilot, lambda: titles(app)[0] == "made on the phone", what="the new session")
+            assert str(count.render()) == "3 sessions"
             phone.rename_session(older, "renamed on the phone")
             await until(pilot, lambda: "renamed on the phone" in titles(app), what="the rename")
             phone.clear_session(new)
             await until(pilot, lambda: "made on the phone" not in titles(app), what="the deletion")
+            assert str(count.render()) == "2 sessions"
     finally:
         store.close()
         phone.close()

@@ -183,9 +183,10 @@ class SessionBrowser(Vertical):
         self._after_rows_came()
         return True
 
-    def session_changed(self, session: Any) -> None:
-        """Another device (or this one) changed `session`: its row moves to the top of the
-        listing (most recent activity first); a filtered list updates it where it is."""
+    def session_changed(self, session: Any, *, created: bool = False) -> None:
+        """Another device (or this one) changed `session` (`created`: it is new): its row
+        moves to the top of the listing (most recent activity first); a filtered list
+        updates it where it is."""
         now = self._clock()
         self._fetched_at[session.id] = now
         rows = list(self._sessions)
@@ -196,7 +197,7 @@ class SessionBrowser(Vertical):
             return  # whether it matches the filter is the search's to say
         else:
             rows.insert(0, session)
-            if self._total is not None:
+            if created and self._total is not None:
                 self._total += 1
         if not self._shown_query:
             rows.sort(key=lambda s: s.last_activity, reverse=True)
