@@ -15,7 +15,7 @@ from . import paths
 from .config import Settings, load_settings
 from .errors import RagtuiError
 from .safe_text import TerminalFormatter, one_line
-from .secrets import MaskingFilter, mask
+from .secrets import MaskingFilter, hide_from_process_list, mask
 
 COMMAND_GROUPS = ("ragtui.commands.sessions", "ragtui.commands.rag")
 
@@ -120,6 +120,8 @@ def refuse_undecodable(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # this process's own command line (tests pass theirs)
+        hide_from_process_list(sys.argv)
     args = parse_args(argv)
     try:
         setup_logging(full_screen=args.command is None)

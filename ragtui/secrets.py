@@ -59,6 +59,16 @@ def url_password(url: str | None) -> str | None:
     return given[0] if given else None
 
 
+def hide_from_process_list(argv: list[str]) -> None:
+    """Rewrite the command line `ps` shows when it names a password: any user of the machine
+    can read it, for as long as ragtui runs (hours, for the app)."""
+    shown = [mask(arg) for arg in argv]
+    if shown != argv:
+        import setproctitle  # only then: most command lines carry no password
+
+        setproctitle.setproctitle(" ".join(shown))
+
+
 class MaskingFilter(logging.Filter):
     """Masks a log record's message and traceback before any handler writes it."""
 

@@ -245,3 +245,15 @@ async def test_the_app_stops_on_a_wrong_password_in_one_line_without_falling_bac
     assert "authentication failed" in app.startup_error and ":***@" in app.startup_error
     assert_no_secret(app.startup_error)
     assert not (tmp_path / "data" / "store" / "outbox.journal").exists()  # nothing went local
+
+
+def test_a_password_on_the_command_line_leaves_what_ps_shows(tmp_path):
+    import subprocess
+    import sys
+
+    shows_itself = ("import sys; from ragtui.secrets import hide_from_process_list; "
+                    "hide_from_process_list(sys.argv); print(open('/proc/self/cmdline').read())")
+    shown = subprocess.run([sys.executable, "-c", shows_itself, "--store", f"redis://:{PASSWORD}@h:6379/0", "stats"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "--store redis://:***@h:6379/0 stats" in shown
+    assert_no_secret(shown)
