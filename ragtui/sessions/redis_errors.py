@@ -33,7 +33,9 @@ def is_auth_failure(exc: BaseException) -> bool:
 
 
 def is_permission_denied(exc: BaseException) -> bool:
-    return isinstance(exc, errors.NoPermissionError) or (getattr(exc, "status_code", None) or "").upper() == "NOPERM"
+    """NOPERM, also from inside a script (which Redis reports as a script error)."""
+    return (isinstance(exc, errors.NoPermissionError) or (getattr(exc, "status_code", None) or "").upper() == "NOPERM"
+            or "The user executing the script can't" in str(exc))
 
 
 def is_outage(exc: BaseException) -> bool:

@@ -391,8 +391,8 @@ class SessionStore:
         """NOPERM (a Redis ACL keeps this user out of those keys) as one clear line."""
         try:
             yield
-        except (redis.exceptions.NoPermissionError, AccessDenied) as exc:
-            if isinstance(exc, AccessDenied):
+        except redis.ResponseError as exc:
+            if not redis_errors.is_permission_denied(exc):
                 raise
             raise AccessDenied(redis_errors.explain(exc, self.location)) from None
 

@@ -11,7 +11,7 @@ import redis
 
 from ragtui.cli import main
 from ragtui.config import load_settings
-from ragtui.sessions import open_store_from_settings
+from ragtui.sessions import AccessDenied, open_store_from_settings
 from ragtui.sessions.keys import Keys
 from tests.redis_server import RedisServer
 
@@ -148,3 +148,12 @@ async def test_alice_chats_in_the_app_and_sees_her_other_device_under_her_acl(us
     phone.close()
     assert [s.title for s in as_user(acl_redis, "alice", tmp_path / "check").get_all_active_sessions("alice")] \
         == ["asked on the phone", "hello"]
+
+
+def test_an_acl_without_what_the_scripts_need_is_permission_denied_not_corruption(users, acl_redis, tmp_path, capsys):
+    line = main(["sessions", "acl", "alice"]) or capsys.readouterr().out.split()
+    users.execute_command(*[rule for rule in line if rule != "+@pubsub"])  # an operator's own, stricter ACL
+    alice = as_user(acl_redis, "alice", tmp_path)
+    with pytest.raises(AccessDenied, match=r"permission denied \(NOPERM .*can't run this command"):
+        alice.create_session("alice", "no publish allowed")  # its script publishes the change
+    alice.close()
