@@ -187,8 +187,6 @@ class SessionBrowser(Vertical):
         """Another device (or this one) changed `session` (`created`: it is new): its row
         moves to the top of the listing (most recent activity first); a filtered list
         updates it where it is."""
-        now = self._clock()
-        self._fetched_at[session.id] = now
         rows = list(self._sessions)
         ids = [s.id for s in rows]
         if session.id in ids:
@@ -201,6 +199,7 @@ class SessionBrowser(Vertical):
                 self._total += 1
         if not self._shown_query:
             rows.sort(key=lambda s: s.last_activity, reverse=True)
+        self._fetched_at[session.id] = self._clock()
         self._redraw(rows)
         self._show_count()
 
