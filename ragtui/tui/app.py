@@ -71,10 +71,11 @@ class RagTuiApp(App):
         self.sub_title = store.describe() if store is not None else "opening the session store…"
 
     def run(self, *args, **kwargs):
+        from .terminal import stray_output_to, use_paste_safe_parser
+
+        use_paste_safe_parser()
         if self.stray_output_log is None:
             return super().run(*args, **kwargs)
-        from .terminal import stray_output_to
-
         with stray_output_to(self.stray_output_log):
             return super().run(*args, **kwargs)
 

@@ -40,7 +40,9 @@ class Pane:
 
     def start(self) -> None:
         env = [arg for k, v in self.env.items() for arg in ("-e", f"{k}={v}")]
-        self.tmux("new-session", "-d", "-s", self.name, "-x", "120", "-y", "40", *env,
+        # 60 rows: the question, an answer and its evidence, wrapped at the chat's ~54
+        # columns, all stay on screen (at 40 the question scrolled away above them).
+        self.tmux("new-session", "-d", "-s", self.name, "-x", "120", "-y", "60", *env,
                   f"{RAGTUI} --store local")
         self.tmux("set-option", "-t", self.name, "remain-on-exit", "on")
 

@@ -64,3 +64,19 @@ async def test_a_paste_keeps_its_text_and_lines_but_no_terminal_escapes(settings
         await until(pilot, lambda: app.screen.session_id and not app.screen.answering.generating)
         stored = memory_store.get_conversation_history(app.screen.session_id)[0].content
         assert stored == "RED plain\n\tend" and "\x1b" not in stored
+
+
+def test_the_terminal_parser_keeps_a_bracketed_paste_whole():
+    """What tmux 3.3 sends for a paste holding colour codes and line breaks, split across
+    two reads: one Paste event, its escapes gone, its lines kept, and no key presses."""
+    from textual import events
+
+    from ragtui.tui.terminal import PasteSafeParser
+
+    sent = "\x1b[200~first \x1b[31mRED\x1b[0m plain\rsecond line\tTAB \x1b]0;title\x07end\x1b[201~"
+    for cut in (3, 20, len(sent) - 3):  # reads cut inside the brackets and inside the paste
+        parser = PasteSafeParser()
+        got = [*parser.feed(sent[:cut]), *parser.feed(sent[cut:] + "x"), *parser.feed("")]
+        pastes = [e.text for e in got if isinstance(e, events.Paste)]
+        keys = [e.key for e in got if isinstance(e, events.Key)]
+        assert pastes == ["first RED plain\nsecond line\tTAB end"] and keys == ["x"], cut

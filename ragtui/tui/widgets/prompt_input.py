@@ -7,6 +7,7 @@ from textual.message import Message
 from textual.widgets import TextArea
 
 from ...safe_text import clean
+from ..terminal import paste_text
 
 # Terminals send \n for ctrl+j, in tmux too; shift+enter only arrives under the kitty
 # protocol. alt+enter is not offered: tmux sends it as Esc then Enter, which sends.
@@ -56,7 +57,7 @@ class PromptInput(TextArea):
     async def _on_paste(self, event: events.Paste) -> None:
         """Paste the text without terminal escapes or control characters (lines and tabs stay)."""
         event.prevent_default()
-        if not self.read_only and (result := self._replace_via_keyboard(clean(event.text), *self.selection)):
+        if not self.read_only and (result := self._replace_via_keyboard(paste_text(event.text), *self.selection)):
             self.move_cursor(result.end_location)
             self.focus()
 
