@@ -32,6 +32,7 @@ class FakeChatService:
         self.idle = threading.Event()  # set when an ask returns or raises
         self.model_info = {"name": "fake-model", "path": "-", "n_ctx": 2048, "threads": 2}
         self.index_info = {"documents": 3, "chunks": 12}
+        self.completion_tokens = 8  # 0: a "nothing found" answer, which runs no model
 
     def load(self, progress=None):
         if progress:
@@ -68,7 +69,7 @@ class FakeChatService:
                 on_token(piece)
         sources = self.sources
         saved(self.store.add_message(session_id, "assistant", text, sources=[asdict(c) for c in sources]))
-        answer = Answer(session_id, text, sources, prompt_tokens=120, completion_tokens=8,
+        answer = Answer(session_id, text, sources, prompt_tokens=120, completion_tokens=self.completion_tokens,
                         retrieval_ms=12.0, ttft_ms=40.0, tokens_per_s=25.0, stopped=stopped)
         self.answers.append(answer)
         return answer

@@ -108,3 +108,19 @@ async def test_copy_regenerate_and_new_chat(settings, memory_store):
         await ask(pilot, "q2")
         await until(pilot, lambda: app.query(AssistantMessage) and not app.screen.answering.generating)
         assert app.screen.session_id not in (None, first_session)
+
+
+async def test_a_nothing_found_answer_leaves_the_last_real_speed_in_the_stats(settings, memory_store):
+    service = FakeChatService(memory_store, reply="answer")
+    app = make_app(settings, memory_store, service)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, lambda: app.screen.answering.model_ready)
+        stats = app.query_one("#stats-model")
+        await pilot.press(*"first", "enter")
+        await until(pilot, lambda: "25.0 tok/s" in str(stats.render()), what="the first answer's speed")
+        service.completion_tokens = 0  # nothing relevant found: no model ran, nothing to measure
+        await pilot.press(*"unknown", "enter")
+        await until(pilot, lambda: len(app.query(AssistantMessage)) == 2 and not app.screen.answering.generating)
+        await pilot.pause()
+        shown = str(stats.render())
+        assert "25.0 tok/s" in shown and "0 out" not in shown
