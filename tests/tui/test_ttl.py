@@ -88,3 +88,18 @@ async def test_expired_session_is_announced_and_the_next_question_starts_a_new_o
         await until(pilot, lambda: app.screen.session_id and not app.screen.answering.generating)
         assert app.screen.session_id != first
     store.close()
+
+
+async def test_opening_a_session_restarts_its_ttl(settings, memory_store):
+    from ragtui.tui.widgets.session_browser import SessionBrowser
+
+    sid = memory_store.create_session("alice", title="old chat")
+    memory_store.add_message(sid, "user", "hello")
+    memory_store.extend_session(sid, 100)  # as if idle for most of the hour
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.screen.answering.model_ready)
+        app.screen.post_message(SessionBrowser.SessionSelected(memory_store.get_session(sid)))
+        await until(pilot, lambda: app.screen.session_id == sid, what="the session to open")
+        assert memory_store.ttl(sid) > 3500  # opening it is activity, as the guide says
+        assert str(app.query_one(TtlCountdown).render()) in ("TTL 1:00:00", "TTL 59:59")
