@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Callable
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.content import Content
 
 from .. import paths
 from ..assembly import open_chat
@@ -24,7 +25,7 @@ from ..sessions.api import SessionStoreAPI
 from . import messages as msg
 from . import ui_state
 from .palette import ActionsProvider
-from .screens.main import MainScreen
+from .screens.main import NARROW, MainScreen
 
 if TYPE_CHECKING:
     from ..rag.chat import ChatService
@@ -84,6 +85,14 @@ class RagTuiApp(App):
         could not be kept; `startup_error` says why, and the exit status is 2."""
         self.startup_error = error
         self.exit(return_code=2)
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """The header. On a narrow terminal a degraded store's long line gives way to what
+        matters there, that chats are being saved on this machine (the stats pane says more)."""
+        reason = self.store.fallback_reason if self.store is not None else None
+        if reason and self.size.width < NARROW:
+            sub_title = f"✗ {reason} — saving on this machine until it is back"
+        return super().format_title(title, sub_title)
 
     def _theme_to_use(self) -> str:
         """A theme set in the config or environment, else the one chosen last time."""

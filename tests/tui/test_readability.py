@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.color import Color
 
 from ragtui.rag.chat import Citation
-from tests.tui.conftest import make_app, until
+from tests.tui.conftest import make_app, screen_text, until
 from tests.tui.fakes import FakeChatService
 
 def luminance(color: Color) -> float:
@@ -97,3 +97,28 @@ async def test_at_80x24_the_side_panes_open_over_the_chat_and_the_ttl_stays_read
         app.screen.chat.open_session(app.screen.session_id, "a long title " * 12, 3600)
         await pilot.pause()
         assert title.render_line(0).text.rstrip().endswith("…")  # cut visibly, on one line
+
+
+class DegradedStore:
+    """A real store that says what a FailoverStore says while Redis is away."""
+
+    fallback_reason = "Redis is unreachable"
+
+    def __init__(self, store) -> None:
+        self._store = store
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def describe(self):
+        return ("Redis ✗ degraded — Redis is unreachable (redis://localhost:6379/0): showing what this "
+                "machine knows and saving here until it is back (1 session pending)")
+
+
+async def test_at_80x24_the_header_still_says_where_chats_are_saved(settings, memory_store):
+    app = make_app(settings, DegradedStore(memory_store))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.screen.answering.model_ready)
+        await pilot.pause()
+        header = screen_text(app).splitlines()[0]
+        assert "Redis is unreachable — saving on this machine" in header, header
