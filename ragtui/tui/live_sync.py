@@ -125,12 +125,14 @@ class LiveSync(Widget):
         self.newest_id: str | None = None  # its newest message on screen
         self.answering = False
         self.unreachable = False  # the store's server did not answer the last read
+        self._reason: str | None = None  # why, as the store said it last
         self._own_ids: set[str] = set()  # messages the screen saved and showed itself (by id)
         self._kept_alive_at = 0.0  # monotonic time of the last keep-alive while answering
         self._listener: EventListener | None = None  # the Redis subscription; None without push
         self._version: int | None = None  # the user's change counter as last read
         self._checked_at = 0.0
         self._stats_at = -STATS_SECONDS
+        self._stats_due = False  # changes came since the stats were last read
         self._changed: dict[str, str] = {}  # session id -> kind of its latest notice, not read yet
         self._lock = threading.Lock()  # guards _changed and _draining (the listener's thread adds)
         self._draining = False
@@ -190,7 +192,11 @@ class LiveSync(Widget):
         self._kept_alive_at = self.monotonic()
 
     def answer_ended(self) -> None:
+        """The answer is over: the open session's tail, skipped while it streamed, is read now
+        (a message another device added meanwhile shows; ours are known by id)."""
         self.answering = False
+        if self.session_id is not None:
+            self._note_change(self.session_id, "add")
 
     def poll(self) -> None:
         """Ask the store now (the countdown reached zero, a store action finished)."""
@@ -257,8 +263,8 @@ class LiveSync(Widget):
                     poll.total = store.count_sessions(self.user)
             if session_id is not None and (with_ttl or moved or not only_if_moved):
                 self._read_session(poll, session_id, tail=moved or not only_if_moved)
-            if moved or not only_if_moved or self.monotonic() - self._stats_at >= STATS_SECONDS:
-                self._stats_at = self.monotonic()
+            if moved or not only_if_moved or self._stats_due or self.monotonic() - self._stats_at >= STATS_SECONDS:
+                self._stats_at, self._stats_due = self.monotonic(), False
                 poll.stats = store.get_session_stats()
         except Exception as exc:  # shown in the stats pane's health; the next check retries
             if store.fallback_reason is None:
@@ -307,7 +313,8 @@ class LiveSync(Widget):
         if poll.gone:
             self.post_message(self.SessionGone(poll.session_id))
             return
-        self.post_message(self.TtlSynced(poll.session_id, poll.ttl))
+        if poll.unreachable is None:  # else the TTL read is what this machine last knew: unknown now
+            self.post_message(self.TtlSynced(poll.session_id, poll.ttl))
         tail = poll.tail
         if tail is None or self.answering or not tail or tail[-1].id == self.newest_id:
             return
@@ -320,9 +327,13 @@ class LiveSync(Widget):
             self.post_message(self.MessagesArrived(poll.session_id, others))
 
     def _reachability(self, unreachable: str | None) -> None:
-        if (unreachable is not None) == self.unreachable:
+        if unreachable == self._reason:
             return
+        was_unreachable, self._reason = self.unreachable, unreachable
         self.unreachable = unreachable is not None
+        if was_unreachable and self.unreachable:  # still down, for another reason (e.g. a changed password)
+            self.post_message(self.ReachabilityChanged(unreachable))
+            return
         self.browser.set_ttl_known(not self.unreachable)
         self.post_message(self.ReachabilityChanged(unreachable))
         if not self.unreachable:  # back: what changed meanwhile was not pushed
@@ -335,8 +346,12 @@ class LiveSync(Widget):
         if event.event is None:  # (re)subscribed, or the subscription broke: read afresh
             self._resync()
             return
+        self._note_change(event.event.session_id, event.event.kind)
+
+    def _note_change(self, session_id: str, kind: str) -> None:
+        """Read `session_id` again (in a worker), unless a read already queued covers it."""
         with self._lock:
-            self._changed[event.event.session_id] = event.event.kind
+            self._changed[session_id] = kind
             if self._draining:
                 return  # the worker running picks it up
             self._draining = True
@@ -371,8 +386,10 @@ class LiveSync(Widget):
                             poll.tail = store.get_messages(session_id, -TAIL, -1)
             poll.version = store.user_version(self.user)
             if self.monotonic() - self._stats_at >= STATS_AFTER_CHANGE:
-                self._stats_at = self.monotonic()
+                self._stats_at, self._stats_due = self.monotonic(), False
                 poll.stats = store.get_session_stats()
+            else:  # not again so soon: the next check brings them
+                self._stats_due = True
         except Exception as exc:  # the safety check reads it again
             if store.fallback_reason is None:
                 self.post_message(msg.StoreActionDone(f"Store: {exc}", "error"))

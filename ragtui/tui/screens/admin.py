@@ -141,6 +141,9 @@ class AdminScreen(Screen):
         self._query, self._offset, self._more = query, offset, len(rows) > PAGE
         self._sessions = rows[:PAGE]
         self._stats = stats
+        user = self._store.user
+        self.sub_title = ("admin — all users' active sessions" if user is None else
+                          f"admin — {one_line(user, 30)}'s sessions only (ragtui --admin shows everyone's)")
         self._show_table()
         self._show_totals()
         self.query_one("#admin-memory", Static).update(self._memory_excerpt(stats))
