@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, Union
 
+from rich.cells import cell_len
 from textual import on
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -26,6 +27,7 @@ from ...safe_text import one_line
 FILTER_DELAY = 0.15  # seconds of no typing before a filter is searched
 LOAD_AHEAD = 10  # ask for the next page when the highlight is this close to the end
 RETICK_SECONDS = 30.0  # "5m ago" and the TTLs shown move on without asking the store
+REWRAP_SECONDS = 0.25  # how soon rows fit a pane shown or resized (no store call)
 RETICK_LIMIT = 1000  # beyond this many loaded rows the list is redrawn only when it changes
 
 
@@ -38,11 +40,16 @@ def session_prompt(
     not answering, so the time left is unknown (`TTL ?`)."""
     mark = "● " if current else ""
     pin = " 📌" if session.pinned else ""
-    title = one_line(session.title or "(untitled)", width)
+    title = one_line(session.title or "(untitled)", max(width - len(mark), 8))
     count = session.message_count
     left = session.ttl if ttl is None else ttl
     shown_ttl = format_ttl(left, compact=True) if ttl_known or session.pinned else "?"
-    meta = f"{count} msg{'s' if count != 1 else ''} · {format_ago(now - session.last_activity)} · TTL {shown_ttl}{pin}"
+    ago = format_ago(now - session.last_activity)
+    messages = f"{count} msg{'s' if count != 1 else ''}"
+    # The longest that fits the row, so a narrow pane keeps each row on two lines.
+    fits = [f"{messages} · {ago} · TTL {shown_ttl}{pin}", f"{messages} · {ago.removesuffix(' ago')} · TTL {shown_ttl}{pin}",
+            f"{count} · {ago.removesuffix(' ago')} · TTL {shown_ttl}{pin}"]
+    meta = next((m for m in fits if cell_len(m) <= width), fits[-1])
     return Content.assemble((mark, "$accent"), (title, "bold"), "\n", (meta, "dim"))
 
 
@@ -104,6 +111,7 @@ class SessionBrowser(Vertical):
         self._total: int | None = None
         self._enter_pending = False  # Enter was pressed before the results of the filter came
         self._filter_timer: Timer | None = None
+        self._drawn_width = 0  # the row width the rows were written for
         self.current_id: str | None = None
 
     def compose(self):
@@ -114,6 +122,7 @@ class SessionBrowser(Vertical):
 
     def on_mount(self) -> None:
         self.set_interval(RETICK_SECONDS, self._retick)
+        self.set_interval(REWRAP_SECONDS, self._rewrap)
 
     def _list(self) -> OptionList | None:
         lists = self.query_children(OptionList)
@@ -228,10 +237,24 @@ class SessionBrowser(Vertical):
 
     def _option(self, session: Any, now: float) -> Option:
         prompt = session_prompt(
-            session, now, current=session.id == self.current_id, ttl_known=self._ttl_known,
-            ttl=self._ttl_now(session, now),
+            session, now, current=session.id == self.current_id, width=self._row_width(),
+            ttl_known=self._ttl_known, ttl=self._ttl_now(session, now),
         )
         return Option(prompt, id=session.id)
+
+    def _row_width(self) -> int:
+        """The cells a row's text may take: the list's width less the rows' padding."""
+        option_list = self._list()
+        region = option_list.scrollable_content_region.width if option_list is not None else 0
+        width = (region or self.size.width) - 2  # 1 cell of padding each side (app.tcss); less a scrollbar
+        return width if width > 8 else 28
+
+    def _rewrap(self) -> None:
+        """Rows were written for another width (or before the list had one): again. On a
+        timer: a pane shown or resized does not always tell the list inside it."""
+        if self._list() is not None and self._row_width() != self._drawn_width:
+            self._shown_key = ()
+            self._redraw(self._sessions)
 
     def _key(self, sessions: Sequence[Any], now: float) -> tuple:
         return tuple(
@@ -255,6 +278,7 @@ class SessionBrowser(Vertical):
         if key == self._shown_key and self._list() is not None:
             return
         self._shown_key = key
+        self._drawn_width = self._row_width()
         highlighted = self.highlighted_session
         option_list = self._ensure_list()
         scroll_y = option_list.scroll_y
