@@ -227,3 +227,17 @@ async def test_reading_the_listing_afresh_keeps_the_rows_scrolled_to(settings, m
         memory_store.add_message(ids[3], "user", "written elsewhere")  # the listing is read afresh
         await until(pilot, lambda: browser.sessions[0].id == ids[3], what="the session written to, on top")
         assert len(browser.sessions) >= PAGE + MORE and browser.highlighted_session.id == deep
+
+
+def test_a_row_keeps_to_two_lines_in_a_narrow_pane():
+    from rich.cells import cell_len
+
+    from ragtui.sessions import Session
+    from ragtui.tui.widgets.session_browser import session_prompt
+
+    session = Session(id="s", user_id="u", title="user01 question 2999 about a long topic", created_at=0,
+                      last_activity=1000, message_count=12, ttl=86340, pinned=False, model="")
+    for width in (25, 30, 60):
+        title, meta = str(session_prompt(session, 1060, current=True, width=width)).split("\n")
+        assert cell_len(title) <= width and cell_len(meta) <= width, (width, title, meta)
+    assert meta == "12 msgs · 1m ago · TTL 23h59"  # all of it where there is room
