@@ -8,6 +8,7 @@ loads the model in another worker.
 from __future__ import annotations
 
 import gc
+import re
 import time
 from pathlib import Path
 from functools import partial
@@ -91,6 +92,7 @@ class RagTuiApp(App):
         matters there, that chats are being saved on this machine (the stats pane says more)."""
         reason = self.store.fallback_reason if self.store is not None else None
         if reason and self.size.width < NARROW:
+            reason = re.sub(r"\s*\([^()]*://[^()]*\)", "", reason)  # its URL: in the stats pane
             sub_title = f"✗ {reason} — saving on this machine until it is back"
         return super().format_title(title, sub_title)
 

@@ -104,7 +104,7 @@ async def test_at_80x24_the_side_panes_open_over_the_chat_and_the_ttl_stays_read
 class DegradedStore:
     """A real store that says what a FailoverStore says while Redis is away."""
 
-    fallback_reason = "Redis is unreachable"
+    fallback_reason = "Redis is unreachable (redis://:***@127.0.0.1:7399/0)"
 
     def __init__(self, store) -> None:
         self._store = store
