@@ -31,6 +31,7 @@ GLOBAL_OPTIONS: list[tuple[tuple[str, ...], dict]] = [
     (("--llm-url",), dict(dest="llm_url",
                           help="use a model on an OpenAI-compatible server instead, e.g. http://localhost:8080/v1")),
     (("--llm-model",), dict(dest="llm_model", help="which of the server's models (default: its only one)")),
+    (("--admin",), dict(action="store_true", help="act for every user (the app opens on the admin panel)")),
 ]
 
 
@@ -44,7 +45,6 @@ def build_parser(commands: bool = True) -> argparse.ArgumentParser:
     )
     for flags, options in GLOBAL_OPTIONS:
         parser.add_argument(*flags, **options)
-    parser.add_argument("--admin", action="store_true", help="open the app on the admin panel")
     if not commands:
         return parser
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
