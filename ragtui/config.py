@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from . import paths
 from .errors import RagtuiError
-from .secrets import mask, remember, url_password
+from .secrets import mask, remember, shown_url, url_password
 
 
 MAX_TTL = 10 * 365 * 86400  # ten years: longer is "never", which is what 0 (or a pin) is for
@@ -143,5 +143,7 @@ def describe(settings: Settings) -> dict[str, Any]:
     shown = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(settings).items()}
     shown["llm_api_key"] = "(set)" if settings.llm_api_key else None
     shown["redis_password"] = "(set)" if settings.redis_password else None
-    shown.update({k: mask(shown[k]) for k in ("store", "redis_url", "llm_url") if shown[k]})
+    password_given = bool(settings.redis_password or settings.redis_password_file)
+    shown.update({k: shown_url(shown[k], password_given=password_given) for k in ("store", "redis_url") if shown[k]})
+    shown["llm_url"] = shown["llm_url"] and mask(shown["llm_url"])
     return shown

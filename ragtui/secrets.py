@@ -45,6 +45,30 @@ def mask(text: str) -> str:
     return text
 
 
+def _hide_user(match: re.Match) -> str:
+    scheme, netloc = match.groups()
+    userinfo, at, hosts = netloc.rpartition("@")
+    return f"{scheme}{MASK}@{hosts}" if userinfo and ":" not in userinfo else match.group(0)
+
+
+def user_only(url: str, *, password_given: bool = False) -> bool:
+    """redis://NAME@host with no password anywhere (not in the URL, nor `password_given`
+    elsewhere): redis-cli reads that NAME as the password, so it may well be one."""
+    if password_given or url_password(url) is not None:
+        return False
+    try:
+        return bool(urlsplit(url).username)
+    except ValueError:
+        return False
+
+
+def shown_url(url: str, *, password_given: bool = False) -> str:
+    """The URL as ragtui shows it: `mask(url)`, with the user name hidden too when it is
+    `user_only` (redis://***@host)."""
+    shown = mask(url)
+    return _URL.sub(_hide_user, shown) if user_only(url, password_given=password_given) else shown
+
+
 def url_password(url: str | None) -> str | None:
     """The password a redis:// URL carries (decoded, as the server sees it), if any."""
     if not url or "://" not in url:

@@ -27,7 +27,7 @@ from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 from redis.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 
-from ..secrets import mask
+from ..secrets import shown_url
 from .models import StoreError, StoreUnavailable
 
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
@@ -111,17 +111,18 @@ def connect(url: str, *, timeout: float, connect_timeout: float, wait_replicas: 
     options = {"decode_responses": True, "socket_timeout": timeout,
                "socket_connect_timeout": min(connect_timeout, timeout), **(options or {})}
     scheme = url.split("://", 1)[0].lower()
+    location = shown_url(url, password_given="password" in options)
     try:
         if scheme in CLUSTER_SCHEMES:
-            deployment = _cluster(url, mask(url), options)
+            deployment = _cluster(url, location, options)
         elif scheme in SENTINEL_SCHEMES:
-            deployment = _sentinel(url, options)
+            deployment = _sentinel(url, location, options)
         elif scheme in ("redis", "rediss", "unix"):
-            deployment = _single(url, options)
+            deployment = _single(url, location, options)
         else:
             raise ValueError(f"use one of {', '.join(s + '://' for s in SCHEMES)}")
     except (ValueError, TypeError) as exc:
-        raise StoreError(f"bad Redis URL {mask(url)!r}: {exc}") from None
+        raise StoreError(f"bad Redis URL {location!r}: {exc}") from None
     if wait_replicas is not None:
         deployment.replicas = wait_replicas
     return deployment
@@ -134,7 +135,7 @@ def _retry() -> Retry:
     return Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
 
 
-def _single(url: str, options: dict[str, Any]) -> Deployment:
+def _single(url: str, location: str, options: dict[str, Any]) -> Deployment:
     pool = AffinePool.from_url(url, retry=_retry(), health_check_interval=30, **options)
     client = redis.Redis(connection_pool=pool)
     try:  # a cluster node answers single-key commands only for its own slots: detect it
@@ -142,9 +143,9 @@ def _single(url: str, options: dict[str, Any]) -> Deployment:
     except redis.RedisError:
         is_node = False  # unreachable, or INFO is not allowed: the first ping says which
     if not is_node:
-        return Deployment(client, "redis", mask(url), 0)
+        return Deployment(client, "redis", location, 0)
     client.close()
-    return _cluster(url, f"{mask(url)} (Redis Cluster)", options)
+    return _cluster(url, f"{location} (Redis Cluster)", options)
 
 
 def _cluster(url: str, location: str, options: dict[str, Any]) -> Deployment:
@@ -171,7 +172,7 @@ def _cluster(url: str, location: str, options: dict[str, Any]) -> Deployment:
     return Deployment(client, "cluster", location, replicas)
 
 
-def _sentinel(url: str, options: dict[str, Any]) -> Deployment:
+def _sentinel(url: str, location: str, options: dict[str, Any]) -> Deployment:
     scheme, userinfo, nodes, path, query = _nodes(url, 26379)
     segments = [unquote(s) for s in path.split("/") if s]
     if not segments or len(segments) > 2 or (len(segments) == 2 and not segments[1].isdigit()):
@@ -193,7 +194,7 @@ def _sentinel(url: str, options: dict[str, Any]) -> Deployment:
         replicas = 1 if sentinel.discover_slaves(service) else 0
     except MasterNotFoundError:  # no Sentinel answers yet: expect what Sentinel is for, a replica
         replicas = 1
-    return Deployment(client, "sentinel", mask(url), replicas)
+    return Deployment(client, "sentinel", location, replicas)
 
 
 def replica_wait(deployment: Deployment, timeout_ms: int) -> Callable[[str], None] | None:

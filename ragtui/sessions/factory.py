@@ -10,7 +10,7 @@ import fakeredis
 import redis
 
 from .. import paths
-from ..secrets import mask
+from ..secrets import mask, shown_url, user_only
 from . import redis_auth, redis_errors
 from .connection import SCHEMES, connect, replica_wait
 from .failover import FailoverStore
@@ -84,15 +84,18 @@ def open_store(
         return _local_store(data_dir, "sessions", **options)
 
     full_url = _redis_url(redis_url)
-    url = mask(full_url)
+    client_options = redis_auth.options_for(full_url, redis_options or {})
+    password_given = "password" in client_options
+    url = shown_url(full_url, password_given=password_given)
+    bare_user = user_only(full_url, password_given=password_given)  # redis-cli's way to give a password?
     if warning := redis_auth.tls_warning(full_url):
         log.warning("Redis at %s: %s", url, warning)
     try:
         deployment = connect(full_url, timeout=redis_timeout, connect_timeout=CONNECT_TIMEOUT,
-                             wait_replicas=wait_replicas, options=redis_auth.options_for(full_url, redis_options or {}))
+                             wait_replicas=wait_replicas, options=client_options)
     except redis.RedisError as exc:  # a cluster client must reach a node to exist at all
         hint = "; start it, or use --store local" if redis_errors.is_outage(exc) else ""
-        raise StoreUnavailable(redis_errors.explain(exc, url) + hint) from None
+        raise StoreUnavailable(redis_errors.explain(exc, url, user_only=bare_user) + hint) from None
     primary = SessionStore(deployment.client, backend="redis", location=deployment.location, **options)
     if wait := replica_wait(deployment, wait_timeout_ms or max(1, int(redis_timeout * 500))):
         primary.after_write = wait
@@ -104,7 +107,7 @@ def open_store(
         if target == "redis" or not redis_errors.is_outage(exc):
             primary.close()
             hint = "; start it, or use --store local" if redis_errors.is_outage(exc) else ""
-            raise StoreUnavailable(redis_errors.explain(exc, url) + hint) from None
+            raise StoreUnavailable(redis_errors.explain(exc, url, user_only=bare_user) + hint) from None
         unreachable = "Redis is unreachable"  # auto: start degraded, replay once it answers
     else:
         primary.ensure_layout()  # the first start of layout v2 moves sessions kept in v1

@@ -13,6 +13,9 @@ from redis import exceptions as errors
 AUTH_ERRORS = (errors.AuthenticationError, errors.AuthorizationError, errors.AuthenticationWrongNumberOfArgsError)
 AUTH_REASONS = {"NOAUTH": "Redis wants a password", "WRONGPASS": "user or password not accepted"}
 PASSWORD_HINT = "check the user and password (RAGTUI_REDIS_PASSWORD, redis_password_file or the URL)"
+# redis-cli takes redis://WORD@host's WORD for the password; redis-py (and ragtui) for a user name
+USER_ONLY_HINT = ("the URL names a user and no password; for a password put a ':' before it in the URL "
+                  "(or set RAGTUI_REDIS_PASSWORD)")
 
 
 def tls_failure(exc: BaseException) -> ssl.SSLError | None:
@@ -71,9 +74,12 @@ def reason(exc: BaseException) -> str:
     return "Redis is unreachable" if is_outage(exc) else _diagnosis(exc)[0]
 
 
-def explain(exc: BaseException, url: str) -> str:
-    """One line naming what went wrong with Redis at `url` (already masked) and what to do."""
+def explain(exc: BaseException, url: str, *, user_only: bool = False) -> str:
+    """One line naming what went wrong with Redis at `url` (already masked) and what to do.
+    `user_only`: the URL gave a user name and no password was given anywhere."""
     if is_outage(exc):
         return f"Redis at {url} is unreachable ({exc})"
     what, hint = _diagnosis(exc)
+    if user_only and is_auth_failure(exc):
+        hint = USER_ONLY_HINT
     return f"Redis at {url}: {what}: {hint}" if hint else f"Redis at {url}: {what}"

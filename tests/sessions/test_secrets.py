@@ -184,6 +184,26 @@ def test_no_command_prints_the_password(url, locked_redis, tmp_path, capsys, mon
     assert_no_secret(*said)
 
 
+def test_a_password_written_where_redis_cli_takes_it_is_not_echoed(locked_redis, capsys, monkeypatch):
+    """redis-cli reads redis://WORD@host's WORD as the password; ragtui (like redis-py) reads
+    it as a user name, so the login fails. WORD may be a password, then: neither the error,
+    nor doctor, nor the settings it shows print it, and the error says where a password goes.
+    With a password given elsewhere (RAGTUI_REDIS_PASSWORD) it is a user name: shown."""
+    word = "UserOnly-Canary-3f8e1"  # nothing remembers it as a secret: only the URL rule can hide it
+    bare = f"redis://{word}@127.0.0.1:{locked_redis.port}/0"
+    said = []
+    for argv in (["stats"], ["sessions", "list"], ["doctor"], ["doctor", "--json"]):
+        code, text = run(capsys, "--store", bare, *argv)
+        assert code in ((1,) if argv[0] == "doctor" else (2,)), text
+        assert "authentication failed" in text and "redis://***@127.0.0.1" in text
+        said.append(text)
+    assert "for a password put a ':' before it" in said[0]
+    assert not any(word in text for text in said), said
+    monkeypatch.setenv("RAGTUI_REDIS_PASSWORD", WRONG)  # a user name, and its (wrong) password
+    code, text = run(capsys, "--store", bare.replace(word, "alice"), "stats")
+    assert code == 2 and "redis://alice@127.0.0.1" in text and "a ':' before it" not in text
+
+
 def test_no_log_line_carries_the_password(url, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     setup_logging(full_screen=True)  # as the app logs: to a file under the state dir
