@@ -132,7 +132,8 @@ class FailoverStore:
     def _lost_redis(self, exc: BaseException) -> None:
         with self._lock:
             if not self._degraded:
-                log.warning("Redis at %s: %s (%s): saving locally until it is back", self.location, _why(exc), exc)
+                said = _why(exc) if _why(exc) == str(exc) else f"{_why(exc)} ({exc})"  # once, with any detail
+                log.warning("Redis at %s: %s: saving locally until it is back", self.location, said)
             self._degraded = True
             self._refusing = isinstance(exc, StoreUnavailable)
             self._reason = _why(exc)

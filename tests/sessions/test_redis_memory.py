@@ -3,6 +3,8 @@ may evict sessions, and a write it refuses (OOM) is kept in the local outbox and
 "Redis is out of memory" — never lost, never called a corrupt session."""
 from __future__ import annotations
 
+import logging
+
 import pytest
 import redis
 
@@ -62,14 +64,17 @@ async def test_the_stats_pane_warns_when_sessions_can_be_evicted(server, tmp_pat
         await until(pilot, lambda: "may drop" not in screen_text(app), what="the warning to go")
 
 
-def test_a_write_refused_for_lack_of_memory_is_kept_locally_and_named(server, tmp_path, capsys):
+def test_a_write_refused_for_lack_of_memory_is_kept_locally_and_named(server, tmp_path, capsys, caplog):
     store = open_store(server.url, data_dir=tmp_path / "data")
     sid = store.create_session("alice", "before")
     store.add_message(sid, "user", "stored in Redis")
     server.client.config_set("maxmemory", 1)  # every write is refused now: OOM
 
-    kept = store.add_message(sid, "user", "kept while Redis is full")  # acknowledged, not raised
+    with caplog.at_level(logging.WARNING, logger="ragtui.sessions.failover"):
+        kept = store.add_message(sid, "user", "kept while Redis is full")  # acknowledged, not raised
     assert "Redis is out of memory" in store.health
+    said = [r.getMessage() for r in caplog.records if "saving locally" in r.getMessage()]
+    assert said == [f"Redis at {store.location}: Redis is out of memory: saving locally until it is back"]  # once
     assert [m.content for m in store.get_conversation_history(sid)][-1] == "kept while Redis is full"
     code = main(["--store", server.url, "--user", "alice", "--data-dir", str(tmp_path / "data"),
                  "sessions", "rename", sid, "renamed"])
