@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = actions.add_parser("list", help="this user's sessions, most recent first")
     p.add_argument("--all", action="store_true", help="every user's sessions (admin)")
-    p.add_argument("--search", metavar="TEXT", help="only sessions whose title or messages contain TEXT")
+    p.add_argument("--search", metavar="TEXT",
+                   help="only sessions whose title or messages contain TEXT (with --all: whose owner, id or title does)")
     p.add_argument("--limit", type=int, default=50, help="how many to show (default 50)")
     p.add_argument("--offset", type=int, default=0, help="how many to skip, newest first (default 0)")
     p.add_argument("--json", action="store_true")
@@ -104,7 +105,9 @@ def cmd_list(settings: Settings, args) -> int:
     store = store_for(settings, args)
     _say_backend(store)
     total = None
-    if args.search:
+    if args.search and args.all:  # every user's: by owner, id or title, as the admin panel's filter
+        sessions = store.find_sessions(args.search, args.limit, args.offset)
+    elif args.search:
         sessions = store.search_sessions(settings.user, args.search, limit=args.offset + args.limit)[args.offset:]
     else:
         sessions = store.get_all_active_sessions(None, args.limit, args.offset)

@@ -25,7 +25,7 @@ import weakref
 from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, overload
 
 import redis
 
@@ -256,11 +256,19 @@ class FailoverStore:
     def _outbox_session(self, sid: str) -> None:
         """Make sure the outbox has a session `sid` to write pending changes into."""
         if self.outbox.get_session(sid) is None:
-            known = self._known.get(sid)
-            owner = known.user_id if known else self.primary.known_owner(sid)
-            if owner is None:
+            owner = self._owner_seen(sid)
+            if owner is None or self.user not in (None, owner):  # never queued under a guessed owner
                 raise self._unknown(f"session {sid}")
             self.outbox.create_session(owner, session_id=sid)
+
+    def _owner_seen(self, sid: str) -> str | None:
+        """Whose session `sid` is, as Redis showed this process (listed, read or made here)."""
+        known = self._known.get(sid)
+        if known is not None:
+            return known.user_id
+        if self._seen.get(sid) and self.user is not None:  # messages read from this user's keys
+            return self.user
+        return self.primary.known_owner(sid)
 
     def _save_locally(self, sid: str, write: Callable[[], Any]) -> Any:
         with self._lock:
@@ -356,7 +364,8 @@ class FailoverStore:
         left = self._change("extend_session", session_id, ttl)
         if session_id in self._pending and left is None:  # queued: the countdown restarts on replay
             session = self.get_session(session_id)
-            return None if session.pinned else (ttl if ttl is not None else self.primary.default_ttl) or None
+            if session is not None and not session.pinned:
+                return (ttl if ttl is not None else self.primary.default_ttl) or None
         return left
 
     def clear_session(self, session_id: str) -> bool:
@@ -406,6 +415,11 @@ class FailoverStore:
                 return
         self._remember(sid, newest)
 
+    @overload
+    def _with_pending(self, sid: str, known: Session) -> Session: ...
+    @overload
+    def _with_pending(self, sid: str, known: Session | None) -> Session | None: ...
+
     def _with_pending(self, sid: str, known: Session | None) -> Session | None:
         """A session as Redis showed it (or None) with what is pending locally on top."""
         pending = self.outbox.get_session(sid) if sid in self._pending and not self._foreign(sid) else None
@@ -449,9 +463,10 @@ class FailoverStore:
             except REDIS_DOWN as exc:
                 self._lost_redis(exc)
             except SessionNotFound:
-                if not self._pending_here(session_id):
+                session = self.get_session(session_id) if self._pending_here(session_id) else None
+                if session is None:
                     raise
-                return self.get_session(session_id).ttl  # made offline, its replay refused so far
+                return session.ttl  # made offline, its replay refused so far
         raise StoreUnavailable(f"Redis at {self.location}: {self._reason}: time left unknown")
 
     def _local_history(self, sid: str) -> list[Message]:

@@ -431,9 +431,10 @@ class SessionStore:
         return r.get("user") or self.scoped(None)._owner(r["sid"])
 
     def known_owner(self, session_id: str) -> str | None:
-        """The session's owner if this process knows it without asking Redis (e.g. during
-        an outage): the user this store acts for, or one it has seen."""
-        return self.user or self._owners.get(session_id)
+        """The session's owner if this process learnt it without asking Redis now (e.g.
+        during an outage): it made the session or read its owner. Never guessed from the
+        user this store acts for: an id it never saw may be another user's."""
+        return self._owners.get(session_id)
 
     def owner_of(self, session_id: str) -> str | None:
         """The user whose session `session_id` is, if it exists and this store may see it."""
@@ -489,8 +490,24 @@ class SessionStore:
             log.debug("left %d gone session(s) in the admin listing: %s", len(sids), exc)
 
     # ------------------------------------------------------------- records
+    def _claim(self, owner: str, sid: str) -> None:
+        """Take `sid` for `owner` in the admin owners hash before its keys are written, so
+        no user can make a session under an id another user's session holds (HSETNX: of two
+        creates racing for one id, one wins). The same owner making it again is fine."""
+        if self.client.hsetnx(self.keys.owners, sid, owner):
+            return
+        try:
+            holder = self.client.hget(self.keys.owners, sid)
+        except redis.ResponseError as exc:  # a user's ACL writes the admin listing, never reads it
+            if not redis_errors.is_permission_denied(exc):
+                raise
+            holder = owner if self.client.exists(self.keys.meta(owner, sid)) else None
+        if holder != owner:
+            raise StoreError(f"session id {sid} is taken by another user's session: not created")
+
     def _apply_create(self, r: dict[str, Any]) -> str:
         sid, owner, now = r["sid"], r["user"], r["at"]
+        self._claim(owner, sid)
         self._run("create", owner, sid, "create", now, _deadline_arg(r["deadline"]), r.get("title") or "", owner)
         self._index(owner, sid, now)
         return sid

@@ -48,6 +48,18 @@ def test_sessions_list_show_and_search(capsys, seeded):
     assert shown["messages"][1]["sources"][0]["source"] == "guide.md"
 
 
+def test_list_all_with_search_finds_every_users_sessions_with_their_owner(capsys, seeded):
+    url, sid = seeded
+    code, out, _ = run(capsys, "--store", url, "--user", "carol", "--admin", "sessions", "list", "--all",
+                       "--search", "BOB'S")
+    assert code == 0 and "Bob's chat" in out and " bob " in out and sid not in out
+    for text in ("alice", sid[:12], "pinning"):  # by owner, by id, by title
+        code, out, _ = run(capsys, "--store", url, "sessions", "list", "--all", "--search", text, "--json")
+        assert [(s["id"], s["user_id"]) for s in json.loads(out)] == [(sid, "alice")]
+    code, out, _ = run(capsys, "--store", url, "sessions", "list", "--all", "--search", "chat", "--offset", "1")
+    assert "no sessions" in out  # one match only: the second page is empty
+
+
 def test_sessions_export_rename_pin_extend_delete(capsys, seeded, tmp_path):
     url, sid = seeded
     url = ["--store", url, "--user", "alice"]

@@ -56,6 +56,22 @@ def test_a_store_acting_for_bob_does_not_find_alices_sessions(redis_url, tmp_pat
     assert [m.content for m in admin.get_conversation_history(sid)] == ["private"]
 
 
+@pytest.mark.parametrize("where", ["redis", "cluster", "local"])
+def test_no_user_can_create_a_session_under_an_id_another_user_holds(make_store, where):
+    alice = make_store(where, user="alice")
+    sid = alice.create_session("alice", "alice's")
+    alice.add_message(sid, "user", "private")
+    bob = make_store(where, user="bob")
+    with pytest.raises(StoreError, match="taken by another user"):
+        bob.create_session("bob", "bob's", session_id=sid)
+    assert alice.create_session("alice", session_id=sid) == sid  # the owner making it again: nothing changes
+    admin = make_store(where)
+    assert admin.owner_of(sid) == "alice" and admin.get_session(sid).title == "alice's"
+    assert [m.content for m in admin.get_conversation_history(sid)] == ["private"]
+    assert [s.id for s in admin.get_all_active_sessions()] == [sid] and admin.count_sessions() == 1
+    assert bob.get_all_active_sessions() == [] and bob.get_session(sid) is None
+
+
 def test_counts_are_exact_through_trimming_deleting_and_expiry(redis_url, raw, tmp_path):
     store = open_store(redis_url, data_dir=tmp_path / "data", max_messages=3)
     a = store.create_session("alice")

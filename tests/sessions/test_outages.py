@@ -5,6 +5,7 @@ Each test drives a real redis-server of its own (killed, paused, restarted, star
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -362,3 +363,50 @@ def test_another_users_pending_session_stays_theirs_on_a_shared_machine(open_sto
     admin = open_store(own_redis.url, data_dir=tmp_path / "admin")
     assert [m.content for m in admin.get_conversation_history(sid)] == ["pending and private"]
     assert admin.get_session(sid).user_id == "bob" and alice.get_session(sid) is None
+
+
+def test_while_redis_is_down_a_user_cannot_write_to_a_session_id_they_never_saw(open_store, own_redis, tmp_path):
+    data = tmp_path / "data"  # one machine, one outbox: alice's session, bob's store (QA Q12)
+    alice = open_store(own_redis.url, data_dir=data, user="alice")
+    sid = alice.create_session("alice", "alice's")
+    alice.add_message(sid, "user", "alice original")
+    assert alice.get_session(sid).message_count == 1  # alice's process has seen it
+    own_redis.kill()
+
+    bob = open_store("auto", redis_url=own_redis.url, data_dir=data, user="bob")
+    for change in (lambda: bob.rename_session(sid, "hacked"), lambda: bob.pin_session(sid),
+                   lambda: bob.unpin_session(sid), lambda: bob.extend_session(sid, 7200),
+                   lambda: bob.add_message(sid, "user", "BOB INJECTED")):
+        with pytest.raises(StoreUnavailable, match="not known here"):
+            change()
+    alice.rename_session(sid, "renamed offline")  # its owner's process knows it: queued
+    own_redis.start()
+    assert bob.sync() and alice.sync()
+
+    admin = open_store(own_redis.url, data_dir=tmp_path / "admin")
+    assert admin.owner_of(sid) == "alice" and admin.get_session(sid).title == "renamed offline"
+    assert contents(admin, sid) == ["alice original"] and not admin.get_session(sid).pinned
+    raw = redis.Redis.from_url(own_redis.url, decode_responses=True)
+    assert not raw.keys("*{u:bob}*")
+
+
+def test_a_pending_session_under_another_users_id_waits_and_is_never_merged(open_store, own_redis, tmp_path, caplog):
+    data = tmp_path / "data"
+    alice = open_store(own_redis.url, data_dir=data, user="alice")
+    sid = alice.create_session("alice", "alice's")
+    alice.add_message(sid, "user", "alice original")
+    own_redis.kill()
+    bob = open_store("auto", redis_url=own_redis.url, data_dir=data, user="bob")
+    bob.create_session("bob", "bob's", session_id=sid)  # nothing to check against while Redis is down
+    bob.add_message(sid, "user", "BOB INJECTED")
+    own_redis.start()
+
+    with caplog.at_level(logging.WARNING, logger="ragtui.sessions.failover"):
+        assert not bob.sync()  # refused by Redis: parked, named
+    assert sid in caplog.text and "taken by another user" in caplog.text
+    assert "1 session waiting" in bob.health and sid in bob.health
+    admin = open_store(own_redis.url, data_dir=tmp_path / "admin")
+    assert admin.owner_of(sid) == "alice" and admin.get_session(sid).title == "alice's"
+    assert contents(admin, sid) == ["alice original"]
+    assert [s.id for s in admin.get_all_active_sessions()] == [sid]
+    assert not redis.Redis.from_url(own_redis.url, decode_responses=True).keys("*{u:bob}*")
