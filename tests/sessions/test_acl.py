@@ -11,7 +11,7 @@ import redis
 
 from ragtui.cli import main
 from ragtui.config import load_settings
-from ragtui.sessions import AccessDenied, open_store_from_settings
+from ragtui.sessions import AccessDenied, StoreError, open_store_from_settings
 from ragtui.sessions.keys import Keys
 from tests.redis_server import RedisServer
 
@@ -156,4 +156,16 @@ def test_an_acl_without_what_the_scripts_need_is_permission_denied_not_corruptio
     alice = as_user(acl_redis, "alice", tmp_path)
     with pytest.raises(AccessDenied, match=r"permission denied \(NOPERM .*can't run this command"):
         alice.create_session("alice", "no publish allowed")  # its script publishes the change
+    alice.close()
+
+
+def test_under_her_acl_alice_cannot_create_a_session_under_bobs_id(users, acl_redis, tmp_path):
+    bob = as_user(acl_redis, "bob", tmp_path)
+    bobs = bob.create_session("bob", "bob's")
+    assert bob.create_session("bob", session_id=bobs) == bobs  # his own again: fine, though he cannot read the owners
+    alice = as_user(acl_redis, "alice", tmp_path)
+    with pytest.raises(StoreError, match="taken by another user"):
+        alice.create_session("alice", "alice's", session_id=bobs)
+    assert users.hget(Keys().owners, bobs) == "bob" and not users.keys("*{u:alice}*")
+    bob.close()
     alice.close()
