@@ -5,7 +5,9 @@
     redis+sentinel://[user:pass@]host[:port][,…]/MASTER[/db]              the master Sentinel names (26379)
 
 (`rediss+cluster://`, `rediss+sentinel://`: the same over TLS.) A plain `redis://` URL that
-points at a cluster node is detected and gets a cluster client.
+points at a cluster node is detected and gets a cluster client. A cluster client needs a node
+that answers to exist at all: with `reach_later`, a cluster none of whose nodes answers yet
+gets a `PendingCluster` that keeps trying at each use (auto mode starts on the local store).
 
 Replication is asynchronous, so a write a master acknowledged can die with it when a replica
 is promoted. `replica_wait` closes that gap: after each write the store sends `WAIT`, and a
@@ -22,12 +24,14 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import redis
 from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
-from redis.connection import ConnectionPool, parse_url
+from redis.commands.core import Script
+from redis.connection import ConnectionPool, Encoder, parse_url
 from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 from redis.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 
 from ..secrets import shown_url
+from . import redis_errors
 from .models import StoreError, StoreUnavailable
 
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
@@ -69,6 +73,38 @@ class AffineSentinelPool(_ThreadAffinity, SentinelConnectionPool):
     pass
 
 
+class PendingCluster:
+    """The client of a Redis Cluster none of whose nodes answered yet: each use tries to reach
+    it again, failing like an unreachable server until a node answers (so the failover store's
+    probe finds it back); from then on it hands every call to the cluster's client."""
+
+    sharded = True  # what it stands for: SessionStore picks sharded pub/sub and no script pipelines
+
+    def __init__(self, reach: Callable[[], RedisCluster]) -> None:
+        self._reach = reach
+        self._lock = threading.Lock()  # one attempt at a time
+        self._client: RedisCluster | None = None
+
+    def _reached(self) -> RedisCluster:
+        with self._lock:
+            if self._client is None:
+                self._client = self._reach()  # raises redis.ConnectionError while no node answers
+            return self._client
+
+    def __getattr__(self, name: str) -> Any:  # the client's commands
+        return getattr(self._reached(), name)
+
+    def register_script(self, script: str) -> Script:  # hashed now, sent at its first call
+        return Script(self, script)
+
+    def get_encoder(self) -> Encoder:  # what Script hashes a script's text with
+        return Encoder(encoding="utf-8", encoding_errors="strict", decode_responses=True)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
 @dataclass
 class Deployment:
     """A ready client and what it is connected to."""
@@ -105,16 +141,22 @@ def _node_url(scheme: str, userinfo: str, host: str, port: int, path: str, query
 
 
 def connect(url: str, *, timeout: float, connect_timeout: float, wait_replicas: int | None = None,
-            options: dict[str, Any] | None = None) -> Deployment:
+            options: dict[str, Any] | None = None, reach_later: bool = False) -> Deployment:
     """A client for `url` (see the module docstring). `wait_replicas` None: wait for one
-    replica wherever the deployment has one (Sentinel, a cluster with replicas), else none."""
+    replica wherever the deployment has one (Sentinel, a cluster with replicas), else none.
+    `reach_later`: a cluster no node of which answers now gets a `PendingCluster`."""
     options = {"decode_responses": True, "socket_timeout": timeout,
                "socket_connect_timeout": min(connect_timeout, timeout), **(options or {})}
     scheme = url.split("://", 1)[0].lower()
     location = shown_url(url, password_given="password" in options)
     try:
         if scheme in CLUSTER_SCHEMES:
-            deployment = _cluster(url, location, options)
+            try:
+                deployment = _cluster(url, location, options)
+            except redis.RedisError as exc:
+                if not (reach_later and redis_errors.is_outage(exc)):
+                    raise
+                deployment = _pending_cluster(url, location, options, wait_replicas)
         elif scheme in SENTINEL_SCHEMES:
             deployment = _sentinel(url, location, options)
         elif scheme in ("redis", "rediss", "unix"):
@@ -172,6 +214,19 @@ def _cluster(url: str, location: str, options: dict[str, Any]) -> Deployment:
     return Deployment(client, "cluster", location, replicas)
 
 
+def _pending_cluster(url: str, location: str, options: dict[str, Any], wait_replicas: int | None) -> Deployment:
+    """A cluster to reach later; its replicas (for `replica_wait`) are counted once it answers."""
+    deployment = Deployment(None, "cluster", location, 0)
+
+    def reach() -> RedisCluster:
+        reached = _cluster(url, location, options)
+        deployment.replicas = reached.replicas if wait_replicas is None else wait_replicas
+        return reached.client
+
+    deployment.client = PendingCluster(reach)
+    return deployment
+
+
 def _sentinel(url: str, location: str, options: dict[str, Any]) -> Deployment:
     scheme, userinfo, nodes, path, query = _nodes(url, 26379)
     segments = [unquote(s) for s in path.split("/") if s]
@@ -201,12 +256,14 @@ def replica_wait(deployment: Deployment, timeout_ms: int) -> Callable[[str], Non
     """The store's `after_write` hook: WAIT until the write reached `deployment.replicas`
     replicas, or raise StoreUnavailable (the write is then kept locally and sent again).
     None when there is nothing to wait for."""
-    wanted = deployment.replicas
-    if wanted <= 0:
-        return None
     client = deployment.client
+    if deployment.replicas <= 0 and not isinstance(client, PendingCluster):
+        return None
 
     def wait(key: str) -> None:
+        wanted = deployment.replicas  # a pending cluster's: known once it answered
+        if wanted <= 0:
+            return
         node = client.get_node_from_key(key) if deployment.cluster else None
         pool = node.redis_connection.connection_pool if node else client.connection_pool
         wrote_on = pool.last_connection()

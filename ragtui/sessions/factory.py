@@ -91,9 +91,9 @@ def open_store(
     if warning := redis_auth.tls_warning(full_url):
         log.warning("Redis at %s: %s", url, warning)
     try:
-        deployment = connect(full_url, timeout=redis_timeout, connect_timeout=CONNECT_TIMEOUT,
-                             wait_replicas=wait_replicas, options=client_options)
-    except redis.RedisError as exc:  # a cluster client must reach a node to exist at all
+        deployment = connect(full_url, timeout=redis_timeout, connect_timeout=CONNECT_TIMEOUT, wait_replicas=wait_replicas,
+                             options=client_options, reach_later=target == "auto")
+    except redis.RedisError as exc:  # a cluster client must reach a node to exist at all (but in auto)
         hint = "; start it, or use --store local" if redis_errors.is_outage(exc) else ""
         raise StoreUnavailable(redis_errors.explain(exc, url, user_only=bare_user) + hint) from None
     primary = SessionStore(deployment.client, backend="redis", location=deployment.location, **options)

@@ -347,7 +347,8 @@ class SessionStore:
     @property
     def sharded(self) -> bool:
         """Redis Cluster: events go out on sharded pub/sub (SPUBLISH / SSUBSCRIBE)."""
-        return isinstance(self.client, redis.cluster.RedisCluster)
+        # (or a cluster not reached yet: connection.PendingCluster)
+        return isinstance(self.client, redis.cluster.RedisCluster) or getattr(self.client, "sharded", False) is True
 
     def event_client(self):
         """A client to subscribe to events with (`keys.events(user)`)."""

@@ -121,3 +121,32 @@ def test_a_cluster_behind_a_password(tmp_path, open_cluster_store):
         assert {s.user_id for s in admin.get_all_active_sessions(None)} == {"alice", "bob"}
     finally:
         cluster.stop()
+
+
+def test_auto_starts_on_the_local_store_while_the_cluster_is_down_and_replays_once_it_answers(
+        tmp_path, open_cluster_store, capsys):
+    """Issue 10: auto falls back to the local store when Redis is unreachable — a cluster too
+    (it exited with 'unreachable': a cluster client can't be built without a node). What was
+    written meanwhile reaches the cluster once its nodes answer; `--store redis` still refuses."""
+    from ragtui.cli import main
+
+    cluster = RedisClusterServers(tmp_path / "later", replicas=0)  # its ports are chosen, nothing runs yet
+    try:
+        store = open_cluster_store("auto", redis_url=cluster.url, user="alice")
+        assert store.fallback_reason and "unreachable" in store.fallback_reason and store.sharded
+        sid = store.create_session("alice", "written while the cluster was down")
+        store.add_message(sid, "user", "kept on this machine")
+        assert main(["--store", "auto", "--redis-url", cluster.url, "--data-dir", str(tmp_path / "cli"), "stats"]) == 0
+        assert "Redis unreachable" in capsys.readouterr().out
+        assert main(["--store", "redis", "--redis-url", cluster.url, "stats"]) == 2
+        assert "is unreachable" in capsys.readouterr().err
+
+        cluster.start()
+        assert store.sync() and store.health == "ok" and store.fallback_reason is None
+        fresh = open_cluster_store(cluster.url, user="alice")  # straight from the cluster
+        assert fresh.sharded and fresh.get_session(sid).title == "written while the cluster was down"
+        assert [m.content for m in fresh.get_conversation_history(sid)] == ["kept on this machine"]
+        store.add_message(sid, "assistant", "and now straight to the cluster")
+        assert [m.content for m in fresh.get_conversation_history(sid)][-1] == "and now straight to the cluster"
+    finally:
+        cluster.stop()
