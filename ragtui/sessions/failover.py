@@ -219,9 +219,11 @@ class FailoverStore:
                     except REDIS_DOWN as exc:
                         self._lost_redis(exc)
                         return False
-                    except REFUSED as exc:  # refused (out of memory…) or foreign data: this one waits
-                        log.warning("session %s stays pending: %s", pending.id, exc)
-                        refused[pending.id] = str(exc) if isinstance(exc, StoreUnavailable) else f"session {pending.id}: {exc}"
+                    except REFUSED as exc:  # refused (out of memory, foreign data, another user's id): this one waits
+                        why = str(exc) if isinstance(exc, StoreUnavailable) else f"session {pending.id}: {exc}"
+                        if self._waiting.get(pending.id) != why:  # said once, not at every probe
+                            log.warning("session %s stays pending: %s", pending.id, exc)
+                        refused[pending.id] = why
 
     def _replay_session(self, pending: Session) -> None:
         """Do again on Redis what the outbox holds for one session, in order, then forget it."""

@@ -405,6 +405,10 @@ def test_a_pending_session_under_another_users_id_waits_and_is_never_merged(open
         assert not bob.sync()  # refused by Redis: parked, named
     assert sid in caplog.text and "taken by another user" in caplog.text
     assert "1 session waiting" in bob.health and sid in bob.health
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ragtui.sessions.failover"):
+        assert not bob.sync()  # tried again at every probe, said once
+    assert "stays pending" not in caplog.text and sid in bob.health
     admin = open_store(own_redis.url, data_dir=tmp_path / "admin")
     assert admin.owner_of(sid) == "alice" and admin.get_session(sid).title == "alice's"
     assert contents(admin, sid) == ["alice original"]
