@@ -496,13 +496,15 @@ class SessionStore:
         no user can make a session under an id another user's session holds (HSETNX: of two
         creates racing for one id, one wins). The same owner making it again is fine."""
         if self.client.hsetnx(self.keys.owners, sid, owner):
+            self._owners[sid] = owner  # a retry after the create itself failed is still ours
             return
         try:
             holder = self.client.hget(self.keys.owners, sid)
         except redis.ResponseError as exc:  # a user's ACL writes the admin listing, never reads it
             if not redis_errors.is_permission_denied(exc):
                 raise
-            holder = owner if self.client.exists(self.keys.meta(owner, sid)) else None
+            mine = self._owners.get(sid) == owner or self.client.exists(self.keys.meta(owner, sid))
+            holder = owner if mine else None
         if holder != owner:
             raise StoreError(f"session id {sid} is taken by another user's session: not created")
 

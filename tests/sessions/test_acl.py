@@ -169,3 +169,21 @@ def test_under_her_acl_alice_cannot_create_a_session_under_bobs_id(users, acl_re
     assert users.hget(Keys().owners, bobs) == "bob" and not users.keys("*{u:alice}*")
     bob.close()
     alice.close()
+
+
+def test_a_create_cut_off_after_claiming_its_id_is_replayed_under_an_acl(users, acl_redis, tmp_path):
+    alice = as_user(acl_redis, "alice", tmp_path)
+    scripts, create = alice.primary._scripts, alice.primary._scripts["create"]
+
+    def cut_off(**kwargs):  # the id is claimed in the owners hash, then the connection drops
+        scripts["create"] = create
+        raise redis.ConnectionError("connection lost")
+
+    scripts["create"] = cut_off
+    sid = alice.create_session("alice", "cut off")  # kept locally, acknowledged
+    alice.add_message(sid, "user", "after the drop")
+    assert users.hget(Keys().owners, sid) == "alice" and alice.degraded
+    assert alice.sync(), alice.health  # her own claim, though she cannot read the owners hash
+    assert [m.content for m in alice.get_conversation_history(sid)] == ["after the drop"]
+    assert users.hget(Keys().meta("alice", sid), "title") == "cut off"
+    alice.close()
