@@ -29,8 +29,6 @@ from . import session_actions as actions
 
 if TYPE_CHECKING:
     from ...config import Settings
-# The sources view is imported when first needed: the first frame does without it.
-
 NARROW = 110  # below this width the side panes start hidden, and open over the chat
 
 
@@ -205,6 +203,8 @@ class MainScreen(Screen):
         self._set_session(session.id, title=session.title, ttl=session.ttl)
         self.sync.follow(session.id, newest_id=messages[-1].id if messages else None)
         self.answering.last_question = next((m.content for m in reversed(messages) if m.role == "user"), None)
+        if self.has_class("-narrow"):
+            self.browser.display = False  # it was open over the chat that was asked for
 
     @on(SessionBrowser.FilterChanged)
     def _filter_changed(self, event: SessionBrowser.FilterChanged) -> None:
