@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = actions.add_parser("list", help="this user's sessions, most recent first")
     p.add_argument("--all", action="store_true", help="every user's sessions (admin)")
     p.add_argument("--search", metavar="TEXT",
-                   help="only sessions whose title or messages contain TEXT (with --all: whose owner, id or title does)")
+                   help="only sessions whose title or messages contain TEXT (with --all/--admin: whose owner, id or title does)")
     p.add_argument("--limit", type=int, default=50, help="how many to show (default 50)")
     p.add_argument("--offset", type=int, default=0, help="how many to skip, newest first (default 0)")
     p.add_argument("--json", action="store_true")
@@ -104,8 +104,9 @@ def cmd_list(settings: Settings, args) -> int:
     _in_range("--offset", args.offset, 0, MAX_OFFSET)
     store = store_for(settings, args)
     _say_backend(store)
+    everyone = store.user is None  # --all or --admin
     total = None
-    if args.search and args.all:  # every user's: by owner, id or title, as the admin panel's filter
+    if args.search and everyone:  # every user's: by owner, id or title, as the admin panel's filter
         sessions = store.find_sessions(args.search, args.limit, args.offset)
     elif args.search:
         sessions = store.search_sessions(settings.user, args.search, limit=args.offset + args.limit)[args.offset:]
@@ -120,7 +121,7 @@ def cmd_list(settings: Settings, args) -> int:
         return 0
     for s in sessions:
         mark = "📌" if s.pinned else "  "
-        owner = f"{one_line(s.user_id)}  " if args.all else ""
+        owner = f"{one_line(s.user_id)}  " if everyone else ""
         print(f"{mark} {one_line(s.id)}  {owner}{s.message_count:>4} msgs  {format_ago(time.time() - s.last_activity):>8}  "
               f"ttl {format_ttl(s.ttl):>8}  {one_line(s.title) or '(untitled)'}")
     print(_showing(len(sessions), args.offset, total, args.limit))

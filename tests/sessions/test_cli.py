@@ -58,6 +58,8 @@ def test_list_all_with_search_finds_every_users_sessions_with_their_owner(capsys
         assert [(s["id"], s["user_id"]) for s in json.loads(out)] == [(sid, "alice")]
     code, out, _ = run(capsys, "--store", url, "sessions", "list", "--all", "--search", "chat", "--offset", "1")
     assert "no sessions" in out  # one match only: the second page is empty
+    code, out, _ = run(capsys, "--store", url, "--user", "carol", "--admin", "sessions", "list", "--search", "pinning")
+    assert sid in out and " alice " in out  # --admin alone acts for everyone too
 
 
 def test_sessions_export_rename_pin_extend_delete(capsys, seeded, tmp_path):
