@@ -22,7 +22,7 @@ test: $(STAMP)
 # The tier to run while working: no model, no tmux, nothing slow (markers in pyproject.toml),
 # one worker per core (the tests mostly wait on Redis, subprocesses and the UI).
 test-fast: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not model and not tmux and not slow" -n auto $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not model and not tmux and not cluster and not slow" -n auto $(PYTEST_ARGS)
 
 # mypy over ragtui/ (settings in pyproject.toml): the store's Protocol and its callers.
 typecheck: $(STAMP)

@@ -10,11 +10,13 @@ from tests.redis_server import RedisClusterServers, RedisServer, SentinelServers
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-# The fast tier (`make test-fast`) leaves out tests that load a model or drive tmux. They are
-# marked here from the fixtures they use (transitively), so no test has to remember it.
+# The fast tier (`make test-fast`) leaves out tests that load a model, drive tmux or start a
+# Redis Cluster (six servers per test process). They are marked here from the fixtures they
+# use (transitively) or the backend they run on, so no test has to remember it.
 TIER_FIXTURES = {
     "model": {"embedder", "local_model", "llama_server"},
     "tmux": {"tmux_binary"},
+    "cluster": {"redis_cluster", "cluster_url"},
 }
 
 
@@ -24,6 +26,8 @@ def pytest_collection_modifyitems(items):
         for marker, fixtures in TIER_FIXTURES.items():
             if used & fixtures:
                 item.add_marker(marker)
+        if getattr(item, "callspec", None) and "cluster" in item.callspec.params.values():
+            item.add_marker("cluster")  # the store suite's cluster backend, asked for at run time
 
 
 @pytest.fixture(scope="session")
