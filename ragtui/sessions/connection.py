@@ -43,7 +43,10 @@ class _ThreadAffinity:
     """A pool that hands each thread the connection it used last, when that one is free.
 
     WAIT counts only the writes of the connection it is sent on: it must follow the
-    store's write on the same connection, even when other threads share the pool."""
+    store's write on the same connection, even when other threads share the pool.
+    Without WAIT (`affine` False) it is a plain pool: the bookkeeping costs every command."""
+
+    affine = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -54,6 +57,8 @@ class _ThreadAffinity:
         return getattr(self._last, "connection", None)
 
     def get_connection(self, *args: Any, **kwargs: Any):
+        if not self.affine:
+            return super().get_connection(*args, **kwargs)
         with self._lock:
             last = self.last_connection()
             if last is not None and last in self._available_connections:
@@ -167,6 +172,8 @@ def connect(url: str, *, timeout: float, connect_timeout: float, wait_replicas: 
         raise StoreError(f"bad Redis URL {location!r}: {exc}") from None
     if wait_replicas is not None:
         deployment.replicas = wait_replicas
+    if deployment.replicas <= 0 and not deployment.cluster:  # no WAIT to follow a write
+        deployment.client.connection_pool.affine = False
     return deployment
 
 

@@ -43,9 +43,11 @@ REPAIR_INTERVAL = 60.0  # seconds between walks that put back sessions the admin
 # Every session script takes the keys of Keys.session_keys and, first in ARGV, how to publish
 # its event (command, channel, payload) and the session id. They look before they write:
 # nothing is written to a session that expired.
-PRELUDE = """
+SESSION_KEYS = """
 local meta, messages, ids, listing, expiry, sizes, counts = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local sid = ARGV[4]
+"""
+PRELUDE = SESSION_KEYS + """
 local function notify()
   redis.call('HINCRBY', counts, 'changes', 1)
   if ARGV[2] ~= '' then redis.call(ARGV[1], ARGV[2], ARGV[3]) end
@@ -93,9 +95,11 @@ return 1
 # retry (or replay) carries the same id.
 # ARGV[5..]: message JSON, max messages, deadline ms ('' = never), time s, title ('' = none),
 # message id. Returns false (no session), 1 (added) or 2 (already there).
-ADD_MESSAGE = PRELUDE + """
-local owner_pinned = redis.call('HMGET', meta, 'user_id', 'pinned')
-if not owner_pinned[1] then return false end
+# The script run most often, so it spells out PRELUDE's expire_at and notify rather than
+# defining the three closures at every call (~2 µs of its ~21, `INFO commandstats`).
+ADD_MESSAGE = SESSION_KEYS + """
+local owner_pinned_title = redis.call('HMGET', meta, 'user_id', 'pinned', 'title')
+if not owner_pinned_title[1] then return false end
 if redis.call('ZADD', ids, 'NX', ARGV[8], ARGV[10]) == 0 then return 2 end
 local max = tonumber(ARGV[6])
 local pushed = redis.call('RPUSH', messages, ARGV[5])
@@ -107,10 +111,16 @@ if pushed > max then
 end
 redis.call('HINCRBY', counts, 'messages', held - pushed + 1)
 redis.call('HSET', sizes, sid, held)
-if ARGV[9] ~= '' then redis.call('HSETNX', meta, 'title', ARGV[9]) end
-if ARGV[7] ~= '' and owner_pinned[2] ~= '1' then expire_at(ARGV[7]) end
+if ARGV[9] ~= '' and not owner_pinned_title[3] then redis.call('HSET', meta, 'title', ARGV[9]) end
+if ARGV[7] ~= '' and owner_pinned_title[2] ~= '1' then
+  redis.call('PEXPIREAT', meta, ARGV[7])
+  redis.call('PEXPIREAT', messages, ARGV[7])
+  redis.call('PEXPIREAT', ids, ARGV[7])
+  redis.call('ZADD', expiry, ARGV[7], sid)
+end
 redis.call('ZADD', listing, ARGV[8], sid)
-notify()
+redis.call('HINCRBY', counts, 'changes', 1)
+if ARGV[2] ~= '' then redis.call(ARGV[1], ARGV[2], ARGV[3]) end
 return 1
 """
 
@@ -328,7 +338,7 @@ class SessionStore:
         self.keys = Keys(namespace)
         self.latency = LatencyLog()
         # called with a session's key after every acknowledged write (e.g. to WAIT for a replica)
-        self.after_write: Callable[[str], None] = lambda key: None
+        self.after_write: Callable[[str], None] | None = None
         self._owners: dict[str, str] = {}  # sid -> user_id, learnt from the admin listing
         self._repaired = -REPAIR_INTERVAL  # when (monotonic) the admin listing was last repaired
         self._scripts = {name: client.register_script(text) for name, text in (
@@ -380,7 +390,8 @@ class SessionStore:
                     if redis_errors.is_permission_denied(exc):
                         raise
                     raise _response_error(record["sid"], exc) from None
-            self.after_write(self.keys.meta(record["user"], record["sid"]))
+            if self.after_write is not None:
+                self.after_write(self.keys.meta(record["user"], record["sid"]))
             return result
         with self.journal.transaction():
             result = self._apply(record)

@@ -66,7 +66,7 @@ def test_wait_on_another_connection_than_the_write_confirms_nothing(redis_sentin
 
 
 def test_a_thread_gets_back_the_connection_it_used_last(redis_url):
-    deployment, _ = _hook(redis_url)
+    deployment, _ = _hook(redis_url, replicas=1)  # affinity is for WAIT: only a pool that waits keeps it
     pool = deployment.client.connection_pool
     mine = pool.get_connection()
     theirs = []
