@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from ..sessions.events import EventListener
 
 PAGE = 50  # sessions in the browser's first page
-MORE = 100  # sessions per further page, asked for as the user scrolls (~15 ms to add on screen)
+MORE = 50  # sessions per further page, asked for as the user scrolls: ~4 ms to add on screen,
+# and a small read in the worker (a page of 100 held up the key pressed while it was added)
 RELIST = 500  # at most this many rows are read again when the listing is read afresh
 TAIL = 50  # newest messages compared when another instance changed the open session
 SAFETY_SECONDS = 15.0  # with push: a change whose notice was lost shows within this

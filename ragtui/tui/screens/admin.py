@@ -49,6 +49,9 @@ COLUMNS = ("user", "session", "title", "messages", "last activity", "TTL")
 
 
 class AdminScreen(Screen):
+    # Focused from the first frame: each focus change rebuilds the footer (10-60 ms), and the
+    # first keys pressed waited behind those rebuilds.
+    AUTO_FOCUS = "#admin-table"
     BINDINGS = [
         Binding("escape,f4", "back", "Back"),
         Binding("e", "extend", "Extend"),
@@ -87,7 +90,6 @@ class AdminScreen(Screen):
 
     def on_mount(self) -> None:
         self.sub_title = "admin — all users' active sessions"
-        self.query_one(DataTable).focus()
         self.set_interval(REFRESH_SECONDS, self._refresh)
         self._refresh()
 

@@ -25,7 +25,7 @@ from ...formatting import format_ago, format_ttl
 from ...safe_text import one_line
 
 FILTER_DELAY = 0.15  # seconds of no typing before a filter is searched
-LOAD_AHEAD = 10  # ask for the next page when the highlight is this close to the end
+LOAD_AHEAD = 30  # ask for the next page this close to the end: it is there before the user is
 RETICK_SECONDS = 30.0  # "5m ago" and the TTLs shown move on without asking the store
 REWRAP_SECONDS = 0.25  # how soon rows fit a pane shown or resized (no store call)
 RETICK_LIMIT = 1000  # beyond this many loaded rows the list is redrawn only when it changes
