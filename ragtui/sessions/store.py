@@ -33,6 +33,7 @@ from .models import (AccessDenied, CorruptSession, Message, Session, SessionNotF
                      StoreUnavailable)
 
 log = logging.getLogger(__name__)
+_to_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps builds an encoder per call
 
 TITLE_LENGTH = 60
 ROLES = ("user", "assistant", "system")
@@ -468,7 +469,7 @@ class SessionStore:
     # ------------------------------------------------------------- scripts
     def _run(self, name: str, owner: str, sid: str, kind: str, *args, extra: dict | None = None) -> Any:
         """One session script, publishing `kind` on the owner's channel."""
-        event = json.dumps({"user": owner, "sid": sid, "kind": kind, **(extra or {})}, ensure_ascii=False)
+        event = _to_json({"user": owner, "sid": sid, "kind": kind, **(extra or {})})
         publish = "SPUBLISH" if self.sharded else "PUBLISH"
         try:
             return self._scripts[name](keys=self.keys.session_keys(owner, sid),
@@ -529,7 +530,7 @@ class SessionStore:
     def _apply_add(self, r: dict[str, Any]) -> Message:
         sid, msg, owner = r["sid"], r["msg"], self._recorded_owner(r)
         title = title_from(msg["content"]) if msg["role"] == "user" else ""
-        added = self._run("add", owner, sid, "add", json.dumps(msg, ensure_ascii=False), self.max_messages,
+        added = self._run("add", owner, sid, "add", _to_json(msg), self.max_messages,
                           _deadline_arg(r["deadline"]), msg["timestamp"], title, msg["id"],
                           extra={"id": msg["id"]})
         if not added:
@@ -569,7 +570,7 @@ class SessionStore:
         last = self.client.lindex(self.keys.messages(owner, sid), -1)
         queued = json.loads(self.client.hget(meta, "queued") or "[]")
         queued.append({"call": r["call"], "args": r["args"], "after": json.loads(last)["id"] if last else None})
-        self.client.hset(meta, "queued", json.dumps(queued, ensure_ascii=False))
+        self.client.hset(meta, "queued", _to_json(queued))
 
     def _apply_settle(self, r: dict[str, Any]) -> bool:
         sid = r["sid"]
@@ -579,7 +580,7 @@ class SessionStore:
         self.client.ltrim(messages, r["messages"], -1)
         left = self.client.llen(messages)
         if queued or left:
-            self.client.hset(meta, "queued", json.dumps(queued, ensure_ascii=False))
+            self.client.hset(meta, "queued", _to_json(queued))
             held = int(self.client.hget(self.keys.sizes(owner), sid) or left)
             self.client.hset(self.keys.sizes(owner), sid, left)
             self.client.hincrby(self.keys.counts(owner), "messages", left - held)
