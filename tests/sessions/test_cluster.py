@@ -7,7 +7,6 @@ import signal
 
 import pytest
 
-from ragtui.sessions import open_store
 from ragtui.sessions.keys import Keys
 from tests.redis_server import RedisClusterServers, wait_until
 from tests.sessions.replicated import acked_vs_stored
@@ -15,23 +14,9 @@ from tests.sessions.replicated import acked_vs_stored
 pytestmark = pytest.mark.slow  # a cluster of six redis-servers, and a failover: make test, not test-fast
 
 
-@pytest.fixture
-def open_cluster_store(tmp_path):
-    opened = []
-
-    def make(url: str, **options):
-        store = open_store(url, data_dir=tmp_path / "data", **options)
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        store.close()
-
-
-def test_every_session_call_works_on_a_cluster(cluster_url, open_cluster_store):
-    alice = open_cluster_store(cluster_url, user="alice")
-    bob = open_cluster_store(cluster_url, user="bob")
+def test_every_session_call_works_on_a_cluster(cluster_url, make_store):
+    alice = make_store(cluster_url, user="alice")
+    bob = make_store(cluster_url, user="bob")
     assert alice.describe().startswith("Redis ✓ redis+cluster://") and alice.health == "ok"
 
     sid = alice.create_session("alice", "cluster notes")
@@ -50,7 +35,7 @@ def test_every_session_call_works_on_a_cluster(cluster_url, open_cluster_store):
     assert (session.title, session.pinned, session.message_count, session.ttl) == ("renamed", True, 6, None)
 
     # the admin listing lives in other slots than any user's keys: read through the cluster
-    admin = open_cluster_store(cluster_url)
+    admin = make_store(cluster_url)
     assert {(s.user_id, s.id) for s in admin.get_all_active_sessions(None)} == {("alice", sid), ("bob", other)}
     stats = admin.get_session_stats()
     assert (stats.sessions, stats.messages) == (2, 7)
@@ -59,9 +44,9 @@ def test_every_session_call_works_on_a_cluster(cluster_url, open_cluster_store):
     assert all(store.wait_synced(timeout=30) for store in (alice, bob, admin))
 
 
-def test_a_plain_url_at_a_cluster_node_gets_a_cluster_client(cluster_url, redis_cluster, open_cluster_store):
+def test_a_plain_url_at_a_cluster_node_gets_a_cluster_client(cluster_url, redis_cluster, make_store):
     node = redis_cluster.live()[-1]  # a replica, as it happens: the client finds the masters
-    store = open_cluster_store(f"redis://127.0.0.1:{node.port}/0", user="carol")
+    store = make_store(f"redis://127.0.0.1:{node.port}/0", user="carol")
     assert "Redis Cluster" in store.describe()
     sid = store.create_session("carol")
     store.add_message(sid, "user", "detected")
@@ -69,11 +54,11 @@ def test_a_plain_url_at_a_cluster_node_gets_a_cluster_client(cluster_url, redis_
     assert store.wait_synced(timeout=30), store.health
 
 
-def test_a_killed_master_loses_no_acknowledged_message(cluster_url, redis_cluster, open_cluster_store):
+def test_a_killed_master_loses_no_acknowledged_message(cluster_url, redis_cluster, make_store):
     """SIGKILL the master holding alice's keys while she chats and its replica lags behind;
     the replica takes over. Every message the store acknowledged is in the cluster
     afterwards, once (without WAIT, the ones only the dead master had are gone)."""
-    store = open_cluster_store(cluster_url, user="alice")
+    store = make_store(cluster_url, user="alice")
     sid = store.create_session("alice", "through a failover")
     master = redis_cluster.master_for(Keys().meta("alice", sid))
     replica = redis_cluster.replica_of(master)
@@ -97,34 +82,34 @@ def test_a_killed_master_loses_no_acknowledged_message(cluster_url, redis_cluste
     acked += [store.add_message(sid, "user", f"replica back {i}").id for i in range(10)]
     assert store.wait_synced(timeout=30), store.health
 
-    reader = open_cluster_store(cluster_url, user="alice")
+    reader = make_store(cluster_url, user="alice")
     stored = [m.id for m in reader.get_conversation_history(sid)]
     lost, duplicated = acked_vs_stored("cluster master kill", acked, stored)
     assert (lost, duplicated) == (0, 0)
     assert stored == acked  # and in the order they were written
 
 
-def test_a_cluster_behind_a_password(tmp_path, open_cluster_store):
+def test_a_cluster_behind_a_password(tmp_path, make_store):
     """Every node asks for the password: from the URL or from the settings (kept off the
     URL), it reaches each node the client discovers, and is never shown."""
     cluster = RedisClusterServers(tmp_path / "auth", replicas=0, password="cluster-s3cret").start()
     try:
-        store = open_cluster_store(cluster.url, user="alice")
+        store = make_store(cluster.url, user="alice")
         assert "cluster-s3cret" not in store.describe()
         plain_url = cluster.url.replace(":cluster-s3cret@", "")
-        other = open_cluster_store(plain_url, user="bob", redis_options={"password": "cluster-s3cret"})
+        other = make_store(plain_url, user="bob", redis_options={"password": "cluster-s3cret"})
         for who, s in (("alice", store), ("bob", other)):
             sid = s.create_session(who)
             s.add_message(sid, "user", f"{who} behind a password")
             assert [m.content for m in s.get_conversation_history(sid)] == [f"{who} behind a password"]
-        admin = open_cluster_store(cluster.url)
+        admin = make_store(cluster.url)
         assert {s.user_id for s in admin.get_all_active_sessions(None)} == {"alice", "bob"}
     finally:
         cluster.stop()
 
 
 def test_auto_starts_on_the_local_store_while_the_cluster_is_down_and_replays_once_it_answers(
-        tmp_path, open_cluster_store, capsys):
+        tmp_path, make_store, capsys):
     """Issue 10: auto falls back to the local store when Redis is unreachable — a cluster too
     (it exited with 'unreachable': a cluster client can't be built without a node). What was
     written meanwhile reaches the cluster once its nodes answer; `--store redis` still refuses."""
@@ -132,7 +117,7 @@ def test_auto_starts_on_the_local_store_while_the_cluster_is_down_and_replays_on
 
     cluster = RedisClusterServers(tmp_path / "later", replicas=0)  # its ports are chosen, nothing runs yet
     try:
-        store = open_cluster_store("auto", redis_url=cluster.url, user="alice")
+        store = make_store("auto", redis_url=cluster.url, user="alice")
         assert store.fallback_reason and "unreachable" in store.fallback_reason and store.sharded
         sid = store.create_session("alice", "written while the cluster was down")
         store.add_message(sid, "user", "kept on this machine")
@@ -143,7 +128,7 @@ def test_auto_starts_on_the_local_store_while_the_cluster_is_down_and_replays_on
 
         cluster.start()
         assert store.sync() and store.health == "ok" and store.fallback_reason is None
-        fresh = open_cluster_store(cluster.url, user="alice")  # straight from the cluster
+        fresh = make_store(cluster.url, user="alice")  # straight from the cluster
         assert fresh.sharded and fresh.get_session(sid).title == "written while the cluster was down"
         assert [m.content for m in fresh.get_conversation_history(sid)] == ["kept on this machine"]
         store.add_message(sid, "assistant", "and now straight to the cluster")

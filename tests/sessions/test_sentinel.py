@@ -7,34 +7,19 @@ import threading
 
 import pytest
 
-from ragtui.sessions import open_store
 from ragtui.sessions.keys import Keys
 from ragtui.sessions.models import StoreError
 from tests.redis_server import SentinelServers, wait_until
 from tests.sessions.replicated import acked_vs_stored
 
 
-@pytest.fixture
-def open_sentinel_store(tmp_path):
-    opened = []
-
-    def make(url: str, **options):
-        store = open_store(url, data_dir=tmp_path / "data", **options)
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        store.close()
-
-
-def test_a_sentinel_url_reaches_the_master_it_names(redis_sentinel, open_sentinel_store):
+def test_a_sentinel_url_reaches_the_master_it_names(redis_sentinel, make_store):
     # the first Sentinel listed is down: the next one answers. Its port is held (bound, not
     # listening) so that no other test run's Sentinel can turn up there meanwhile.
     with socket.socket() as dead:
         dead.bind(("127.0.0.1", 0))
         url = redis_sentinel.url.replace("://", f"://127.0.0.1:{dead.getsockname()[1]},", 1)
-        store = open_sentinel_store(url, user="alice")
+        store = make_store(url, user="alice")
         assert store.describe() == f"Redis ✓ {url}"
         sid = store.create_session("alice", "via sentinel")
         store.add_message(sid, "user", "hello")
@@ -53,9 +38,9 @@ def test_a_sentinel_url_reaches_the_master_it_names(redis_sentinel, open_sentine
     ("redis+cluster://:secret@127.0.0.1:7000,127.0.0.1:x", "is not host:port"),
     ("redis+cluster://[::1]:7000,[::1]:70x0", "is not host:port"),
 ])
-def test_a_bad_deployment_url_is_one_clear_error(url, why, open_sentinel_store):
+def test_a_bad_deployment_url_is_one_clear_error(url, why, make_store):
     with pytest.raises(StoreError, match=why) as caught:
-        open_sentinel_store(url)
+        make_store(url)
     assert "secret" not in str(caught.value)
 
 
@@ -79,13 +64,13 @@ def _switched(sentinel, service: str) -> tuple[threading.Event, threading.Thread
 
 
 @pytest.mark.slow  # a failover: make test, not test-fast
-def test_a_sentinel_failover_loses_no_acknowledged_message(redis_sentinel, open_sentinel_store):
+def test_a_sentinel_failover_loses_no_acknowledged_message(redis_sentinel, make_store):
     """SENTINEL FAILOVER while alice chats. Until the old master is turned into a replica it
     still takes writes, which its resync then throws away (before: 107 of 150 acked messages
     lost): with WAIT, none of those counts as saved in Redis — they are kept in the local outbox
     and re-sent to the new master."""
     # room for every message however long the promotion takes (the list keeps max_messages)
-    store = open_sentinel_store(redis_sentinel.url, user="alice", max_messages=100_000)
+    store = make_store(redis_sentinel.url, user="alice", max_messages=100_000)
     sid = store.create_session("alice", "through a failover")
     old, new = redis_sentinel.master, redis_sentinel.replica
     acked = [store.add_message(sid, "user", f"before {i}").id for i in range(20)]
@@ -109,7 +94,7 @@ def test_a_sentinel_failover_loses_no_acknowledged_message(redis_sentinel, open_
     acked += [store.add_message(sid, "user", f"after {i}").id for i in range(10)]
     assert store.wait_synced(timeout=30), store.health
 
-    reader = open_sentinel_store(redis_sentinel.url, user="alice")
+    reader = make_store(redis_sentinel.url, user="alice")
     stored = [m.id for m in reader.get_conversation_history(sid)]
     lost, duplicated = acked_vs_stored("sentinel failover", acked, stored)
     assert (lost, duplicated) == (0, 0)
@@ -119,9 +104,9 @@ def test_a_sentinel_failover_loses_no_acknowledged_message(redis_sentinel, open_
 
 
 @pytest.mark.slow  # a failover: make test, not test-fast
-def test_sentinels_down_at_start_in_auto_mode_keep_messages_until_they_answer(tmp_path, open_sentinel_store):
+def test_sentinels_down_at_start_in_auto_mode_keep_messages_until_they_answer(tmp_path, make_store):
     servers = SentinelServers(tmp_path / "later")  # ports chosen, nothing started yet
-    store = open_sentinel_store("auto", redis_url=servers.url, user="alice")
+    store = make_store("auto", redis_url=servers.url, user="alice")
     assert store.degraded
     sid = store.create_session("alice", "offline first")
     acked = [store.add_message(sid, "user", f"offline {i}").id for i in range(5)]
@@ -130,18 +115,18 @@ def test_sentinels_down_at_start_in_auto_mode_keep_messages_until_they_answer(tm
         assert store.wait_synced(timeout=30), store.health
         with servers.replica.client() as replica:  # acknowledged by Redis only once the replica had them
             assert replica.llen(Keys().messages("alice", sid)) == 5
-        stored = [m.id for m in open_sentinel_store(servers.url, user="alice").get_conversation_history(sid)]
+        stored = [m.id for m in make_store(servers.url, user="alice").get_conversation_history(sid)]
         assert acked_vs_stored("sentinels down at start", acked, stored) == (0, 0)
     finally:
         servers.stop()
 
 
-def test_the_password_in_a_sentinel_url_is_the_masters(tmp_path, open_sentinel_store):
+def test_the_password_in_a_sentinel_url_is_the_masters(tmp_path, make_store):
     """The Sentinels ask for no password; the master and its replica do (as they usually
     are set up): the URL's password goes to the master only, and is never shown."""
     servers = SentinelServers(tmp_path / "auth", password="s3cret-pass").start()
     try:
-        store = open_sentinel_store(servers.url, user="alice")
+        store = make_store(servers.url, user="alice")
         assert "s3cret-pass" not in store.describe() and ":***@" in store.describe()
         sid = store.create_session("alice")
         store.add_message(sid, "user", "behind a password")
