@@ -41,6 +41,17 @@ LISTING_BATCH = 100
 PRUNE_BUDGET = 200  # expired sessions forgotten per user per call: pruning is a small step, never a walk
 REPAIR_INTERVAL = 60.0  # seconds between walks that put back sessions the admin listing lacks
 
+# Take a session out of its user's counters (deleted, replaced, or found expired).
+FORGET_COUNTS = """
+local function forget_counts(sizes, counts, sid)
+  local n = redis.call('HGET', sizes, sid)
+  if n then
+    redis.call('HINCRBY', counts, 'messages', 0 - tonumber(n))  -- never '-0': not an integer to Redis
+    redis.call('HINCRBY', counts, 'sessions', -1)
+    redis.call('HDEL', sizes, sid)
+  end
+end
+"""
 # Every session script takes the keys of Keys.session_keys and, first in ARGV, how to publish
 # its event (command, channel, payload) and the session id. They look before they write:
 # nothing is written to a session that expired.
@@ -66,20 +77,12 @@ local function expire_at(deadline)
     redis.call('ZADD', expiry, deadline, sid)
   end
 end
-local function forget_counts()
-  local n = redis.call('HGET', sizes, sid)
-  if n then
-    redis.call('HINCRBY', counts, 'messages', 0 - tonumber(n))  -- never '-0': not an integer to Redis
-    redis.call('HINCRBY', counts, 'sessions', -1)
-    redis.call('HDEL', sizes, sid)
-  end
-end
-"""
+""" + FORGET_COUNTS
 
 # ARGV[5..]: created_at, deadline ms ('' = never), title ('' = none), user. 1, or 0 if it exists.
 CREATE = PRELUDE + """
 if redis.call('EXISTS', meta) == 1 then return 0 end
-forget_counts()
+forget_counts(sizes, counts, sid)
 redis.call('HSET', meta, 'user_id', ARGV[8], 'created_at', ARGV[5], 'pinned', '0', 'model', '')
 if ARGV[7] ~= '' then redis.call('HSET', meta, 'title', ARGV[7]) end
 expire_at(ARGV[6])
@@ -154,7 +157,7 @@ return 1
 # Returns how many of the session's keys it deleted.
 CLEAR = PRELUDE + """
 local deleted = redis.call('DEL', meta, messages, ids)
-forget_counts()
+forget_counts(sizes, counts, sid)
 redis.call('ZREM', listing, sid)
 redis.call('ZREM', expiry, sid)
 if deleted > 0 then notify() end
@@ -166,7 +169,7 @@ return deleted
 # number of meta values (field, value…), number of messages, then those, then (id, score)…
 RESTORE = PRELUDE + """
 if ARGV[7] == '1' and redis.call('EXISTS', meta) == 1 then return 0 end
-forget_counts()
+forget_counts(sizes, counts, sid)
 redis.call('DEL', meta, messages, ids)
 local nmeta, nmsg = tonumber(ARGV[8]), tonumber(ARGV[9])
 local i = 10
@@ -199,7 +202,7 @@ return found
 # Forget sessions that are gone (expired) from one user's indexes and counters.
 # KEYS: Keys.user_keys. ARGV: meta key prefix, now ms, budget, then the sids to check (none:
 # those whose deadline has passed, at most `budget`). Returns the sids it forgot.
-PRUNE = """
+PRUNE = FORGET_COUNTS + """
 local listing, expiry, sizes, counts = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local sids = {}
 if #ARGV > 3 then
@@ -210,12 +213,7 @@ end
 local gone = {}
 for _, sid in ipairs(sids) do
   if redis.call('EXISTS', ARGV[1] .. sid) == 0 then
-    local n = redis.call('HGET', sizes, sid)
-    if n then
-      redis.call('HINCRBY', counts, 'messages', 0 - tonumber(n))  -- never '-0': not an integer to Redis
-      redis.call('HINCRBY', counts, 'sessions', -1)
-      redis.call('HDEL', sizes, sid)
-    end
+    forget_counts(sizes, counts, sid)
     redis.call('ZREM', listing, sid)
     redis.call('ZREM', expiry, sid)
     gone[#gone + 1] = sid
