@@ -93,6 +93,54 @@ NEW_HELD_OUT = {
     ],
 }
 
+# Manual pages of this machine (bench/eval/man-pages.txt, rendered as bench/rag_quality.py
+# does): a third corpus, written before tuning on it; all tuning questions.
+MAN = [
+    ("What does tac do?", ["last line first"]),
+    ("What does mkdir -p do?", ["parent directories as needed"]),
+    ("What does wc -l print?", ["newline counts"]),
+    ("How does df -h print sizes?", ["powers of 1024"]),
+    ("What does the tee command do?", ["standard input to each file", "also to standard output"]),
+    ("What does mktemp print after creating a file?", ["print its name"]),
+    ("What does nproc print?", ["number of processing units"]),
+    ("Which files does cp -u copy?", ["newer than the destination"]),
+    ("What does dmesg print?", ["kernel ring buffer"]),
+    ("What does the yes command output?", ["repeatedly output a line"]),
+]
+
+# Written at the start of stop 14, before any tuning that stop; held out entirely: never run
+# question by question while tuning, reported on their own.
+HELD_OUT_14 = {
+    "python": [
+        ("Which special method implements the built-in len()?", ["__len__"]),
+        ("Which method is called when an instance is called like a function?", ["__call__"]),
+        ("What is the @ operator intended for?", ["matrix multiplication"]),
+        ("How does a raw string literal treat backslashes?", ["backslashes as literal characters"]),
+        ("What does the not operator yield?", ["true if its argument is false"]),
+        ("Which methods does the async with statement call?", ["__aenter__", "__aexit__"]),
+        ("When is an object's __del__ method called?", ["about to be destroyed"]),
+        ("What property must __hash__ satisfy?", ["compare equal have the same hash value"]),
+        ("What type does dividing two integers with / give?", ["yields a float"]),
+        ("Which exception is raised when evaluating a name that is not bound?", ["nameerror"]),
+        ("Which method is called to evaluate self[key]?", ["__getitem__"]),
+        ("What happens when a number is divided by zero?", ["zerodivisionerror"]),
+    ],
+    "man": [
+        ("How many lines does head print by default?", ["first 10 lines", "10 lines"]),
+        ("How can tail keep printing lines as a file grows?", ["appended data as the file grows", "--follow"]),
+        ("What does uniq -c do?", ["number of occurrences"]),
+        ("Which exit status does timeout return when the command times out?", ["124"]),
+        ("What is the default signal sent by kill?", ["default signal for kill is term", "sigterm"]),
+        ("What range do niceness values have?", ["from -20", "-20 to 19"]),
+        ("What does the sync command do?", ["persistent storage"]),
+        ("How often does watch run its command by default?", ["every 2 seconds"]),
+        ("Where does nohup write output when standard output is a terminal?", ["nohup.out"]),
+        ("What does du -s show?", ["total for each argument"]),
+        ("What does the shred command do to a file?", ["overwrite"]),
+        ("What exit status does grep return when no lines are selected?", ["1 if no lines"]),
+    ],
+}
+
 # Nothing in either corpus answers these: ragtui should decline.
 OUT_OF_CORPUS = [
     "Who won the 1958 football world cup?",
