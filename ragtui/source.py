@@ -1,0 +1,77 @@
+"""`Source`: one passage of the documents, the same type from search to screen.
+
+The retriever returns Sources, the prompt numbers and quotes them, an answer lists them
+(marked cited, with the evidence sentences taken from them), the store keeps them as
+`to_dict()` with the message, and the app, the CLI and exports read them back with
+`from_dict`. It lives outside rag/ and sessions/ so that both, and the UI, may use it.
+"""
+from __future__ import annotations
+
+from dataclasses import KW_ONLY, dataclass
+from typing import Any, Iterable, Mapping
+
+
+@dataclass(frozen=True)
+class Source:
+    n: int  # its number in the answer ([n]); in search results, its rank
+    source: str  # the document's path
+    title: str  # the document's title › the passage's heading
+    location: str  # where in the document ("chars 120-980", "line 40"); "" for the whole file
+    text: str
+    score: float = 0.0  # the fused relevance search ranked it by, higher is better
+    _: KW_ONLY
+    similarity: float = 0.0  # cosine between the question and the passage
+    cited: bool = False  # the answer refers to it as [n]
+    # Sentences of this passage shown as the answer's evidence: (rank, sentence) pairs,
+    # rank 1 the best over all of the answer's sources.
+    evidence: tuple[tuple[int, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one serialisation: a message's stored sources, `ask --json`, `search --json`
+        and exports. Field names are a public contract (docs/INTERFACES.md)."""
+        return {
+            "n": self.n, "source": self.source, "title": self.title, "location": self.location,
+            "text": self.text, "score": self.score, "similarity": self.similarity,
+            "cited": self.cited, "evidence": [[rank, sentence] for rank, sentence in self.evidence],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Source:
+        """Reads what `to_dict` wrote and what earlier releases stored (no evidence, no
+        similarity, no cited) or another program put there: a missing or mistyped field gets
+        its default rather than failing a whole session."""
+        evidence = tuple(
+            (pair[0], pair[1]) for pair in _list(data.get("evidence"))
+            if isinstance(pair, (list, tuple)) and len(pair) == 2
+            and _is_int(pair[0]) and isinstance(pair[1], str)
+        )
+        return cls(
+            data["n"] if _is_int(data.get("n")) else 0,
+            _text(data.get("source")), _text(data.get("title")),
+            _text(data.get("location")), _text(data.get("text")),
+            _number(data.get("score")),
+            similarity=_number(data.get("similarity")),
+            cited=data.get("cited") is True,
+            evidence=evidence,
+        )
+
+    @classmethod
+    def from_dicts(cls, items: Iterable[Any]) -> list[Source]:
+        """A stored message's sources; anything that is not a JSON object is skipped."""
+        return [cls.from_dict(item) for item in items if isinstance(item, Mapping)]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, (list, tuple)) else []

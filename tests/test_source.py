@@ -1,0 +1,38 @@
+"""Source: one passage type, one serialisation, and what earlier releases stored still reads."""
+import json
+
+from ragtui.source import Source
+
+CITED = Source(2, "/docs/guide.md", "Guide › Install", "chars 0-120", "Run make run.", 1.4375,
+               similarity=0.625, cited=True, evidence=((1, "Run make run."),))
+
+
+def test_to_dict_and_back_through_json_is_the_same_source():
+    stored = json.loads(json.dumps(CITED.to_dict()))  # as the store and --json write it
+    assert Source.from_dict(stored) == CITED
+
+
+def test_field_names_scripts_read_are_kept():
+    assert list(CITED.to_dict()) == ["n", "source", "title", "location", "text", "score", "similarity",
+                                     "cited", "evidence"]
+    assert CITED.to_dict()["evidence"] == [[1, "Run make run."]]
+
+
+def test_a_source_stored_by_an_earlier_release_reads():
+    # What 0.x stored (dataclasses.asdict of Citation, then JSON): no similarity; before
+    # evidence existed, no evidence either.
+    with_evidence = {"n": 1, "source": "/a.md", "title": "A", "location": "", "text": "t", "score": 0.5,
+                     "cited": False, "evidence": [[2, "second"], [1, "best"]]}
+    before_evidence = {"n": 3, "source": "/b.md", "title": "B", "location": "line 4", "text": "u",
+                       "score": 0.25, "cited": True}
+    assert Source.from_dicts([with_evidence, before_evidence]) == [
+        Source(1, "/a.md", "A", "", "t", 0.5, evidence=((2, "second"), (1, "best"))),
+        Source(3, "/b.md", "B", "line 4", "u", 0.25, cited=True),
+    ]
+
+
+def test_mistyped_or_missing_fields_get_defaults_not_a_crash():
+    odd = {"n": "7", "source": None, "title": 5, "score": "high", "cited": "yes",
+           "evidence": [[1], ["1", "x"], [True, "y"], [2, None], "z", [3, "kept"]], "extra": 1}
+    assert Source.from_dict(odd) == Source(0, "", "", "", "", 0.0, evidence=((3, "kept"),))
+    assert Source.from_dicts(["not an object", None, 3, {"n": 1}]) == [Source(1, "", "", "", "")]
