@@ -155,14 +155,17 @@ def cmd_ask(settings, args) -> int:
                 "`ragtui sessions list` shows yours, or leave out --session to start a new one"
             )
         service.load(progress=_stderr_progress())
-        session_id = args.session or store.create_session(settings.user)  # none left empty by a failed load
-        if args.json:
-            answer = service.ask(session_id, question, use_history=not args.no_history)
-            print(json.dumps(answer.to_dict()))
-            return 0
-        answer = _ask_streaming(service, session_id, question, use_history=not args.no_history)
+        model = str(service.model_info.get("name", ""))
+        session_id = args.session or store.create_session(settings.user, model=model)  # none left empty by a failed load
+        history = not args.no_history
+        answer = (service.ask(session_id, question, use_history=history) if args.json
+                  else _ask_streaming(service, session_id, question, use_history=history))
+        store.set_session_model(session_id, model)  # the answer is stored: say who wrote it
     finally:
         store.close()
+    if args.json:
+        print(json.dumps(answer.to_dict()))
+        return 0
     _print_evidence(answer)
     _print_sources(answer)
     if not args.session:

@@ -151,8 +151,9 @@ def cmd_show(settings: Settings, args) -> int:
     if args.json:
         print(json_line({"session": session.to_dict(), "messages": [m.to_dict() for m in messages]}))
         return 0
+    model = f", model {one_line(session.model)}" if session.model else ""
     print(f"{one_line(session.title) or '(untitled)'} — {session.message_count} messages, "
-          f"ttl {format_ttl(session.ttl)}")
+          f"ttl {format_ttl(session.ttl)}{model}")
     for m in messages:
         print(f"\n{m.role}:\n{clean(m.content)}")
         for i, src in enumerate(m.sources, 1):

@@ -37,7 +37,9 @@ class SessionStoreAPI(Protocol):
         """One line for the header: where sessions are kept."""
 
     # writes
-    def create_session(self, user_id: str, title: str | None = None, *, session_id: str | None = None) -> str: ...
+    def create_session(self, user_id: str, title: str | None = None, *, session_id: str | None = None,
+                       model: str = "") -> str:
+        """A new session (its id); `model`: the model that will answer in it, if known."""
 
     def add_message(
         self,
@@ -51,6 +53,10 @@ class SessionStoreAPI(Protocol):
     ) -> Message: ...
 
     def rename_session(self, session_id: str, title: str) -> None: ...
+
+    def set_session_model(self, session_id: str, model: str) -> None:
+        """Record the model that wrote the session's latest answer (a chat continued with
+        another model names the new one); cheap when it is unchanged."""
 
     def pin_session(self, session_id: str) -> None: ...
 

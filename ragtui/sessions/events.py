@@ -2,7 +2,7 @@
 
 Every script that changes a session publishes one line of JSON on the owner's channel
 (`{ns}:{u:<user>}:events`: the user's hash slot, so a cluster uses sharded pub/sub):
-`{"user", "sid", "kind": create|add|rename|pin|unpin|extend|clear, "id": <message id, add only>}`.
+`{"user", "sid", "kind": create|add|rename|model|pin|unpin|extend|clear, "id": <message id, add only>}`.
 `EventListener` reads them on a thread of its own, over its own connection (an idle
 subscription sends no commands). A notice published while the connection was down is
 lost, so `on_resync` is called each time the subscription is (re)made: the caller reads
@@ -20,7 +20,7 @@ import redis
 
 log = logging.getLogger(__name__)
 
-KINDS = frozenset({"create", "add", "rename", "pin", "unpin", "extend", "clear"})
+KINDS = frozenset({"create", "add", "rename", "model", "pin", "unpin", "extend", "clear"})
 READ_TIMEOUT = 1.0  # seconds a read waits before looking whether to stop
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0)  # waits between reconnection tries (the last repeats)
 

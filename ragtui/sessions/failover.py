@@ -233,7 +233,7 @@ class FailoverStore:
         primary = self.primary.scoped(pending.user_id)  # the outbox may hold other users' sessions
         # made offline, or it expired meanwhile (a session Redis holds is left as it is, and
         # put back in the admin listing in case the write that lists it was what failed)
-        primary.create_session(pending.user_id, pending.title or None, session_id=sid)
+        primary.create_session(pending.user_id, pending.title or None, session_id=sid, model=pending.model)
         ids = {m.id for m in messages}
         after: dict[str | None, list[dict[str, Any]]] = {}
         for change in changes:  # a change after a message already replayed comes first
@@ -316,12 +316,13 @@ class FailoverStore:
         return True
 
     # ------------------------------------------------------------ writes
-    def create_session(self, user_id: str, title: str | None = None, *, session_id: str | None = None) -> str:
+    def create_session(self, user_id: str, title: str | None = None, *, session_id: str | None = None,
+                       model: str = "") -> str:
         sid = session_id or new_session_id()  # one id, whichever store takes it
         return self._write(
             sid,
-            lambda: self.primary.create_session(user_id, title, session_id=sid),
-            lambda: self.outbox.create_session(user_id, title, session_id=sid),
+            lambda: self.primary.create_session(user_id, title, session_id=sid, model=model),
+            lambda: self.outbox.create_session(user_id, title, session_id=sid, model=model),
         )
 
     def add_message(self, session_id: str, role: str, content: str, sources=(), *,
@@ -355,6 +356,9 @@ class FailoverStore:
 
     def rename_session(self, session_id: str, title: str) -> None:
         self._change("rename_session", session_id, title)
+
+    def set_session_model(self, session_id: str, model: str) -> None:
+        self._change("set_session_model", session_id, model)
 
     def pin_session(self, session_id: str) -> None:
         self._change("pin_session", session_id)
@@ -435,6 +439,7 @@ class FailoverStore:
         return dataclasses.replace(
             known,
             title=pending.title if "rename_session" in calls else known.title or pending.title,
+            model=pending.model if "set_session_model" in calls else known.model,
             message_count=known.message_count + pending.message_count,
             last_activity=max(known.last_activity, pending.last_activity),
             pinned=pinned,

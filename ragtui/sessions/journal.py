@@ -112,6 +112,7 @@ SHAPES: dict[str, dict[str, Callable[[Any], bool]]] = {
     "create": {"sid": _text, "user": _text, "at": _number, "deadline": _deadline},
     "add": {"sid": _text, "msg": _message, "deadline": _deadline},
     "rename": {"sid": _text, "title": _text},
+    "model": {"sid": _text, "model": _text},
     "pin": {"sid": _text, "pinned": lambda v: isinstance(v, bool), "deadline": _deadline},
     "extend": {"sid": _text, "deadline": _deadline},
     "clear": {"sid": _text},
@@ -119,7 +120,7 @@ SHAPES: dict[str, dict[str, Callable[[Any], bool]]] = {
                 "deadline": _deadline, "last_activity": _number},
     # the failover store's outbox: a change queued for Redis, and what a replay has done
     "defer": {"sid": _text, "call": _text, "args": lambda v: isinstance(v, list),
-              "change": lambda v: isinstance(v, dict) and v.get("op") in ("rename", "pin", "extend")},
+              "change": lambda v: isinstance(v, dict) and v.get("op") in ("rename", "model", "pin", "extend")},
     "settle": {"sid": _text, "messages": _count, "changes": _count},
 }
 
@@ -131,8 +132,10 @@ def _malformed(record: Any) -> str | None:
     for name, valid in SHAPES.get(record["op"], {}).items():
         if not valid(record.get(name)):
             return f"{record['op']} record with a bad {name!r}: {record.get(name)!r:.40}"
-    if record["op"] == "create" and record.get("title") is not None and not _text(record["title"]):
-        return "create record with a bad 'title'"
+    if record["op"] == "create":  # optional: older records name no model, untitled ones no title
+        for name in ("title", "model"):
+            if record.get(name) is not None and not _text(record[name]):
+                return f"create record with a bad {name!r}"
     return None
 
 

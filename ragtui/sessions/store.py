@@ -79,11 +79,12 @@ local function expire_at(deadline)
 end
 """ + FORGET_COUNTS
 
-# ARGV[5..]: created_at, deadline ms ('' = never), title ('' = none), user. 1, or 0 if it exists.
+# ARGV[5..]: created_at, deadline ms ('' = never), title ('' = none), user, model ('' = not
+# known yet). 1, or 0 if it exists.
 CREATE = PRELUDE + """
 if redis.call('EXISTS', meta) == 1 then return 0 end
 forget_counts(sizes, counts, sid)
-redis.call('HSET', meta, 'user_id', ARGV[8], 'created_at', ARGV[5], 'pinned', '0', 'model', '')
+redis.call('HSET', meta, 'user_id', ARGV[8], 'created_at', ARGV[5], 'pinned', '0', 'model', ARGV[9])
 if ARGV[7] ~= '' then redis.call('HSET', meta, 'title', ARGV[7]) end
 expire_at(ARGV[6])
 redis.call('ZADD', listing, ARGV[5], sid)
@@ -132,6 +133,16 @@ return 1
 RENAME = PRELUDE + """
 if not redis.call('HGET', meta, 'user_id') then return false end
 redis.call('HSET', meta, 'title', ARGV[5])
+notify()
+return 1
+"""
+
+# ARGV[5]: the model that wrote the latest answer. Unchanged: no event, no change counted.
+MODEL = PRELUDE + """
+local owner_model = redis.call('HMGET', meta, 'user_id', 'model')
+if not owner_model[1] then return false end
+if owner_model[2] == ARGV[5] then return 1 end
+redis.call('HSET', meta, 'model', ARGV[5])
 notify()
 return 1
 """
@@ -341,7 +352,7 @@ class SessionStore:
         self._owners: dict[str, str] = {}  # sid -> user_id, learnt from the admin listing
         self._repaired = -REPAIR_INTERVAL  # when (monotonic) the admin listing was last repaired
         self._scripts = {name: client.register_script(text) for name, text in (
-            ("create", CREATE), ("add", ADD_MESSAGE), ("rename", RENAME), ("pin", PIN),
+            ("create", CREATE), ("add", ADD_MESSAGE), ("rename", RENAME), ("model", MODEL), ("pin", PIN),
             ("extend", EXTEND), ("clear", CLEAR), ("restore", RESTORE), ("prune", PRUNE),
             ("find_titles", FIND_TITLES))}
         if journal is not None:
@@ -521,7 +532,8 @@ class SessionStore:
     def _apply_create(self, r: dict[str, Any]) -> str:
         sid, owner, now = r["sid"], r["user"], r["at"]
         self._claim(owner, sid)
-        self._run("create", owner, sid, "create", now, _deadline_arg(r["deadline"]), r.get("title") or "", owner)
+        self._run("create", owner, sid, "create", now, _deadline_arg(r["deadline"]), r.get("title") or "", owner,
+                  r.get("model") or "")  # records written before the model was kept name none
         self._index(owner, sid, now)
         return sid
 
@@ -537,6 +549,10 @@ class SessionStore:
 
     def _apply_rename(self, r: dict[str, Any]) -> None:
         if not self._run("rename", self._recorded_owner(r), r["sid"], "rename", r["title"]):
+            raise _not_found(r["sid"])
+
+    def _apply_model(self, r: dict[str, Any]) -> None:
+        if not self._run("model", self._recorded_owner(r), r["sid"], "model", r["model"]):
             raise _not_found(r["sid"])
 
     def _apply_pin(self, r: dict[str, Any]) -> None:
@@ -631,7 +647,8 @@ class SessionStore:
                        "deadline": deadline, "last_activity": activity}
 
     # --------------------------------------------------------------- writes
-    def create_session(self, user_id: str, title: str | None = None, *, session_id: str | None = None) -> str:
+    def create_session(self, user_id: str, title: str | None = None, *, session_id: str | None = None,
+                       model: str = "") -> str:
         with self.latency.measure("create_session"):
             now = self.clock()
             record = {
@@ -641,6 +658,7 @@ class SessionStore:
                 "title": title_from(title) if title else None,
                 "at": now,
                 "deadline": self._deadline(now),
+                "model": str(model),
             }
             return self._commit(record)
 
@@ -675,9 +693,11 @@ class SessionStore:
             return self._commit(record)
 
     def _change(self, call: str, sid: str, *args) -> dict[str, Any]:
-        """The record of a change to a session's settings (rename, pin, unpin, extend)."""
+        """The record of a change to a session's settings (rename, model, pin, unpin, extend)."""
         if call == "rename_session":
             record = {"op": "rename", "sid": sid, "title": title_from(args[0]) or "untitled"}
+        elif call == "set_session_model":
+            record = {"op": "model", "sid": sid, "model": str(args[0])}
         elif call == "pin_session":
             record = {"op": "pin", "sid": sid, "pinned": True, "deadline": None}
         elif call == "unpin_session":
@@ -691,6 +711,14 @@ class SessionStore:
     def rename_session(self, session_id: str, title: str) -> None:
         with self.latency.measure("rename_session"):
             self._commit(self._change("rename_session", session_id, title))
+
+    def set_session_model(self, session_id: str, model: str) -> None:
+        """Record the model that wrote the session's latest answer. Unchanged (the usual case:
+        every answer calls this) it is one read: nothing written, journaled or announced."""
+        with self._reading("set_session_model"):
+            unchanged = self.client.hget(self.keys.meta(self._owner(session_id), session_id), "model") == model
+        if not unchanged:
+            self._commit(self._change("set_session_model", session_id, model))
 
     def pin_session(self, session_id: str) -> None:
         with self.latency.measure("pin_session"):

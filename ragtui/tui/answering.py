@@ -7,12 +7,15 @@ laying out between key presses.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import messages as msg
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -89,8 +92,9 @@ class Answering:
                     session_id = None
                 except StoreUnavailable:
                     pass  # unreachable is not expired: the question is kept locally until it is back
+            model = str(self.service.model_info.get("name", ""))  # loaded: questions wait for it
             if session_id is None:
-                session_id = self.store.create_session(self.user)
+                session_id = self.store.create_session(self.user, model=model)
             post(msg.AnswerStarted(session_id, question))
 
             first = [True]
@@ -111,4 +115,8 @@ class Answering:
         except Exception as exc:  # shown as the failed answer; the app carries on
             post(msg.AnswerFailed(str(exc)))
             return
+        try:
+            self.store.set_session_model(session_id, model)
+        except Exception:  # the answer is saved and shown all the same: only who wrote it is missing
+            log.warning("session %s: could not record the model that answered", session_id, exc_info=True)
         post(msg.AnswerFinished(answer, question))

@@ -72,3 +72,24 @@ def test_stop_reaches_the_service_and_failures_are_reported_not_raised(memory_st
     posted.clear()
     answering.run("again", None, post=posted.append)
     assert isinstance(posted[-1], msg.AnswerFailed) and posted[-1].error == "the model broke"
+
+
+def test_a_run_records_the_model_that_answered_in_new_and_old_sessions(memory_store):
+    service = FakeChatService(memory_store)
+    answering = ready(memory_store, service)
+    posted = []
+    answering.run("first", None, post=posted.append)
+    new = posted[0].session_id
+    assert memory_store.get_session(new).model == "fake-model"  # named at creation
+
+    old = memory_store.create_session("alice", "made before ragtui kept the model")
+    answering.run("again", old, post=posted.append)
+    assert memory_store.get_session(old).model == "fake-model"  # named by its first answer
+
+    service.model_info = {**service.model_info, "name": "bigger-model"}  # restarted with another model
+    answering.run("and now?", new, post=posted.append)
+    assert memory_store.get_session(new).model == "bigger-model"  # the latest answer's
+
+    service.fail_with = RuntimeError("the model broke")
+    answering.run("broken", old, post=posted.append)
+    assert memory_store.get_session(old).model == "fake-model"  # no answer: no model recorded
