@@ -5,7 +5,7 @@ Layout v2 groups keys by owner. All of one user's keys carry the hash tag `{u:<u
 they share one Redis Cluster slot (one message stays one atomic script) and one ACL key
 pattern confines a user to them:
 
-    {ns}:{u:<user>}:session:<sid>            HASH  user_id, title, created_at, pinned, model
+    {ns}:{u:<user>}:session:<sid>            HASH  user_id, title, created_at, pinned, model (of the latest answer)
     {ns}:{u:<user>}:session:<sid>:messages   LIST  JSON messages, oldest first, trimmed to max_messages
     {ns}:{u:<user>}:session:<sid>:ids        ZSET  message id -> timestamp, the newest max_messages
     {ns}:{u:<user>}:sessions                 ZSET  sid -> last activity (Unix s): the user's listing
