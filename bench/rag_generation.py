@@ -11,6 +11,7 @@ app is up: saving the question, embedding it, hybrid search, building the prompt
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -100,7 +101,6 @@ def prepare(data_dir: Path, env: dict, store: str) -> tuple[list[dict], dict]:
     from ragtui.rag.embed import shared_embedder
     from ragtui.rag.llm import shared_model
     from ragtui.rag.models import resolve_model
-    from ragtui.rag.prompt import Passage
     from ragtui.rag.retriever import Retriever, open_index
 
     settings = load_settings({"data_dir": str(data_dir), "threads": int(env["RAGTUI_THREADS"]),
@@ -108,7 +108,7 @@ def prepare(data_dir: Path, env: dict, store: str) -> tuple[list[dict], dict]:
     model = shared_model(resolve_model(None, data_dir), settings.threads, settings.n_ctx)
     embedder = shared_embedder(settings.threads)
     hits = Retriever(open_index(data_dir), embedder).search(QUESTION, k=settings.top_k, mode=settings.search_mode)
-    passages = [Passage(n, h.source, h.title, h.location, h.text, h.score)
+    passages = [dataclasses.replace(h, n=n)  # numbered as ChatService.ask numbers them
                 for n, h in enumerate((h for h in hits if h.similarity >= MIN_SIMILARITY), start=1)]
     # The prompt ChatService builds (evidence sentences for a tiny model), and its token limit.
     prompt, *_ = answer_prompt(model, embedder.embed_query, QUESTION, passages, [], settings.max_tokens)

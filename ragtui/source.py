@@ -41,7 +41,7 @@ class Source:
         similarity, no cited) or another program put there: a missing or mistyped field gets
         its default rather than failing a whole session."""
         evidence = tuple(
-            (pair[0], pair[1]) for pair in _list(data.get("evidence"))
+            (pair[0], pair[1]) for pair in _pairs(data.get("evidence"))
             if isinstance(pair, (list, tuple)) and len(pair) == 2
             and _is_int(pair[0]) and isinstance(pair[1], str)
         )
@@ -73,5 +73,5 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _list(value: Any) -> list:
-    return value if isinstance(value, (list, tuple)) else []
+def _pairs(value: Any) -> list | tuple:
+    return value if isinstance(value, (list, tuple)) else ()

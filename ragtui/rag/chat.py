@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .answer_text import AnswerFilter, cited_numbers, truncation_mark
 from .evidence import Evidence, extract, shown
-from .prompt import NOTHING_FOUND, BuiltPrompt, Passage, Turn, build_prompt, retrieval_query
+from ..source import Source
+from .prompt import NOTHING_FOUND, BuiltPrompt, Turn, build_prompt, retrieval_query
 
 if TYPE_CHECKING:  # types only: rag/ imports nothing from sessions/ at run time
     from ..sessions.api import SessionStoreAPI
@@ -41,26 +42,11 @@ TINY_MODEL_SENTENCES = 2  # asked for one or two: what it writes after them is m
 MIN_ANSWER_WORDS = 3  # fewer, and the answer is quoted from the evidence instead
 
 
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    source: str
-    title: str
-    location: str
-    text: str
-    score: float
-    cited: bool = False  # the answer refers to it as [n]
-    # Sentences of this passage shown as the answer's evidence: [rank, sentence] pairs,
-    # rank 1 the best over all passages. Stored with the message, so a resumed session
-    # shows them too; messages stored before evidence existed have none.
-    evidence: tuple = ()
-
-
 @dataclass
 class Answer:
     session_id: str
     text: str
-    sources: list[Citation]
+    sources: list[Source]  # every passage the answer was given, marked cited, with its evidence
     prompt_tokens: int = 0
     completion_tokens: int = 0
     retrieval_ms: float = 0.0
@@ -83,7 +69,7 @@ class Answer:
             "answer": self.text,
             "evidence": [{"n": e.n, "text": e.text} for e in self.evidence],
             "truncated": self.truncated,
-            "sources": [dataclasses.asdict(c) for c in self.sources],
+            "sources": [s.to_dict() for s in self.sources],
             "usage": {
                 "prompt_tokens": self.prompt_tokens,
                 "completion_tokens": self.completion_tokens,
@@ -105,10 +91,7 @@ def history_turns(messages: Sequence) -> list[Turn]:
     turns: list[Turn] = []
     for question, answer in zip(messages, messages[1:]):
         if question.role == "user" and answer.role == "assistant":
-            passages = tuple(
-                Passage(s["n"], s["source"], s["title"], s["location"], s["text"], s.get("score", 0.0))
-                for s in answer.sources if {"n", "source", "title", "location", "text"} <= set(s)
-            )
+            passages = tuple(Source.from_dicts(answer.sources))
             if answer.content == NOTHING_FOUND:
                 continue
             if turns and turns[-1].question.strip() == question.content.strip():
@@ -209,10 +192,8 @@ class ChatService:
         say("searching the documents…")
         query = retrieval_query(question, history)
         hits = retriever.search(query, k=self.settings.top_k, mode=self.settings.search_mode)
-        passages = [
-            Passage(n, h.source, h.title, h.location, h.text, h.score)
-            for n, h in enumerate((h for h in hits if h.similarity >= MIN_SIMILARITY), start=1)
-        ]
+        passages = [dataclasses.replace(hit, n=n)  # numbered as the answer will cite them
+                    for n, hit in enumerate((h for h in hits if h.similarity >= MIN_SIMILARITY), start=1)]
         retrieval_ms = (time.perf_counter() - started) * 1000
         answer = Answer(session_id, "", [], retrieval_ms=retrieval_ms, retrieval_query=query, question_id=asked.id)
 
@@ -225,7 +206,7 @@ class ChatService:
             say(f"reading {len(passages)} passage{'s' if len(passages) > 1 else ''}…")
             self._generate(answer, question, passages, history, on_token, should_stop, say, started)
         answered = self.store.add_message(session_id, "assistant", answer.text,
-                                          sources=[dataclasses.asdict(c) for c in answer.sources])
+                                          sources=[s.to_dict() for s in answer.sources])
         answer.answer_id = answered.id
         saved(answered)
         return answer
@@ -266,8 +247,8 @@ class ChatService:
         ranks = {id(e): rank for rank, e in enumerate(answer.evidence, start=1)}
         answer.text = text
         answer.sources = [
-            Citation(p.n, p.source, p.title, p.location, p.text, p.score, p.n in cited,
-                     tuple((ranks[id(e)], e.text) for e in answer.evidence if e.n == p.n))
+            dataclasses.replace(p, cited=p.n in cited,
+                                evidence=tuple((ranks[id(e)], e.text) for e in answer.evidence if e.n == p.n))
             for p in given
         ]
         answer.prompt_tokens = generation.prompt_tokens
@@ -278,8 +259,8 @@ class ChatService:
         answer.ttft_ms = (generating_at - started) * 1000 + generation.ttft_ms
 
 
-def answer_prompt(model, embed, question: str, passages: list[Passage], history: Sequence[Turn],
-                  max_tokens: int, *, embed_many=None) -> tuple[BuiltPrompt, list[Evidence], list[Passage], int]:
+def answer_prompt(model, embed, question: str, passages: list[Source], history: Sequence[Turn],
+                  max_tokens: int, *, embed_many=None) -> tuple[BuiltPrompt, list[Evidence], list[Source], int]:
     """The prompt for `model`, the evidence found, the passages the sources are numbered
     from, and the token limit. A tiny model is given the evidence sentences, not passages.
     `embed` embeds a text, `embed_many` (optional, faster) a batch: see evidence.extract."""

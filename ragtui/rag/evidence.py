@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from ..source import Source
+
 MAX_SENTENCES = 2  # shown
 EMBEDDED_CANDIDATES = 14  # lexical pre-selection: embedding a sentence alone costs 5-30 ms
 EMBEDDED_IN_BATCH = 24  # in one batch each costs less: 24 cost about what 14 alone do
@@ -328,12 +330,9 @@ def shown(evidence: Sequence[Evidence], limit: int = MAX_SENTENCES) -> list[Evid
     return list(evidence[:limit])
 
 
-def from_sources(sources: Sequence[dict]) -> list[Evidence]:
-    """The evidence stored with a message (its `sources`), in the order it was chosen.
+def from_sources(sources: Sequence[Source]) -> list[Evidence]:
+    """The evidence an answer's sources carry, in the order it was chosen.
 
     Messages stored before evidence existed have none: an empty list."""
-    found = []
-    for source in sources:
-        for rank, text in source.get("evidence") or ():
-            found.append((rank, Evidence(int(source.get("n", 0)), str(text), 0.0)))
+    found = [(rank, Evidence(source.n, text, 0.0)) for source in sources for rank, text in source.evidence]
     return [e for _, e in sorted(found, key=lambda pair: pair[0])]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import RagtuiError
+from ..source import Source
 from .documents import Chunk
 from .embed import DIMENSIONS
 
@@ -64,20 +65,6 @@ class IndexOutdated(SearchError):
     def __init__(self):
         super().__init__("the document index was built by an older version of ragtui: "
                          "run `ragtui ingest --rebuild PATH...` to rebuild it")
-
-
-@dataclass(frozen=True)
-class Hit:
-    source: str
-    title: str
-    location: str
-    text: str
-    score: float  # higher is better: the fused relevance the results are ranked by
-    similarity: float  # cosine between query and passage, whatever the mode
-
-    def to_dict(self) -> dict:
-        return {"source": self.source, "title": self.title, "location": self.location,
-                "score": round(self.score, 4), "text": self.text}
 
 
 def _quote(value: str) -> str:
@@ -264,7 +251,7 @@ class Index:
 
     # -- search ---------------------------------------------------------------------
 
-    def search(self, text: str, vector, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+    def search(self, text: str, vector, *, k: int = 5, mode: str = "hybrid") -> list[Source]:
         """The k best passages, in an order that does not depend on k.
 
         Candidates: the CANDIDATES passages nearest the query vector (vector) and those with the
@@ -302,7 +289,7 @@ class Index:
                                  + DOCUMENT_WEIGHT * documents.get(row["source"], 0.0))
         scores = _with_room_for_other_documents(scores, rows)
         ranked = sorted(scores, key=lambda r: -scores[r])
-        return [self._hit(rows[r], vector, scores[r]) for r in ranked[:k]]
+        return [self._hit(rank, rows[r], vector, scores[r]) for rank, r in enumerate(ranked[:k], start=1)]
 
     _COLUMNS = ["source", "title", "location", "text", "vector"]
 
@@ -338,11 +325,12 @@ class Index:
         return {s: float(x) for s, x in zip((s for s in sources if s in position), similarities)}
 
     @staticmethod
-    def _hit(row: dict, query_vector, score: float) -> Hit:
+    def _hit(rank: int, row: dict, query_vector, score: float) -> Source:
         import numpy as np
 
         similarity = float(np.dot(np.asarray(row["vector"], dtype=np.float32), query_vector))
-        return Hit(row["source"], row["title"], row["location"], row["text"], float(score), similarity)
+        return Source(rank, row["source"], row["title"], row["location"], row["text"], float(score),
+                      similarity=similarity)
 
 
 def _document_vector(vectors, rows: list[int]):

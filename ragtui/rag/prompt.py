@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from ..errors import RagtuiError
+from ..source import Source
 
 SYSTEM_PROMPT = (
     "You are a helpful assistant that answers questions using only the numbered passages "
@@ -56,21 +57,11 @@ class PromptTooLong(RagtuiError):
 
 
 @dataclass(frozen=True)
-class Passage:
-    n: int
-    source: str
-    title: str
-    location: str
-    text: str
-    score: float = 0.0
-
-
-@dataclass(frozen=True)
 class Turn:
     """A question, the passages it was given, and its answer: history is kept in these."""
 
     question: str
-    passages: tuple[Passage, ...]
+    passages: tuple[Source, ...]
     answer: str
 
 
@@ -79,11 +70,11 @@ class BuiltPrompt:
     messages: list[dict]
     text: str
     tokens: int
-    passages: tuple[Passage, ...]  # those that made it in (numbering unchanged)
+    passages: tuple[Source, ...]  # those that made it in (numbering unchanged)
     history_turns: int  # how many past turns were kept
 
 
-def user_message(question: str, passages: Sequence[Passage], *, facts: bool = False) -> str:
+def user_message(question: str, passages: Sequence[Source], *, facts: bool = False) -> str:
     """Passages are quoted as data, each under its number and source; facts (evidence
     sentences) each under the number of the passage it comes from."""
     if not passages:
@@ -120,7 +111,7 @@ def turn_messages(turn: Turn, *, facts: bool = False) -> list[dict]:
 
 def build_prompt(
     question: str,
-    passages: Sequence[Passage],
+    passages: Sequence[Source],
     history: Sequence[Turn],
     *,
     render: Render,
@@ -133,7 +124,7 @@ def build_prompt(
     `facts`: the passages are evidence sentences, for a model too small to read passages."""
     system = [{"role": "system", "content": FACTS_SYSTEM_PROMPT if facts else SYSTEM_PROMPT}]
 
-    def assemble(turns: Sequence[Turn], kept: Sequence[Passage]) -> tuple[list[dict], str, int]:
+    def assemble(turns: Sequence[Turn], kept: Sequence[Source]) -> tuple[list[dict], str, int]:
         messages = list(system)
         for turn in turns:
             messages += turn_messages(turn, facts=facts)
@@ -160,7 +151,7 @@ def build_prompt(
     return BuiltPrompt(messages, text, tokens, tuple(kept), len(history) - start)
 
 
-def _fit_passages(question, passages, assemble, budget) -> list[Passage]:
+def _fit_passages(question, passages, assemble, budget) -> list[Source]:
     while True:
         _, _, tokens = assemble([], passages)
         if tokens <= budget:

@@ -5,7 +5,8 @@ import logging
 from pathlib import Path
 
 from .. import paths
-from .index import Hit, Index
+from ..source import Source
+from .index import Index
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ class Retriever:
         self.index = index
         self.embedder = embedder
 
-    def search(self, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+    def search(self, query: str, *, k: int = 5, mode: str = "hybrid") -> list[Source]:
         """Best first; each hit also carries its cosine similarity to the query."""
         if self.index.outdated:
             self.upgrade()

@@ -12,6 +12,7 @@ from ragtui.rag.evidence import from_sources
 from ragtui.rag.prompt import NOTHING_FOUND
 from ragtui.rag.retriever import Retriever, open_index
 from ragtui.sessions import open_store
+from ragtui.source import Source
 
 from .conftest import QUESTION, TEST_CONTEXT, THREADS
 
@@ -60,7 +61,8 @@ def test_ask_streams_a_grounded_answer_and_the_session_keeps_both_messages(servi
     assert (assistant.role, assistant.content) == ("assistant", answer.text)
     assert assistant.sources[0]["source"] == str(docs / "quokka.md")
     assert assistant.sources[0]["n"] == 1 and "7341" in assistant.sources[0]["text"]
-    assert [e.text for e in from_sources(assistant.sources)] == [e.text for e in answer.evidence]
+    assert Source.from_dicts(assistant.sources) == answer.sources  # one serialisation, read back whole
+    assert [e.text for e in from_sources(answer.sources)] == [e.text for e in answer.evidence]
 
 
 def test_second_turn_sees_the_history_and_evaluates_only_new_tokens(service, library):

@@ -1,14 +1,13 @@
 """Evidence is extracted from the passages (never generated) and survives being stored."""
 from __future__ import annotations
 
-import dataclasses
+import json
 
 import numpy as np
 import pytest
 
-from ragtui.rag.chat import Citation
 from ragtui.rag.evidence import Evidence, extract, from_sources, sentences, shown
-from ragtui.rag.prompt import Passage
+from ragtui.source import Source
 
 SESSIONS = """# Sessions
 
@@ -38,8 +37,8 @@ def test_sentences_are_prose_list_items_and_rows_never_headings_or_code():
 
 
 def test_the_sentence_that_answers_is_chosen_from_the_passage_that_holds_it():
-    passages = [Passage(1, "/a/store.md", "Store", "chars 0-9", STORE),
-                Passage(2, "/a/sessions.md", "Sessions", "chars 0-9", SESSIONS)]
+    passages = [Source(1, "/a/store.md", "Store", "chars 0-9", STORE),
+                Source(2, "/a/sessions.md", "Sessions", "chars 0-9", SESSIONS)]
     best = extract("How long do sessions last by default?", passages, embed=None)
     assert best[0].n == 2 and "3600 seconds" in best[0].text
     best = extract("What happens when Redis goes away mid-conversation?", passages, embed=None)
@@ -48,7 +47,7 @@ def test_the_sentence_that_answers_is_chosen_from_the_passage_that_holds_it():
 
 
 def test_embeddings_decide_between_sentences_with_the_same_words():
-    passages = [Passage(1, "/a.md", "Pets › Cats", "", "The cat sat on the mat today. The cat ate the fish today.")]
+    passages = [Source(1, "/a.md", "Pets › Cats", "", "The cat sat on the mat today. The cat ate the fish today.")]
     # Each sentence is embedded under its heading.
     vectors = {"what did the cat eat today?": [1.0, 0.0], "Cats: The cat ate the fish today.": [0.9, 0.1],
                "Cats: The cat sat on the mat today.": [0.0, 1.0]}
@@ -58,7 +57,7 @@ def test_embeddings_decide_between_sentences_with_the_same_words():
 
 def test_with_a_batch_embedder_a_sentence_sharing_no_word_with_the_question_can_win():
     others = " ".join(f"The cat number {i} sat on a mat today." for i in range(20))
-    passages = [Passage(1, "/a.md", "Pets", "", f"{others} Felines rest on woven rugs.")]
+    passages = [Source(1, "/a.md", "Pets", "", f"{others} Felines rest on woven rugs.")]
 
     def embed_many(texts):  # the question and the felines point one way, the rest another
         return np.array([[1.0, 0.0] if t.startswith(("where", "Pets: Felines")) else [0.0, 1.0] for t in texts])
@@ -69,24 +68,24 @@ def test_with_a_batch_embedder_a_sentence_sharing_no_word_with_the_question_can_
 
 def test_nothing_to_quote_gives_no_evidence():
     assert extract("anything?", [], embed=None) == []
-    assert extract("the?", [Passage(1, "/a.md", "A", "", "Too short.")], embed=None) == []
+    assert extract("the?", [Source(1, "/a.md", "A", "", "Too short.")], embed=None) == []
 
 
 def test_evidence_stored_with_the_sources_comes_back_in_its_order_and_old_messages_have_none():
-    cited = Citation(1, "/a.md", "A", "", "text", 0.5, True, ((2, "second best"),))
-    other = Citation(2, "/b.md", "B", "", "text", 0.4, False, ((1, "best"),))
-    stored = [dataclasses.asdict(c) for c in (cited, other)]
+    cited = Source(1, "/a.md", "A", "", "text", 0.5, cited=True, evidence=((2, "second best"),))
+    other = Source(2, "/b.md", "B", "", "text", 0.4, evidence=((1, "best"),))
+    stored = Source.from_dicts(json.loads(json.dumps([c.to_dict() for c in (cited, other)])))
     assert from_sources(stored) == [Evidence(2, "best", 0.0), Evidence(1, "second best", 0.0)]
     old = {"n": 1, "source": "/a.md", "title": "A", "location": "", "text": "t", "score": 0.5, "cited": True}
-    assert from_sources([old]) == []
+    assert from_sources(Source.from_dicts([old])) == []
 
 
 def test_the_app_quotes_stored_evidence_under_the_answer_as_plain_text():
     from ragtui.tui.widgets.chat_messages import evidence_lines
 
-    source = dataclasses.asdict(Citation(2, "/a.md", "A", "", "t", 0.5, False, ((1, "Keys [bold]expire[/] in 1 h."),)))
+    source = Source(2, "/a.md", "A", "", "t", 0.5, evidence=((1, "Keys [bold]expire[/] in 1 h."),))
     assert evidence_lines([source]).plain == "Evidence:\n  [2] “Keys [bold]expire[/] in 1 h.”"
-    assert evidence_lines([{"n": 1, "source": "/old.md"}]) is None  # stored before evidence existed
+    assert evidence_lines(Source.from_dicts([{"n": 1, "source": "/old.md"}])) is None  # stored before evidence existed
 
 
 def test_ragtui_ask_prints_the_evidence_without_the_documents_escape_sequences(capsys):
@@ -102,7 +101,7 @@ def test_ragtui_ask_prints_the_evidence_without_the_documents_escape_sequences(c
 
 def test_a_sentence_in_two_overlapping_passages_is_quoted_once_from_the_better_one():
     overlap = "Sessions survive restarts of the app. Every change is appended to a journal file and flushed."
-    passages = [Passage(1, "/a.md", "Local", "", overlap), Passage(2, "/a.md", "Local", "", overlap)]
+    passages = [Source(1, "/a.md", "Local", "", overlap), Source(2, "/a.md", "Local", "", overlap)]
     best = extract("How do sessions survive restarts?", passages, embed=None)
     assert len({e.text for e in best}) == len(best) == 2 and {e.n for e in best} == {1}
 
@@ -198,6 +197,6 @@ def test_the_answering_sentence_is_shown_from_real_passages(embedder, reference,
     chunks, vectors = reference
     similarity = vectors @ embedder.embed_query(question)
     best = [chunks[i] for i in np.argsort(-similarity)[:5]]  # a vector search, as the index does it
-    passages = [Passage(n, c.source, c.title, "", c.text) for n, c in enumerate(best, start=1)]
+    passages = [Source(n, c.source, c.title, "", c.text) for n, c in enumerate(best, start=1)]
     found = extract(question, passages, embedder.embed_query, embed_many=embedder.embed)  # as ChatService does
     assert any(answer in e.text for e in shown(found))

@@ -7,7 +7,6 @@ from ragtui.rag.chat import cited_numbers, history_turns
 from ragtui.rag.prompt import (
     NOTHING_FOUND,
     SYSTEM_PROMPT,
-    Passage,
     PromptTooLong,
     Turn,
     build_prompt,
@@ -16,6 +15,7 @@ from ragtui.rag.prompt import (
     turn_messages,
 )
 from ragtui.sessions import Message
+from ragtui.source import Source
 
 
 def chatml(messages):
@@ -28,7 +28,7 @@ def count_words(text):
 
 
 def passage(n, words=40, source="/docs/a.md"):
-    return Passage(n, source, f"Doc {n}", "chars 0-100", " ".join(f"w{n}" for _ in range(words)))
+    return Source(n, source, f"Doc {n}", "chars 0-100", " ".join(f"w{n}" for _ in range(words)))
 
 
 def turn(i, words=30):
@@ -144,7 +144,7 @@ def test_history_turns_rebuild_each_question_with_the_passages_it_was_given():
         Message("4", "user", "unanswered (the answer was never saved)", 4.0),
     ]
     turns = history_turns(messages)
-    assert turns == [Turn("what is a kettle?", (Passage(1, "/d/k.md", "Kettle", "chars 0-9", "boils", 0.5),), "It boils [1].")]
+    assert turns == [Turn("what is a kettle?", (Source(1, "/d/k.md", "Kettle", "chars 0-9", "boils", 0.5, cited=True),), "It boils [1].")]
 
 
 def test_a_regenerated_answer_replaces_the_one_before_it_and_declines_are_left_out():
