@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict
 
-from ragtui.rag.chat import Answer, Citation
+from ragtui.rag.chat import Answer
+from ragtui.source import Source
 
-CITATION = Citation(1, "docs/guide.md", "Guide", "§ Install", "Run `make run` to start.", 0.912, cited=True)
+CITATION = Source(1, "docs/guide.md", "Guide", "§ Install", "Run `make run` to start.", 0.912, cited=True)
 
 
 class FakeChatService:
@@ -18,7 +18,7 @@ class FakeChatService:
     """
 
     def __init__(self, store, reply: str = "Run **make run** [1].", *, hold_at: int | None = None,
-                 sources: list[Citation] | None = None):
+                 sources: list[Source] | None = None):
         self.store = store
         self.reply = reply
         self.sources = sources if sources is not None else [CITATION]
@@ -68,7 +68,7 @@ class FakeChatService:
             if on_token:
                 on_token(piece)
         sources = self.sources
-        saved(self.store.add_message(session_id, "assistant", text, sources=[asdict(c) for c in sources]))
+        saved(self.store.add_message(session_id, "assistant", text, sources=[s.to_dict() for s in sources]))
         answer = Answer(session_id, text, sources, prompt_tokens=120, completion_tokens=self.completion_tokens,
                         retrieval_ms=12.0, ttft_ms=40.0, tokens_per_s=25.0, stopped=stopped)
         self.answers.append(answer)

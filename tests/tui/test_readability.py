@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.color import Color
 
-from ragtui.rag.chat import Citation
+from ragtui.source import Source
 from tests.tui.conftest import make_app, screen_text, until
 from tests.tui.fakes import FakeChatService
 
@@ -63,8 +63,8 @@ async def test_sources_are_legible_in_every_built_in_theme(settings, memory_stor
 
 
 async def test_evidence_and_sources_wrap_at_the_pane_width(settings, memory_store):
-    sources = [Citation(n, f"docs/chapter-{n}.md", f"Chapter {n} of the guide", f"§ Part {n}", "Text.", 0.9,
-                        cited=True, evidence=((n, f"Sentence {n} that the answer rests on, quoted whole."),))
+    sources = [Source(n, f"docs/chapter-{n}.md", f"Chapter {n} of the guide", f"§ Part {n}", "Text.", 0.9,
+                      cited=True, evidence=((n, f"Sentence {n} that the answer rests on, quoted whole."),))
                for n in (1, 2, 3)]
     service = FakeChatService(memory_store, reply="Run it [1][2][3].", sources=sources)
     app = make_app(settings, memory_store, service)

@@ -3,12 +3,12 @@
 clock, fixed TTLs, fixed stats and session ids, and the fake chat service."""
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import pytest
 
-from ragtui.rag.chat import Citation
 from ragtui.sessions import StoreStats
+from ragtui.source import Source
 from ragtui.tui import live_sync
 from tests.tui.conftest import make_app, until
 from ragtui.tui.widgets.session_browser import SessionBrowser
@@ -72,7 +72,7 @@ def frozen(memory_store, monkeypatch):
     memory_store.pin_session(pinned)
     answered = memory_store.create_session("alice", title="How do I start it?")
     memory_store.add_message(answered, "user", "How do I start it?")
-    memory_store.add_message(answered, "assistant", "Run **make run** [1].", sources=[asdict(c) for c in SOURCES])
+    memory_store.add_message(answered, "assistant", "Run **make run** [1].", sources=[s.to_dict() for s in SOURCES])
     return FrozenStore(memory_store)
 
 
@@ -85,9 +85,9 @@ def frozen_app(settings, store, theme: str, **kwargs):
 THEMES = ["textual-dark", "textual-light"]
 SIZES = [(80, 24), (160, 48)]
 SOURCES = [
-    Citation(1, "docs/guide.md", "Guide", "§ Install", "Run make run to start.", 0.91, cited=True,
-             evidence=((1, "Run make run to start the app."),)),
-    Citation(2, "docs/faq.md", "Questions people ask", "§ Sessions", "Sessions expire.", 0.74, cited=False),
+    Source(1, "docs/guide.md", "Guide", "§ Install", "Run make run to start.", 0.91, cited=True,
+           evidence=((1, "Run make run to start the app."),)),
+    Source(2, "docs/faq.md", "Questions people ask", "§ Sessions", "Sessions expire.", 0.74),
 ]
 
 

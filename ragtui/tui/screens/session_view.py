@@ -54,7 +54,7 @@ class SessionViewScreen(Screen):
         hidden = max(total - len(messages), 0)
         status.update(f"{total:,} messages" + (f"; the oldest {hidden:,} are not shown" if hidden else ""))
         widgets = [
-            AssistantMessage(m.content, m.sources) if m.role == "assistant" else UserMessage(m.content)
+            AssistantMessage.stored(m) if m.role == "assistant" else UserMessage(m.content)
             for m in messages
             if m.role in ("user", "assistant")
         ]

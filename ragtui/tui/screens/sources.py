@@ -1,7 +1,7 @@
 """The passages an answer cited: each one's file, location and text."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -10,29 +10,28 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from ...safe_text import clean, one_line
+from ...source import Source
 
 PASSAGE_LIMIT = 4000  # a passage is a chunk; anything longer is not one we made
 
 
-def passage(source: dict[str, Any]) -> Content:
-    title = one_line(str(source.get("title") or source.get("source") or "?"), 80)
-    where = one_line(f"{source.get('source', '?')} · {source.get('location') or 'whole file'}", 120)
-    score = source.get("score")
-    text = clean(str(source.get("text") or ""))[:PASSAGE_LIMIT]
+def passage(source: Source) -> Content:
+    title = one_line(source.title or source.source or "?", 80)
+    where = one_line(f"{source.source or '?'} · {source.location or 'whole file'}", 120)
     return Content.assemble(
-        (f"[{source.get('n', '?')}] ", "bold $accent"),
+        (f"[{source.n}] ", "bold $accent"),
         (title, "bold"),
         "\n",
-        (where + (f" · score {score:.3f}" if isinstance(score, (int, float)) else ""), "dim"),
+        (f"{where} · score {source.score:.3f}", "dim"),
         "\n\n",
-        text,
+        clean(source.text)[:PASSAGE_LIMIT],
     )
 
 
 class SourcesScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q", "dismiss", "Close")]
 
-    def __init__(self, sources: Sequence[dict[str, Any]]) -> None:
+    def __init__(self, sources: Sequence[Source]) -> None:
         super().__init__()
         self._sources = list(sources)
 

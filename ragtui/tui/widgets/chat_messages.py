@@ -2,7 +2,7 @@
 never as Textual markup."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -11,21 +11,25 @@ from textual.message import Message
 from textual.widgets import Static
 
 from ...safe_text import clean, for_display, one_line
+from ...source import Source
+
+if TYPE_CHECKING:
+    from ...sessions.models import Message as StoredMessage
 
 
-def citation_line(sources: Sequence[dict[str, Any]]) -> Content:
+def citation_line(sources: Sequence[Source]) -> Content:
     """`Sources: [1] guide.md · §2  [2] faq.txt · line 40` as plain content."""
     parts: list[str | tuple[str, str]] = [("Sources:", "bold")]
     for source in sources:
-        label = one_line(str(source.get("title") or source.get("source") or "?"), 40)
-        location = one_line(str(source.get("location") or ""), 30)
-        parts.append(f"  [{source.get('n', '?')}] {label}")
+        label = one_line(source.title or source.source or "?", 40)
+        location = one_line(source.location, 30)
+        parts.append(f"  [{source.n}] {label}")
         if location:
             parts.append(f" · {location}")
     return Content.assemble(*parts)
 
 
-def evidence_lines(sources: Sequence[dict[str, Any]]) -> Content | None:
+def evidence_lines(sources: Sequence[Source]) -> Content | None:
     """The sentences the answer rests on, quoted from its passages with their [n]."""
     from ...rag.evidence import from_sources
 
@@ -86,17 +90,17 @@ class AssistantMessage(Vertical, can_focus=True):
     BINDINGS = [Binding("enter", "open_sources", "Sources")]
 
     class SourcesRequested(Message):
-        def __init__(self, sources: Sequence[dict[str, Any]]) -> None:
+        def __init__(self, sources: Sequence[Source]) -> None:
             super().__init__()
             self.sources = list(sources)
 
     def __init__(
-        self, text: str, sources: Sequence[dict[str, Any]] = (), *, stopped: bool = False, failed: str = ""
+        self, text: str, sources: Sequence[Source] = (), *, stopped: bool = False, failed: str = ""
     ) -> None:
         """`failed`: why no answer came (what was written before is shown above it)."""
         super().__init__()
         self.text = clean(text)  # what F5 copies: no escape sequences either
-        self.sources: list[dict[str, Any]] = list(sources)
+        self.sources = list(sources)
         self._stopped = stopped
         self.failed = failed
         shown, cut = for_display(self.text)
@@ -106,6 +110,11 @@ class AssistantMessage(Vertical, can_focus=True):
             from rich.markdown import Markdown as RichMarkdown  # markdown-it: not needed for the first frame
 
             self._body = RichMarkdown(shown, hyperlinks=False)
+
+    @classmethod
+    def stored(cls, message: StoredMessage) -> AssistantMessage:
+        """An answer as the store keeps it (its sources as dicts, maybe from an earlier release)."""
+        return cls(message.content, Source.from_dicts(message.sources))
 
     def compose(self):
         if self.text:

@@ -3,7 +3,6 @@ transcript of the open session; the question box; and the questions waiting thei
 (an `Answering`, shared with the screen that gets them answered)."""
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from textual import on
@@ -21,6 +20,7 @@ from .prompt_input import PromptInput
 from .ttl_countdown import TtlCountdown
 
 if TYPE_CHECKING:
+    from ...source import Source
     from .streaming_answer import StreamingAnswer
 
 # Streamed tokens reach the answer on a timer, a few per update: one message per token
@@ -112,7 +112,7 @@ class ChatPane(Vertical):
         widgets: list[UserMessage | AssistantMessage] = []
         for message in messages:
             if message.role == "assistant":
-                widgets.append(AssistantMessage(message.content, message.sources))
+                widgets.append(AssistantMessage.stored(message))
             elif message.role == "user":
                 widgets.append(UserMessage(message.content))
         return widgets
@@ -213,8 +213,7 @@ class ChatPane(Vertical):
     @on(msg.AnswerFinished)
     async def _answer_finished(self, event: msg.AnswerFinished) -> None:
         answer = event.answer
-        sources = [c if isinstance(c, dict) else asdict(c) for c in answer.sources]
-        await self._end_answer(answer.text, sources, stopped=answer.stopped)
+        await self._end_answer(answer.text, answer.sources, stopped=answer.stopped)
 
     @on(msg.AnswerFailed)
     async def _answer_failed(self, event: msg.AnswerFailed) -> None:
@@ -226,7 +225,7 @@ class ChatPane(Vertical):
         notice = "This session expired: your question starts a new session."
         await self.add_notice(notice, severity="warning", before=self._current_question())
 
-    async def _end_answer(self, text: str | None, sources: Sequence[dict[str, Any]], **how: Any) -> None:
+    async def _end_answer(self, text: str | None, sources: Sequence[Source], **how: Any) -> None:
         """Put the finished (or failed) answer in place of the one streaming, or below its
         question if none was; `text` None: what was streamed."""
         if self._token_timer is not None:
