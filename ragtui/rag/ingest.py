@@ -12,7 +12,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 from .chunking import chunk_document
 from .documents import Chunk, Document
@@ -73,11 +73,18 @@ class IngestReport:
                 "skipped": [{"path": p, "reason": r} for p, r in self.skipped]}
 
 
+class DocumentEmbedder(Protocol):
+    """What ingest needs of an embedder (ragtui.rag.embed.Embedder, or a bench's stand-in)."""
+    dimensions: int
+
+    def embed(self, texts: Sequence[str]): ...
+
+
 @dataclass(frozen=True)
 class _Candidate:
     source: str
-    path: Path | None  # None for Python reference topics
-    text: str | None = None
+    path: Path | None  # None for Python reference topics, whose text is given
+    text: str = ""
 
 
 def discover(paths: Sequence[Path], report: IngestReport) -> tuple[list[_Candidate], list[str]]:
@@ -132,10 +139,10 @@ def _under(source: str, roots: Sequence[str]) -> bool:
 
 
 class Ingester:
-    def __init__(self, index: Index, embedder_factory: Callable[[], object]):
+    def __init__(self, index: Index, embedder_factory: Callable[[], DocumentEmbedder]):
         self.index = index
         self._embedder_factory = embedder_factory
-        self._embedder = None
+        self._embedder: DocumentEmbedder | None = None
 
     def ingest(
         self,
@@ -148,9 +155,9 @@ class Ingester:
         started = time.perf_counter()
         report = IngestReport()
         if self.index.outdated:  # made by an older ragtui: index everything it held again, the new way
-            known = list(self.index.file_hashes())
-            paths = [*paths, *(Path(s) for s in known if not s.startswith(PYTHON_DOCS_PREFIX))]
-            python_docs = python_docs or any(s.startswith(PYTHON_DOCS_PREFIX) for s in known)
+            held = list(self.index.file_hashes())
+            paths = [*paths, *(Path(s) for s in held if not s.startswith(PYTHON_DOCS_PREFIX))]
+            python_docs = python_docs or any(s.startswith(PYTHON_DOCS_PREFIX) for s in held)
             rebuild = True
         if rebuild:
             self.index.reset()
@@ -164,6 +171,8 @@ class Ingester:
         stale: set[str] = set()  # indexed documents whose old passages must go
 
         def report_progress(done: int, current: str, embedded: int = 0) -> None:
+            if progress is None:
+                return
             waiting = len(pending_docs) * (1 - embedded / len(pending)) if pending else 0
             progress(IngestProgress(done, len(candidates), report.chunks + len(pending), report.chunks + embedded,
                                     time.perf_counter() - started, current, (done - waiting) / len(candidates)))
@@ -259,11 +268,12 @@ class Ingester:
 
         if self._embedder is None:
             self._embedder = self._embedder_factory()
+        embedder = self._embedder
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        vectors = np.empty((len(texts), self._embedder.dimensions), dtype=np.float32)
+        vectors = np.empty((len(texts), embedder.dimensions), dtype=np.float32)
         for start in range(0, len(order), PROGRESS_BATCH):
             rows = order[start:start + PROGRESS_BATCH]
-            vectors[rows] = self._embedder.embed([texts[i] for i in rows])
+            vectors[rows] = embedder.embed([texts[i] for i in rows])
             if embedded:
                 embedded(start + len(rows))
         return vectors
