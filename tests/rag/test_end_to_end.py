@@ -131,6 +131,7 @@ def test_cli_first_ask_indexes_the_user_guide_then_continues_the_session(monkeyp
     history = store.get_conversation_history(reply["session_id"])
     assert [m.role for m in history] == ["user", "assistant"] * 2
     assert [m.id for m in history] == [reply["question_id"], reply["answer_id"], second["question_id"], second["answer_id"]]
+    assert Source.from_dicts(reply["sources"]) == Source.from_dicts(history[1].sources)  # one serialisation
     store.close()
 
 
