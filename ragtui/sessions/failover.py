@@ -8,9 +8,11 @@ a network call); once Redis answers, the outbox is replayed into it in the order
 were done — messages with their ids and times, and the renames, pins, unpins and
 extensions made between them — and each session leaves degraded mode as soon as all of
 it is in Redis. Redis skips a message id it already holds, so a call that timed out but
-did land is not stored twice. One process replays at a time (a lock file beside the
-outbox). A session whose replay Redis refuses stays pending, named in `health`, without
-holding up the others or new writes. Pending writes survive a restart of the app.
+did land is not stored twice, nor is the retry of an add that raised (the same text again
+gets the first attempt's id). One process replays at a time (a lock file beside the
+outbox); a write that meets another process's replay of its session goes again. A
+session whose replay Redis refuses stays pending, named in `health`, without holding up
+the others or new writes. Pending writes survive a restart of the app.
 
 Unreachable is not expired: only an answer from Redis makes a session "not found".
 """
@@ -42,6 +44,7 @@ PROBE_INTERVAL = 1.0
 REMEMBERED_HISTORIES = 32
 REMEMBERED_SESSIONS = 1000
 EVERYTHING = 1 << 30
+WRITE_TRIES = 3  # a write racing other processes' replays of the shared outbox
 
 
 def _probe(store_ref: "weakref.ref[FailoverStore]") -> None:
@@ -89,6 +92,8 @@ class FailoverStore:
         self._waiting: dict[str, str] = {}  # session -> why Redis refused its replay
         self._known: OrderedDict[str, Session] = OrderedDict()  # what Redis last showed
         self._seen: OrderedDict[str, list[Message]] = OrderedDict()
+        self._queued_by: OrderedDict[str, str] = OrderedDict()  # session -> owner, as saved in the outbox here
+        self._unsure: dict[str, tuple[str, str, str]] = {}  # session -> role, content, id of an add that raised
         self._closed = threading.Event()
         self._synced = threading.Event()  # set while nothing is pending and Redis takes writes
         self._prober: threading.Thread | None = None
@@ -270,13 +275,20 @@ class FailoverStore:
             return known.user_id
         if self._seen.get(sid) and self.user is not None:  # messages read from this user's keys
             return self.user
-        return self.primary.known_owner(sid)
+        return self._queued_by.get(sid) or self.primary.known_owner(sid)
 
     def _save_locally(self, sid: str, write: Callable[[], Any]) -> Any:
         with self._lock:
             result = write()
             self._pending.add(sid)
             self._synced.clear()
+            # remembered: another process may replay the session out of the outbox, and a
+            # write after that, still degraded, puts it back there under the same owner
+            if (owner := self.outbox.known_owner(sid)) is not None:
+                self._queued_by[sid] = owner
+                self._queued_by.move_to_end(sid)
+                while len(self._queued_by) > REMEMBERED_SESSIONS:
+                    self._queued_by.popitem(last=False)
         self._ensure_prober()
         return result
 
@@ -284,15 +296,25 @@ class FailoverStore:
         """Write to Redis, unless it is down or this session has writes still pending there."""
         if self._foreign(sid):
             raise SessionNotFound(f"session {sid} does not exist or has expired")
-        if not (self._degraded or sid in self._pending):
+        for _ in range(WRITE_TRIES):
+            if not (self._degraded or sid in self._pending):
+                try:
+                    return to_redis()
+                except NOT_SAVED as exc:
+                    self._lost_redis(exc)
+                except SessionNotFound:
+                    if not self._pending_here(sid):
+                        raise
             try:
-                return to_redis()
-            except NOT_SAVED as exc:
-                self._lost_redis(exc)
+                return self._save_locally(sid, locally)
             except SessionNotFound:
-                if not self._pending_here(sid):
-                    raise
-        return self._save_locally(sid, locally)
+                # Another process replayed (or deleted) the session out of the outbox between
+                # our look and our write: not "expired". Go again: to Redis, which has it now,
+                # or back into the outbox while Redis is away.
+                with self._lock:
+                    if self.outbox.get_session(sid) is None:
+                        self._pending.discard(sid)
+        raise StoreUnavailable(f"session {sid}: other processes kept replaying it while this one wrote: try again")
 
     def _foreign(self, sid: str) -> bool:
         """Another user's session, pending in the outbox all users of this machine share:
@@ -330,7 +352,12 @@ class FailoverStore:
         if role not in ROLES:  # before anything is written anywhere
             raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         timestamp = self.primary.clock() if timestamp is None else timestamp
-        message_id = message_id or new_message_id(timestamp)  # kept by every retry and the replay
+        # kept by the replay; and by a retry of an add that raised (the same text again), which
+        # may have landed anyway (Redis applied it, its reply was lost, the outbox was full)
+        unsure = self._unsure.get(session_id)
+        if message_id is None and unsure is not None and unsure[:2] == (role, content):
+            message_id = unsure[2]
+        message_id = message_id or new_message_id(timestamp)
 
         def add(store: SessionStore) -> Message:
             return store.add_message(session_id, role, content, sources, message_id=message_id, timestamp=timestamp)
@@ -345,7 +372,18 @@ class FailoverStore:
                 del seen[: -self.primary.max_messages]
             return message
 
-        return self._write(session_id, lambda: add(self.primary), locally)
+        try:
+            message = self._write(session_id, lambda: add(self.primary), locally)
+        except BaseException:
+            with self._lock:
+                self._unsure[session_id] = (role, content, message_id)
+                while len(self._unsure) > REMEMBERED_SESSIONS:
+                    self._unsure.pop(next(iter(self._unsure)))
+            raise
+        if unsure is not None:
+            with self._lock:
+                self._unsure.pop(session_id, None)
+        return message
 
     def _change(self, call: str, session_id: str, *args) -> Any:
         def locally() -> Any:

@@ -16,7 +16,8 @@ import pytest
 import redis
 
 from ragtui.cli import main
-from ragtui.sessions import CorruptSession, SessionNotFound, StoreUnavailable
+from ragtui.sessions import CorruptSession, SessionNotFound, StoreError, StoreUnavailable
+from ragtui.sessions import failover
 from ragtui.sessions import open_store as _open_store
 from ragtui.sessions.keys import Keys
 from tests.redis_server import RedisServer
@@ -125,6 +126,47 @@ def test_a_message_saved_locally_stays_shown_when_another_process_replays_it(ope
     assert contents(store, sid) == ["one", "two"]
 
 
+def test_a_write_racing_another_process_replaying_its_session_is_saved_not_called_expired(
+        open_store, own_redis, tmp_path, monkeypatch):
+    """Bench finding F4: another process replayed the session out of the shared outbox between
+    this one's look (the session is there) and its write (it is gone): SessionNotFound for a
+    live session of its own."""
+    monkeypatch.setattr(failover, "PROBE_INTERVAL", 3600)  # this process stays degraded throughout
+    data = tmp_path / "data"
+    own_redis.kill()
+    store = open_store("auto", redis_url=own_redis.url, data_dir=data)
+    sid = store.create_session("alice")
+    store.add_message(sid, "user", "one")
+    own_redis.start()
+    write_to_outbox = store.outbox.add_message
+
+    def another_process_replays_first(*args, **kwargs):
+        monkeypatch.setattr(store.outbox, "add_message", write_to_outbox)  # once
+        open_store("auto", redis_url=own_redis.url, data_dir=data).close()  # replays the outbox on open
+        return write_to_outbox(*args, **kwargs)
+
+    monkeypatch.setattr(store.outbox, "add_message", another_process_replays_first)
+    store.add_message(sid, "user", "two")
+    assert store.sync()
+    assert contents(open_store(own_redis.url, data_dir=tmp_path / "other"), sid) == ["one", "two"]
+
+
+def test_a_session_made_offline_and_replayed_by_another_process_still_takes_writes(
+        open_store, own_redis, tmp_path, monkeypatch):
+    monkeypatch.setattr(failover, "PROBE_INTERVAL", 3600)
+    data = tmp_path / "data"
+    own_redis.kill()
+    store = open_store("auto", redis_url=own_redis.url, data_dir=data)
+    sid = store.create_session("alice", "made offline")
+    own_redis.start()
+    open_store("auto", redis_url=own_redis.url, data_dir=data).close()  # replays it into Redis
+    store.add_message(sid, "user", "still degraded here")  # was "not known here": it made it
+    assert store.sync()
+    direct = open_store(own_redis.url, data_dir=tmp_path / "other")
+    assert contents(direct, sid) == ["still degraded here"]
+    assert direct.get_session(sid).title == "made offline"
+
+
 def test_sessions_an_older_version_kept_locally_are_moved_into_redis(open_store, own_redis, tmp_path):
     data = tmp_path / "data"
     old = open_store("local", data_dir=data)  # where older versions' auto mode put them
@@ -213,6 +255,29 @@ def test_two_processes_replaying_one_outbox_store_each_message_once(open_store, 
         p.stdin.flush()
     assert [p.wait(timeout=60) for p in replayers] == [0, 0]
     assert contents(open_store(own_redis.url, data_dir=tmp_path / "other"), sid) == [f"m{i}" for i in range(100)]
+
+
+def test_a_retried_add_that_raised_but_reached_redis_is_stored_once(open_store, own_redis, tmp_path, monkeypatch):
+    """Bench finding F3: Redis applied an add whose reply never came (paused), the outbox had no
+    room for the local copy, so the caller was told "not saved". Its retry (the same text)
+    carries the first attempt's id: stored once, whichever attempt landed."""
+    from tests.sessions.test_journal_writes import disk_full
+
+    store = open_store(own_redis.url, data_dir=tmp_path / "data", redis_timeout=0.2)
+    sid = store.create_session("alice")
+    store.add_message(sid, "user", "before")  # (Redis has the script now: the call below runs as sent)
+    os.kill(own_redis.process.pid, signal.SIGSTOP)
+    try:
+        with disk_full(monkeypatch, short_first=False), pytest.raises(StoreError, match="no space left"):
+            store.add_message(sid, "user", "did it land?")  # sent, then the wait ran out
+    finally:
+        os.kill(own_redis.process.pid, signal.SIGCONT)  # Redis runs it now
+    direct = open_store(own_redis.url, data_dir=tmp_path / "other")
+    assert contents(direct, sid) == ["before", "did it land?"]  # the reply was lost, not the request
+    store.add_message(sid, "user", "did it land?")  # the caller tries again
+    store.add_message(sid, "user", "did it land?")  # and a new message with the same text is new
+    assert store.sync()
+    assert contents(direct, sid) == ["before", "did it land?", "did it land?"]
 
 
 # ------------------------------------------- 5. settings changed while degraded
