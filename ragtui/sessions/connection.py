@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis
@@ -39,7 +39,7 @@ SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
 SCHEMES = ("redis", "rediss", "unix") + CLUSTER_SCHEMES + SENTINEL_SCHEMES
 
 
-class _ThreadAffinity:
+class AffinePool(ConnectionPool):
     """A pool that hands each thread the connection it used last, when that one is free.
 
     WAIT counts only the writes of the connection it is sent on: it must follow the
@@ -70,11 +70,7 @@ class _ThreadAffinity:
         return connection
 
 
-class AffinePool(_ThreadAffinity, ConnectionPool):
-    pass
-
-
-class AffineSentinelPool(_ThreadAffinity, SentinelConnectionPool):
+class AffineSentinelPool(AffinePool, SentinelConnectionPool):
     pass
 
 
@@ -100,7 +96,8 @@ class PendingCluster:
         return getattr(self._reached(), name)
 
     def register_script(self, script: str) -> Script:  # hashed now, sent at its first call
-        return Script(self, script)
+        # a stand-in for the client: Script calls only what this forwards (and get_encoder)
+        return Script(cast(RedisCluster, self), script)
 
     def get_encoder(self) -> Encoder:  # what Script hashes a script's text with
         return Encoder(encoding="utf-8", encoding_errors="strict", decode_responses=True)
@@ -214,8 +211,8 @@ def _cluster(url: str, location: str, options: dict[str, Any]) -> Deployment:
         raise redis.ConnectionError(f"Redis Cluster at {location}: {exc}") from None
     try:  # CLUSTER NODES, not the client's slot map: CLUSTER SLOTS leaves a replica out until
         # its master has written something
-        members = client.cluster_nodes().values()
-        replicas = 1 if any("slave" in m["flags"] and "fail" not in m["flags"] for m in members) else 0
+        flags = [str(m["flags"]) for m in client.cluster_nodes().values()]  # "slave,fail…"
+        replicas = 1 if any("slave" in f and "fail" not in f for f in flags) else 0
     except redis.ResponseError:  # not allowed to this Redis user: the slot map is what we know
         replicas = 1 if client.get_replicas() else 0
     return Deployment(client, "cluster", location, replicas)

@@ -196,6 +196,10 @@ def _sid_in(line: bytes) -> str | None:
     return match.group(1).decode("utf-8", "replace") if match else None
 
 
+def _unattached(*_: Any) -> Any:
+    raise RuntimeError("the journal is used before a store attached to it")
+
+
 class Journal:
     def __init__(self, path: Path, *, compact_slack: int = 1 << 20) -> None:
         self.path = path
@@ -215,9 +219,9 @@ class Journal:
         self._inode = -1
         self._compacted_size = 0
         self._torn_at: int | None = None  # our own failed write that could not be cut off yet
-        self._apply: Apply | None = None
-        self._reset: Callable[[], None] | None = None
-        self._snapshot: Callable[[], Iterable[dict[str, Any]]] | None = None
+        self._apply: Apply = _unattached  # the store's, from attach()
+        self._reset: Callable[[], None] = _unattached
+        self._snapshot: Callable[[], Iterable[dict[str, Any]]] = _unattached
         self._restart()
 
     def _restart(self) -> None:
@@ -455,7 +459,7 @@ class Journal:
         except Exception as exc:  # noqa: BLE001
             return f"{exc.__class__.__name__}: {exc}"
         if record["op"] in ("create", "restore", "clear"):
-            self._known.add(sid)
+            self._known.add(record["sid"])  # their shape has one
             owner = record.get("user") or (record.get("meta") or {}).get("user_id")
             if owner:
                 self._owners.add(owner)

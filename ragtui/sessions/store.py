@@ -23,7 +23,7 @@ import secrets
 import time
 from collections import defaultdict, deque
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, cast
 
 import redis
 
@@ -276,6 +276,21 @@ def title_from(text: str) -> str:
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1] + "…"
 
 
+# Every client a store is handed decodes replies (decode_responses=True): the text it stored
+# comes back as str. redis-py's types cannot know that (they say bytes | str, or a union of
+# reply shapes), so the replies the store reads are given their real type here.
+def _str(reply: Any) -> str | None:
+    return cast("str | None", reply)
+
+
+def _strs(reply: Any) -> list[str]:
+    return cast("list[str]", reply)
+
+
+def _optional_strs(reply: Any) -> list[str | None]:  # HMGET: None where a field is missing
+    return cast("list[str | None]", reply)
+
+
 def _ms(seconds: float) -> int:
     return int(seconds * 1000)
 
@@ -437,10 +452,10 @@ class SessionStore:
         if owner is None:
             try:
                 with self._permitted():
-                    owner = self.client.hget(self.keys.owners, sid)
+                    owner = _str(self.client.hget(self.keys.owners, sid))
                 if owner is None and self.journal is not None:
                     self.journal.catch_up()  # another process may have made it
-                    owner = self.client.hget(self.keys.owners, sid)
+                    owner = _str(self.client.hget(self.keys.owners, sid))
             except redis.ResponseError as exc:
                 raise _response_error(sid, exc) from None
             if owner is None:
@@ -630,8 +645,8 @@ class SessionStore:
     def _snapshot_records(self) -> Iterator[dict[str, Any]]:
         """Every live session as one `restore` record: the compacted journal."""
         now = self.clock()
-        owners = self.client.hgetall(self.keys.owners)
-        for sid in self.client.zrange(self.keys.all_sessions, 0, -1):
+        owners = cast("dict[str, str]", self.client.hgetall(self.keys.owners))  # (decoded: see _str)
+        for sid in _strs(self.client.zrange(self.keys.all_sessions, 0, -1)):
             owner = owners.get(sid)
             if owner is None:
                 continue
@@ -694,6 +709,7 @@ class SessionStore:
 
     def _change(self, call: str, sid: str, *args) -> dict[str, Any]:
         """The record of a change to a session's settings (rename, model, pin, unpin, extend)."""
+        record: dict[str, Any]
         if call == "rename_session":
             record = {"op": "rename", "sid": sid, "title": title_from(args[0]) or "untitled"}
         elif call == "set_session_model":
@@ -819,7 +835,7 @@ class SessionStore:
             except SessionNotFound:
                 return []
             try:
-                raw = self.client.lrange(key, start, end)
+                raw = _strs(self.client.lrange(key, start, end))
             except redis.ResponseError as exc:
                 if redis_errors.is_permission_denied(exc):
                     raise
@@ -843,28 +859,30 @@ class SessionStore:
         found: list[Session] = []
         position = offset
         while len(found) < limit:
-            sids = self.client.zrevrange(index, position, position + max(limit - len(found), 1) - 1)
+            sids = _strs(self.client.zrevrange(index, position, position + max(limit - len(found), 1) - 1))
             if not sids:
                 break
+            owners: dict[str, str | None]
             if user is None:
-                owners = dict(zip(sids, self.client.hmget(self.keys.owners, sids)))
-                self._owners.update({sid: o for sid, o in owners.items() if o is not None})
+                owners = dict(zip(sids, _optional_strs(self.client.hmget(self.keys.owners, sids))))
             else:
                 owners = dict.fromkeys(sids, user)
+            live = [(sid, owner) for sid, owner in owners.items() if owner is not None]
+            dead: dict[str, str | None] = {sid: None for sid, owner in owners.items() if owner is None}
+            if user is None:
+                self._owners.update(live)
             pipe = self.client.pipeline(transaction=False)
-            live = [sid for sid in sids if owners[sid] is not None]
-            for sid in live:
-                self._queue_session_reads(pipe, owners[sid], sid)
+            for sid, owner in live:
+                self._queue_session_reads(pipe, owner, sid)
             results = pipe.execute(raise_on_error=False) if live else []
-            dead = {sid: None for sid in sids if owners[sid] is None}
-            for i, sid in enumerate(live):
+            for i, (sid, owner) in enumerate(live):
                 fields = results[4 * i: 4 * i + 4]
                 if any(isinstance(x, Exception) for x in fields):
                     log.warning("skipping session %s: its keys hold foreign data", sid)
                     position += 1
                     continue
                 if not fields[0]:
-                    dead[sid] = owners[sid]
+                    dead[sid] = owner
                     continue
                 try:
                     found.append(self._session_from(sid, *fields))
@@ -937,9 +955,9 @@ class SessionStore:
         needle = text.strip()
         with self._reading("find_sessions"):
             matched: set[str] = set()
-            for user in self.client.zrange(self.keys.users, 0, -1):
+            for user in self._users(None):
                 if needle.casefold() in user.casefold():
-                    matched.update(self.client.zrange(self.keys.sessions(user), 0, -1))
+                    matched.update(_strs(self.client.zrange(self.keys.sessions(user), 0, -1)))
                 else:
                     matched.update(self._scripts["find_titles"](
                         keys=[self.keys.sessions(user)], args=[self.keys.meta(user, ""), needle.lower()]))
@@ -951,7 +969,7 @@ class SessionStore:
             created = self.client.zmscore(self.keys.all_sessions, sids)
             newest = sorted((c, sid) for c, sid in zip(created, sids) if c is not None)[::-1]
             page = [sid for _, sid in newest[offset: offset + limit]]
-            owners = self.client.hmget(self.keys.owners, page) if page else []
+            owners = _optional_strs(self.client.hmget(self.keys.owners, page)) if page else []
             pipe = self.client.pipeline(transaction=False)
             pairs = [(sid, owner) for sid, owner in zip(page, owners) if owner is not None]
             for sid, owner in pairs:
@@ -966,7 +984,7 @@ class SessionStore:
 
     # ----------------------------------------------------- counters, stats
     def _users(self, user: str | None) -> list[str]:
-        return [user] if user is not None else self.client.zrange(self.keys.users, 0, -1)
+        return [user] if user is not None else _strs(self.client.zrange(self.keys.users, 0, -1))
 
     def _totals(self, user: str | None) -> dict[str, tuple[int, int]]:
         """{user: (sessions, messages)} from the counters, after a small prune step each."""
@@ -1020,7 +1038,7 @@ class SessionStore:
             return
         self._repaired = time.monotonic()
         for user in users:
-            sids = self.client.zrange(self.keys.sessions(user), 0, -1)
+            sids = _strs(self.client.zrange(self.keys.sessions(user), 0, -1))
             listed = self.client.zmscore(self.keys.all_sessions, sids) if sids else []
             missing = [sid for sid, score in zip(sids, listed) if score is None]
             if not missing:
@@ -1070,7 +1088,7 @@ class SessionStore:
         old = LegacyKeys(self.namespace)
         moved = 0
         with self._permitted():
-            while sids := self.client.zrange(old.all_sessions, 0, 499):
+            while sids := _strs(self.client.zrange(old.all_sessions, 0, 499)):
                 for sid in sids:
                     moved += self._migrate_one(old, sid)
             self.client.set(self.keys.layout, LAYOUT_VERSION)
