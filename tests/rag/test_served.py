@@ -164,6 +164,16 @@ def test_models_lists_the_servers_models(capsys, served_env):
     assert out.split() == ["*", ALIAS] and served_env.url in err
 
 
+def test_ask_records_the_servers_model_name_in_the_session(capsys, served_env, redis_url):
+    assert cli.main(["--store", redis_url, "--user", "alice", "ask", "--json", QUESTION]) == 0
+    sid = json.loads(capsys.readouterr().out)["session_id"]
+    store = open_store(redis_url, user="alice")
+    try:
+        assert store.get_session(sid).model == ALIAS  # the name /v1/models gave, not a file's
+    finally:
+        store.close()
+
+
 def test_the_api_key_is_never_shown(capsys, served_env, tmp_path, monkeypatch):
     outputs = []
     for argv in (["doctor"], ["doctor", "--json"], ["models"], ["stats"],
