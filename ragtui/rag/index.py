@@ -17,12 +17,18 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence, cast
 
 from ..errors import RagtuiError
 from ..source import Source
 from .documents import Chunk
-from .embed import DIMENSIONS
+from .embed import DIMENSIONS, VECTORS
+
+if TYPE_CHECKING:
+    import numpy as np
+    from lancedb import DBConnection
+    from lancedb.query import LanceVectorQueryBuilder
+    from lancedb.table import Table
 
 os.environ.setdefault("LANCEDB_LOG", "error")  # before lancedb loads: its deprecation notices are not for users
 
@@ -60,7 +66,7 @@ class SearchError(RagtuiError):
 
 
 class IndexOutdated(SearchError):
-    """The index was built by an older ragtui, with another layout."""
+    """The index was built by an older ragtui, with another layout or other vectors."""
 
     def __init__(self):
         super().__init__("the document index was built by an older version of ragtui: "
@@ -93,7 +99,16 @@ def _schema():
     return chunks, files
 
 
-MANIFEST = "manifest.json"  # {"layout": n, "documents": {source: [content hash, chunks]}}: readable without LanceDB
+# {"layout": n, "vectors": embed.VECTORS, "documents": {source: [content hash, chunks]}}: readable without LanceDB
+MANIFEST = "manifest.json"
+OLDER_VECTORS = "all-MiniLM-L6-v2"  # what an index that records no vectors holds (float ones)
+
+
+@dataclass(frozen=True)
+class _Tables:
+    db: DBConnection
+    chunks: Table
+    files: Table
 
 
 class Index:
@@ -103,39 +118,47 @@ class Index:
     def __init__(self, directory: Path):
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
-        self._db = self._chunks = self._files = None
+        self._tables: _Tables | None = None
         self._documents: dict[str, list] | None = None
         self._layout = LAYOUT
-        self._document_vectors = None  # (position by source, matrix): read on first search
+        self._vectors = VECTORS
+        self._document_vectors: tuple[dict[str, int], np.ndarray] | None = None  # read on first search
 
     def open(self) -> "Index":
         """Connect now (an app about to answer questions should not pay for it on the first one)."""
         self._connect()
         return self
 
-    def _connect(self) -> None:
-        if self._db is not None:
-            return
-        import lancedb
+    def _connect(self) -> _Tables:
+        if self._tables is None:
+            import lancedb
 
-        self._db = lancedb.connect(str(self.directory))
-        self._open()
+            self._tables = self._open(lancedb.connect(str(self.directory)))
+        return self._tables
 
-    def _open(self) -> None:
+    @property
+    def _chunks(self) -> Table:
+        return self._connect().chunks
+
+    @property
+    def _files(self) -> Table:
+        return self._connect().files
+
+    @staticmethod
+    def _open(db: DBConnection) -> _Tables:
         chunks_schema, files_schema = _schema()
-        names = set(self._db.list_tables().tables)
-        self._chunks = (self._db.open_table(CHUNKS) if CHUNKS in names
-                        else self._db.create_table(CHUNKS, schema=chunks_schema))
-        self._files = (self._db.open_table(FILES) if FILES in names
-                       else self._db.create_table(FILES, schema=files_schema))
+        names = set(db.list_tables().tables)
+        return _Tables(db,
+                       db.open_table(CHUNKS) if CHUNKS in names else db.create_table(CHUNKS, schema=chunks_schema),
+                       db.open_table(FILES) if FILES in names else db.create_table(FILES, schema=files_schema))
 
     def reset(self) -> None:
-        self._connect()
+        db = self._connect().db
         for name in (CHUNKS, FILES):
-            if name in self._db.list_tables().tables:
-                self._db.drop_table(name)
-        self._open()
-        self._layout = LAYOUT
+            if name in db.list_tables().tables:
+                db.drop_table(name)
+        self._tables = self._open(db)
+        self._layout, self._vectors = LAYOUT, VECTORS
         self._document_vectors = None
         self._save_manifest({})
 
@@ -143,32 +166,35 @@ class Index:
 
     @property
     def outdated(self) -> bool:
-        """Made by an older ragtui, in a layout this one cannot search or add to."""
+        """Made by an older ragtui: in a layout this one cannot search or add to, or with
+        vectors a query's would not match (ragtui.rag.embed.VECTORS)."""
         self._manifest()
-        return self._layout != LAYOUT
+        return self._layout != LAYOUT or self._vectors != VECTORS
 
     def _manifest(self) -> dict[str, list]:
-        if self._documents is None:
-            path = self.directory / MANIFEST
-            try:
-                saved = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):  # absent or damaged: the files table is the truth
-                self._connect()
-                table = self._files.to_arrow()
-                self._layout = LAYOUT if "vector" in table.schema.names else 1
-                self._save_manifest({s: [h, n] for s, h, n in zip(
-                    table["source"].to_pylist(), table["hash"].to_pylist(), table["chunks"].to_pylist())})
-            else:
-                # Layout 1 saved the documents alone.
-                self._layout, self._documents = ((saved["layout"], saved["documents"]) if "layout" in saved
-                                                 else (1, saved))
-        return self._documents
+        if self._documents is not None:
+            return self._documents
+        try:
+            saved = json.loads((self.directory / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # absent or damaged: the files table is the truth
+            table = self._files.to_arrow()
+            self._layout = LAYOUT if "vector" in table.schema.names else 1
+            documents = {s: [h, n] for s, h, n in zip(
+                table["source"].to_pylist(), table["hash"].to_pylist(), table["chunks"].to_pylist())}
+            self._save_manifest(documents)  # with the vectors of today: the table does not say
+            return documents
+        if "layout" not in saved:  # layout 1 saved the documents alone
+            saved = {"layout": 1, "documents": saved}
+        self._layout, self._vectors = saved["layout"], saved.get("vectors", OLDER_VECTORS)
+        self._documents = saved["documents"]
+        return saved["documents"]
 
     def _save_manifest(self, documents: dict[str, list]) -> None:
         """Written after the tables, atomically: it never claims more than they hold."""
         self._documents = documents
         temporary = self.directory / (MANIFEST + ".tmp")
-        temporary.write_text(json.dumps({"layout": self._layout, "documents": documents}), encoding="utf-8")
+        temporary.write_text(json.dumps({"layout": self._layout, "vectors": self._vectors, "documents": documents}),
+                             encoding="utf-8")
         os.replace(temporary, self.directory / MANIFEST)
 
     def chunk_count(self) -> int:
@@ -183,7 +209,6 @@ class Index:
     # -- changes --------------------------------------------------------------------
 
     def remove(self, sources: Iterable[str]) -> None:
-        self._connect()
         sources = list(sources)
         for start in range(0, len(sources), 500):
             where = f"source IN ({', '.join(_quote(s) for s in sources[start:start + 500])})"
@@ -201,7 +226,6 @@ class Index:
         import numpy as np
         import pyarrow as pa
 
-        self._connect()
         chunks_schema, files_schema = _schema()
         if chunks:
             flat = pa.array(vectors.reshape(-1), type=pa.float32())
@@ -234,7 +258,6 @@ class Index:
         `optimize` folds new rows into both incrementally (unindexed rows are still searched)."""
         from lancedb.index import FTS, IvfHnswSq
 
-        self._connect()
         existing = {tuple(i.columns)[0] for i in self._chunks.list_indices()}
         for column in ("content", "label"):  # LanceDB's native BM25, English stemming and stop words
             if column not in existing:
@@ -264,7 +287,6 @@ class Index:
         before a weak other document, but one document cannot fill the top."""
         if mode not in SEARCH_MODES:
             raise SearchError(f"unknown search mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
-        self._connect()
         if self.outdated:
             raise IndexOutdated()
         if self._chunks.count_rows() == 0:
@@ -296,7 +318,9 @@ class Index:
     ann_search: AnnSearch | None = ANN_SEARCH  # None: exhaustive, the reference ANN recall is measured against
 
     def _vector_candidates(self, vector) -> list[dict]:
-        query = self._chunks.search(vector, vector_column_name="vector").distance_type("cosine")
+        # A vector gets a vector query builder; LanceDB's annotation only promises the base class.
+        query = cast("LanceVectorQueryBuilder", self._chunks.search(vector, vector_column_name="vector"))
+        query = query.distance_type("cosine")
         if self.ann_search is None:
             query = query.bypass_vector_index()
         else:  # used once the table has an ANN index
@@ -305,9 +329,9 @@ class Index:
         return query.select(self._COLUMNS).with_row_id(True).limit(CANDIDATES).to_list()
 
     def _text_candidates(self, text: str) -> list[dict]:
-        from lancedb.query import MultiMatchQuery
+        from lancedb.query import FullTextOperator, MultiMatchQuery
 
-        query = MultiMatchQuery(text, ["content", "label"], boosts=[1.0, LABEL_BOOST])
+        query = MultiMatchQuery(text, ["content", "label"], boosts=[1.0, LABEL_BOOST], operator=FullTextOperator.OR)
         return (self._chunks.search(query, query_type="fts").select(self._COLUMNS)
                 .with_row_id(True).limit(CANDIDATES).to_list())
 

@@ -1,11 +1,13 @@
 """Ingest is incremental by content, skips what it cannot read, and never aborts."""
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
-from ragtui.rag.index import Index
+from ragtui.rag.embed import VECTORS
+from ragtui.rag.index import OLDER_VECTORS, Index
 from ragtui.rag.ingest import Ingester, PYTHON_DOCS_PREFIX
 
 
@@ -135,7 +137,7 @@ def test_unchanged_reingest_never_opens_lancedb(corpus, tmp_path, fake_embedder)
     fresh = Index(tmp_path / "index")
     report = Ingester(fresh, lambda: fake_embedder).ingest([corpus])
     assert report.unchanged == 3 and fresh.chunk_count() == 3
-    assert fresh._db is None
+    assert fresh._tables is None
 
 
 def test_a_lost_manifest_is_rebuilt_from_the_index(corpus, tmp_path, fake_embedder):
@@ -143,3 +145,29 @@ def test_a_lost_manifest_is_rebuilt_from_the_index(corpus, tmp_path, fake_embedd
     (tmp_path / "index" / "manifest.json").write_text("{not json")
     report = Ingester(Index(tmp_path / "index"), lambda: fake_embedder).ingest([corpus])
     assert (report.added, report.unchanged) == (0, 3)
+
+
+@pytest.mark.parametrize("recorded", ["other vectors", None])
+def test_an_index_of_other_vectors_is_rebuilt(corpus, tmp_path, fake_embedder, recorded):
+    """Vectors from another embedder (or the float ones an index recording none holds) would not
+    match today's queries: the next ingest embeds everything again."""
+    Ingester(Index(tmp_path / "index"), lambda: fake_embedder).ingest([corpus])
+    manifest_path = tmp_path / "index" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["vectors"] == VECTORS
+    if recorded is None:
+        del manifest["vectors"]
+    else:
+        manifest["vectors"] = recorded
+    manifest_path.write_text(json.dumps(manifest))
+    stale = Index(tmp_path / "index")
+    assert stale.outdated == (VECTORS != OLDER_VECTORS or recorded is not None)
+    if not stale.outdated:  # today's vectors are the float ones an older index holds
+        return
+
+    fake_embedder.calls = 0
+    report = Ingester(stale, lambda: fake_embedder).ingest([])
+
+    assert (report.added, fake_embedder.calls) == (3, 3), "what it held, embedded again"
+    assert not Index(tmp_path / "index").outdated
+    assert json.loads(manifest_path.read_text())["vectors"] == VECTORS
