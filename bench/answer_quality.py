@@ -12,7 +12,8 @@ context" prompt, the model's chat template, and whatever comes out. Reported per
   least half from one earlier answer;
 - declined: out-of-corpus questions answered with a refusal.
 
-In-corpus figures are given for the tuning half and the held-out half separately.
+In-corpus figures are given for the tuning half and the held-out halves separately, per
+corpus: the user guide, the Python reference topics, and the manual pages of this machine.
 
     flock /tmp/ragtui-bench.lock nice -n 5 .venv/bin/python bench/answer_quality.py
     .venv/bin/python bench/answer_quality.py --report-only   # figures from the answers so far
@@ -21,12 +22,14 @@ In-corpus figures are given for the tuning half and the held-out half separately
 `--evidence-only` runs retrieval and evidence extraction alone (what ragtui shows before the
 model writes a word), for quick iteration on the tuning questions.
 
-The indexes (user guide; Python reference topics) are built once under --work-dir, where
-every answer is also written as it comes (answers.jsonl).
+The indexes (user guide; Python reference topics; man pages, rendered as
+bench/rag_quality.py does) are built once under --work-dir, where every answer is also
+written as it comes (answers.jsonl).
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -35,12 +38,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from answer_questions import GUIDE, NEW_HELD_OUT, OUT_OF_CORPUS, PYTHON, SESSION, halves  # noqa: E402
+from answer_questions import GUIDE, HELD_OUT_14, MAN, NEW_HELD_OUT, OUT_OF_CORPUS, PYTHON, SESSION, halves  # noqa: E402
+from rag_quality import render_man_pages  # noqa: E402
 
 from ragtui.config import load_settings  # noqa: E402
 from ragtui.rag.chat import CORPUS_DIR, MIN_SIMILARITY, TINY_MODEL_MAX_TOKENS, ChatService, _is_tiny  # noqa: E402
 from ragtui.rag.evidence import extract, shown  # noqa: E402
-from ragtui.rag.prompt import NOTHING_FOUND, Passage  # noqa: E402
+from ragtui.rag.prompt import NOTHING_FOUND  # noqa: E402
 from ragtui.sessions import open_store  # noqa: E402
 
 NAIVE_SYSTEM = "You are a helpful assistant. Answer the question using the context. Cite sources as [n]."
@@ -108,15 +112,16 @@ def corpus_service(work_dir: Path, name: str, threads: int, *, model: bool = Tru
     data_dir = work_dir / name
     settings = load_settings({"data_dir": str(data_dir), "store": "memory", "threads": threads})
     service = ChatService(open_store("memory"), settings, corpus_dir=CORPUS_DIR if name == "guide" else None)
-    if name == "python":
+    if name != "guide":
         from ragtui.rag.embed import shared_embedder
         from ragtui.rag.ingest import Ingester
         from ragtui.rag.retriever import open_index
 
         index = open_index(data_dir)
         if index.chunk_count() == 0:
-            print("indexing the Python reference topics…", file=sys.stderr)
-            Ingester(index, lambda: shared_embedder(threads)).ingest([], python_docs=True)
+            print(f"indexing the {name} corpus…", file=sys.stderr)
+            paths = [render_man_pages(work_dir / "man-pages-text")] if name == "man" else []
+            Ingester(index, lambda: shared_embedder(threads)).ingest(paths, python_docs=name == "python")
     say = lambda step: print(f"[{name}] {step}", file=sys.stderr)  # noqa: E731
     if model:
         service.load(progress=say)
@@ -153,7 +158,7 @@ def evidence_row(service: ChatService, question: str, gold: list[str] | None) ->
     """Retrieval and evidence as ChatService.ask does them, without the model."""
     started = time.perf_counter()
     hits = service._retriever.search(question, k=service.settings.top_k, mode=service.settings.search_mode)
-    passages = [Passage(n, h.source, h.title, h.location, h.text, h.score)
+    passages = [dataclasses.replace(h, n=n)
                 for n, h in enumerate((h for h in hits if h.similarity >= MIN_SIMILARITY), start=1)]
     embedder = service._retriever.embedder
     evidence = shown(extract(question, passages, embedder.embed_query, embed_many=embedder.embed))
@@ -231,7 +236,7 @@ def main() -> None:
 
     use_model = not args.evidence_only
     services = {name: corpus_service(args.work_dir, name, args.threads, model=use_model)
-                for name in ("guide", "python")}
+                for name in ("guide", "python", "man")}
     guide = services["guide"]
     info = guide.model_info
     # The same token limit ragtui applies to this model (160 for a tiny one), so both write as much.
@@ -277,6 +282,9 @@ def main() -> None:
         run(f"{corpus} tuning", services[corpus], tuning)
         run(f"{corpus} held-out", services[corpus], held_out)
         run(f"{corpus} new held-out", services[corpus], NEW_HELD_OUT[corpus])
+    run("man tuning", services["man"], MAN)
+    for corpus, questions in HELD_OUT_14.items():
+        run(f"{corpus} held-out 14", services[corpus], questions)
     run("out of corpus (python index)", services["python"], [(q, None) for q in OUT_OF_CORPUS[::2]])
     out.close()
     print(json.dumps({"model": info.get("name", "none (evidence only)"), "max_tokens": max_tokens,
