@@ -8,17 +8,31 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, TypedDict, cast
 
 from .models import CorruptModel, ModelFile, check_gguf
+
+if TYPE_CHECKING:  # llama_cpp is imported by load(), not with this module
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+    from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 # Used only when a GGUF carries no template of its own.
 CHATML_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content']"
     " + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
+
+
+class Sampling(TypedDict):  # keyword arguments of Llama.generate
+    top_k: int
+    top_p: float
+    min_p: float
+    repeat_penalty: float
+
+
 # llama.cpp's usual sampler chain; a mild repeat penalty keeps small models out of loops.
-SAMPLING = {"top_k": 40, "top_p": 0.95, "min_p": 0.05, "repeat_penalty": 1.1}
+SAMPLING = Sampling(top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.1)
 KV_MEMORY_SHARE = 0.25  # of available RAM, at most, for the KV cache
 MIN_CONTEXT = 512
 
@@ -88,8 +102,8 @@ class LocalModel:
         self.temperature = temperature
         self.n_ctx = 0
         self.template_source = ""
-        self._llm = None
-        self._formatter = None
+        self._llm: Llama | None = None  # both set by load()
+        self._formatter: Jinja2ChatFormatter | None = None
         self._lock = threading.Lock()
         self._last_tokens: tuple[str, list[int]] = ("", [])
         self._evaluated = 0
@@ -141,14 +155,22 @@ class LocalModel:
         return {"name": self.model.name, "path": str(self.model.path), "n_ctx": self.n_ctx,
                 "threads": self.threads, "chat_template": self.template_source, "gpu_layers": self.n_gpu_layers}
 
+    def _loaded(self) -> tuple[Llama, Jinja2ChatFormatter]:
+        if self._llm is None or self._formatter is None:
+            raise RuntimeError(f"{self.model.name} is not loaded: call load() first")
+        return self._llm, self._formatter
+
     def render(self, messages: list[dict]) -> str:
-        return self._formatter(messages=messages).prompt
+        _, formatter = self._loaded()
+        # Our {"role", "content"} dicts are what llama.cpp's message TypedDicts describe.
+        return formatter(messages=cast("list[ChatCompletionRequestMessage]", messages)).prompt
 
     def tokenize(self, text: str) -> list[int]:
         cached_text, cached = self._last_tokens
         if text == cached_text:  # build_prompt counts the prompt it then generates from
             return cached
-        tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+        llm, _ = self._loaded()
+        tokens = llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
         self._last_tokens = (text, tokens)
         return tokens
 
@@ -168,7 +190,7 @@ class LocalModel:
         import llama_cpp
 
         with self._lock:
-            llm = self._llm
+            llm, _ = self._loaded()
             tokens = self.tokenize(prompt)
             max_tokens = max(1, min(max_tokens, self.n_ctx - len(tokens)))
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
