@@ -61,6 +61,12 @@ class Source:
         return [cls.from_dict(item) for item in items if isinstance(item, Mapping)]
 
 
+def ranked_evidence(sources: Iterable[Source]) -> list[tuple[int, str]]:
+    """The evidence sentences an answer's sources carry, as (n, sentence), best first."""
+    found = [(rank, source.n, sentence) for source in sources for rank, sentence in source.evidence]
+    return [(n, sentence) for _, n, sentence in sorted(found, key=lambda item: item[0])]
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -1,7 +1,7 @@
 """Source: one passage type, one serialisation, and what earlier releases stored still reads."""
 import json
 
-from ragtui.source import Source
+from ragtui.source import Source, ranked_evidence
 
 CITED = Source(2, "/docs/guide.md", "Guide › Install", "chars 0-120", "Run make run.", 1.4375,
                similarity=0.625, cited=True, evidence=((1, "Run make run."),))
@@ -36,3 +36,10 @@ def test_mistyped_or_missing_fields_get_defaults_not_a_crash():
            "evidence": [[1], ["1", "x"], [True, "y"], [2, None], "z", [3, "kept"]], "extra": 1}
     assert Source.from_dict(odd) == Source(0, "", "", "", "", 0.0, evidence=((3, "kept"),))
     assert Source.from_dicts(["not an object", None, 3, {"n": 1}]) == [Source(1, "", "", "", "")]
+
+
+def test_evidence_comes_back_best_first_with_the_number_of_its_passage():
+    first = Source(1, "/a.md", "A", "", "t", evidence=((2, "second best"),))
+    second = Source(2, "/b.md", "B", "", "t", evidence=((3, "third"), (1, "best")))
+    assert ranked_evidence([first, second]) == [(2, "best"), (1, "second best"), (2, "third")]
+    assert ranked_evidence([Source(1, "/old.md", "", "", "")]) == []  # stored before evidence existed

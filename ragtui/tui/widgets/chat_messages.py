@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from ...safe_text import clean, for_display, one_line
-from ...source import Source
+from ...source import Source, ranked_evidence
 
 if TYPE_CHECKING:
     from ...sessions.models import Message as StoredMessage
@@ -31,14 +31,12 @@ def citation_line(sources: Sequence[Source]) -> Content:
 
 def evidence_lines(sources: Sequence[Source]) -> Content | None:
     """The sentences the answer rests on, quoted from its passages with their [n]."""
-    from ...rag.evidence import from_sources
-
-    evidence = from_sources(sources)
+    evidence = ranked_evidence(sources)
     if not evidence:
         return None
     lines: list[str | tuple[str, str]] = [("Evidence:", "bold")]
-    for item in evidence:
-        lines += [f"\n  [{item.n}] ", (f"“{one_line(item.text, 400)}”", "italic")]
+    for n, sentence in evidence:
+        lines += [f"\n  [{n}] ", (f"“{one_line(sentence, 400)}”", "italic")]
     return Content.assemble(*lines)
 
 
