@@ -40,6 +40,8 @@ ROLES = ("user", "assistant", "system")
 LISTING_BATCH = 100
 PRUNE_BUDGET = 200  # expired sessions forgotten per user per call: pruning is a small step, never a walk
 REPAIR_INTERVAL = 60.0  # seconds between walks that put back sessions the admin listing lacks
+FIND_SLICE = 500  # sessions one step of the admin's search looks at: ~3 ms of Redis (bench/admin_find.py)
+FIND_FRESH = 10.0  # seconds a search's matches serve page turns and refreshes before it runs again
 
 # Take a session out of its user's counters (deleted, replaced, or found expired).
 FORGET_COUNTS = """
@@ -198,14 +200,19 @@ notify()
 return 1
 """
 
-# One user's sessions whose title contains ARGV[2] (lower case; ASCII letters fold), read
-# where they are: one call per user instead of a round trip per session.
-# KEYS: the user's listing. ARGV: meta key prefix, needle.
-FIND_TITLES = """
+# The sessions in ranks ARGV[4]..ARGV[5] of one user's listing whose id contains ARGV[3] (as
+# typed) or whose title contains ARGV[2] (lower case; ASCII letters fold), read where they
+# are. A slice (FIND_SLICE sessions) at a time: Redis serves nobody else while a script runs.
+# KEYS: the user's listing. ARGV: meta key prefix, lowered needle, needle, start, stop.
+FIND_IN_SLICE = """
 local found = {}
-for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local title = redis.call('HGET', ARGV[1] .. sid, 'title')
-  if title and string.find(string.lower(title), ARGV[2], 1, true) then found[#found + 1] = sid end
+for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], ARGV[4], ARGV[5])) do
+  if string.find(sid, ARGV[3], 1, true) then
+    found[#found + 1] = sid
+  else
+    local title = redis.call('HGET', ARGV[1] .. sid, 'title')
+    if title and string.find(string.lower(title), ARGV[2], 1, true) then found[#found + 1] = sid end
+  end
 end
 return found
 """
@@ -366,10 +373,11 @@ class SessionStore:
         self.after_write: Callable[[str], None] | None = None
         self._owners: dict[str, str] = {}  # sid -> user_id, learnt from the admin listing
         self._repaired = -REPAIR_INTERVAL  # when (monotonic) the admin listing was last repaired
+        self._found: tuple[str, float, list[str]] | None = None  # the last search: text, when, matches
         self._scripts = {name: client.register_script(text) for name, text in (
             ("create", CREATE), ("add", ADD_MESSAGE), ("rename", RENAME), ("model", MODEL), ("pin", PIN),
             ("extend", EXTEND), ("clear", CLEAR), ("restore", RESTORE), ("prune", PRUNE),
-            ("find_titles", FIND_TITLES))}
+            ("find_in_slice", FIND_IN_SLICE))}
         if journal is not None:
             journal.attach(apply=self._apply, reset=self._reset_state, snapshot=self._snapshot_records)
 
@@ -948,27 +956,16 @@ class SessionStore:
 
     def find_sessions(self, text: str, limit: int = 50, offset: int = 0) -> list[Session]:
         """Admin: everyone's sessions whose user, id or title contains `text`, newest first.
-        Matched where the data is: user names from the users listing, ids by HSCAN MATCH on
-        the owners hash, titles by one script per user — never a round trip per session."""
+        The matches of a search serve the page turns and refreshes of the next FIND_FRESH
+        seconds (a session made meanwhile shows up after that; one gone is left out at once)."""
         if self.user is not None:
             return self.search_sessions(self.user, text, offset + limit)[offset:]
         needle = text.strip()
         with self._reading("find_sessions"):
-            matched: set[str] = set()
-            for user in self._users(None):
-                if needle.casefold() in user.casefold():
-                    matched.update(_strs(self.client.zrange(self.keys.sessions(user), 0, -1)))
-                else:
-                    matched.update(self._scripts["find_titles"](
-                        keys=[self.keys.sessions(user)], args=[self.keys.meta(user, ""), needle.lower()]))
-            pattern = "*" + "".join("\\" + c if c in "*?[]\\" else c for c in needle) + "*"
-            matched.update(sid for sid, _ in self.client.hscan_iter(self.keys.owners, match=pattern, count=10_000))
-            if not matched:
-                return []
-            sids = list(matched)
-            created = self.client.zmscore(self.keys.all_sessions, sids)
-            newest = sorted((c, sid) for c, sid in zip(created, sids) if c is not None)[::-1]
-            page = [sid for _, sid in newest[offset: offset + limit]]
+            search = self._found
+            if search is None or search[0] != needle or time.monotonic() - search[1] >= FIND_FRESH:
+                search = self._found = (needle, time.monotonic(), self._search_everyone(needle))
+            page = search[2][offset: offset + limit]
             owners = _optional_strs(self.client.hmget(self.keys.owners, page)) if page else []
             pipe = self.client.pipeline(transaction=False)
             pairs = [(sid, owner) for sid, owner in zip(page, owners) if owner is not None]
@@ -981,6 +978,44 @@ class SessionStore:
                 if fields[0] and not any(isinstance(x, Exception) for x in fields):
                     found.append(self._session_from(sid, *fields))
             return found
+
+    def _search_everyone(self, needle: str) -> list[str]:
+        """Every session whose user, id or title contains `needle`, newest first. Matched
+        where the data is, each user's listing in slices of FIND_SLICE sessions, so no
+        command keeps Redis from other clients for more than a few milliseconds."""
+        users = self._users(None)
+        pipe = self.client.pipeline(transaction=False)
+        for user in users:
+            pipe.zcard(self.keys.sessions(user))
+        sizes = pipe.execute() if users else []
+        slices = [(user, start) for user, size in zip(users, sizes) for start in range(0, size, FIND_SLICE)]
+        # (ranks shift as sessions come and go: one met twice is kept once, one moved past is
+        # found by the next search)
+        matched: dict[str, None] = {}
+        for group in _slice_groups(slices, sizes_of=dict(zip(users, sizes))):
+            if self.sharded:  # a cluster pipeline runs no scripts: one call each
+                replies = [self._find_in_slice(self.client, needle, user, start) for user, start in group]
+            else:  # small listings together: one round trip, about one slice of work
+                pipe = self.client.pipeline(transaction=False)
+                for user, start in group:
+                    self._find_in_slice(pipe, needle, user, start)
+                replies = pipe.execute()
+            for reply in replies:
+                matched.update(dict.fromkeys(_strs(reply)))
+        sids = list(matched)
+        created: list[float | None] = []
+        for i in range(0, len(sids), 10 * FIND_SLICE):  # ~1 ms of Redis each
+            created += self.client.zmscore(self.keys.all_sessions, sids[i: i + 10 * FIND_SLICE])
+        return [sid for _, sid in sorted(((c, sid) for c, sid in zip(created, sids) if c is not None), reverse=True)]
+
+    def _find_in_slice(self, client: Any, needle: str, user: str, start: int) -> Any:
+        """The sessions in one slice of `user`'s listing that match (all of them when the user's
+        name does): the reply, or queued on a pipeline."""
+        listing, stop = self.keys.sessions(user), start + FIND_SLICE - 1
+        if needle.casefold() in user.casefold():
+            return client.zrange(listing, start, stop)
+        return self._scripts["find_in_slice"](keys=[listing], client=client,
+                                              args=[self.keys.meta(user, ""), needle.lower(), needle, start, stop])
 
     # ----------------------------------------------------- counters, stats
     def _users(self, user: str | None) -> list[str]:
@@ -1120,6 +1155,22 @@ class SessionStore:
         if self.journal is not None:
             self.journal.close()
         self.client.close()
+
+
+def _slice_groups(slices: list[tuple[str, int]], sizes_of: dict[str, int]) -> Iterator[list[tuple[str, int]]]:
+    """Consecutive slices of listings, grouped so that each group looks at no more than
+    FIND_SLICE sessions (a slice of a big listing alone, many small listings together)."""
+    group: list[tuple[str, int]] = []
+    budget = 0
+    for user, start in slices:
+        n = min(FIND_SLICE, sizes_of[user] - start)
+        if group and budget + n > FIND_SLICE:
+            yield group
+            group, budget = [], 0
+        group.append((user, start))
+        budget += n
+    if group:
+        yield group
 
 
 def _message_from(data: dict[str, Any]) -> Message:
