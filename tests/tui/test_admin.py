@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import events
 from textual.widgets import DataTable
 
 from ragtui.tui.screens.admin import AdminScreen
@@ -41,12 +42,31 @@ async def test_lists_everyone_sorts_and_filters(settings, memory_store):
         assert "INFO memory: memory used" in screen_text(app)
         await pilot.press("s")  # by user
         assert table_users(app) == ["alice", "bob", "carol"]
+        assert "user, within this page" in totals(app)  # the store keeps no index by user
         await pilot.press("s")  # by message count
         assert table_users(app) == ["bob", "alice", "carol"]
         await pilot.press("slash", *"brav", "enter")  # searched by the store, once typing paused
         await until(pilot, lambda: table_users(app) == ["bob"], what="the filtered rows")
         await pilot.press("escape")
-        assert not isinstance(app.screen, AdminScreen)  # back to the chat
+        assert not isinstance(app.screen, AdminScreen)  # to the chat, made only now
+        await until(pilot, lambda: app.main.store is memory_store, what="the chat to get the store")
+        await pilot.press("f4")
+        assert isinstance(app.screen, AdminScreen) and table_users(app) == ["bob"]  # the panel as it was left
+
+
+async def test_typing_on_the_table_starts_the_filter(settings, memory_store):
+    seed(memory_store)
+    app = make_app(settings, memory_store, admin=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await open_admin(pilot, app)
+        for key in "alice":  # at once, as a terminal delivers a fast typist's keys
+            app.post_message(events.Key(key, key))
+        await pilot.pause()  # "a" is no key of the panel's: it starts the filter, the rest goes there
+        field = app.screen.query_one("#admin-filter")
+        assert field.has_focus and field.value == "alice"
+        await until(pilot, lambda: table_users(app) == ["alice"], what="the filtered rows")
+        await pilot.press("enter", "s")  # back on the table, its keys are keys again
+        assert "user, within this page" in totals(app) and field.value == "alice"
 
 
 async def test_extend_clear_export_and_open_read_only(settings, memory_store):
@@ -122,9 +142,28 @@ async def test_a_refresh_keeps_the_cursor_and_the_scroll_position(settings, memo
         selected, scroll = app.screen.selected_session.id, (table.scroll_x, table.scroll_y)
         assert table.cursor_row == 1 and scroll[0] > 0 and scroll[1] == 30
 
-        # Another device writes: the next refresh moves that session to the top (by last activity).
+        # Another device writes to the oldest session: the next refresh updates its row in place.
         memory_store.add_message(ids[0], "user", "a new message")
-        await until(pilot, lambda: str(table.get_row_at(0)[3]) == "1", what="the refreshed rows")
+        await until(pilot, lambda: str(table.get_row_at(59)[3]) == "1", what="the refreshed row")
         await pilot.pause()
         assert app.screen.selected_session.id == selected  # the cursor stays on its session
         assert (table.scroll_x, table.scroll_y) == scroll  # and the view where it was
+
+        # Sorted by last activity, a session written to moves to the top: the cursor follows its session.
+        await pilot.press(*"sssss")
+        assert "last activity, within this page" in totals(app)
+        assert str(table.get_row_at(0)[1]) == ids[0][:8] and app.screen.selected_session.id == selected
+        memory_store.add_message(ids[30], "user", "another message")
+        await until(pilot, lambda: str(table.get_row_at(0)[1]) == ids[30][:8], what="the row moved up")
+        assert app.screen.selected_session.id == selected and table.cursor_row == 3
+
+
+async def test_a_session_opened_read_only_names_the_model_that_answered(settings, memory_store):
+    ids = seed(memory_store)
+    memory_store.set_session_model(ids["carol"], "SmolLM2-135M-Instruct")
+    app = make_app(settings, memory_store, admin=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await open_admin(pilot, app)  # carol's is on top
+        await pilot.press("o")
+        await until(pilot, lambda: "1 messages · answered by SmolLM2-135M-Instruct" in screen_text(app),
+                    what="the read-only history's model")
