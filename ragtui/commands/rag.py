@@ -160,7 +160,8 @@ def cmd_ask(settings, args) -> int:
         history = not args.no_history
         answer = (service.ask(session_id, question, use_history=history) if args.json
                   else _ask_streaming(service, session_id, question, use_history=history))
-        store.set_session_model(session_id, model)  # the answer is stored: say who wrote it
+        if model:  # the answer is stored: say who wrote it
+            store.set_session_model(session_id, model)
     finally:
         store.close()
     if args.json:

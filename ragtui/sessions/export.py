@@ -25,7 +25,7 @@ def to_markdown(session: Session, messages: list[Message]) -> str:
     lines = [f"# {session.title or 'Untitled chat'}", ""]
     lines.append(f"Session `{session.id}` of {session.user_id}, started {_when(session.created_at)}.")
     if session.model:  # sessions made before ragtui kept it name none
-        lines.append(f"Answered by {session.model}.")
+        lines.append(f"Model: {session.model}.")
     for m in messages:
         lines += ["", f"## {m.role.capitalize()} — {_when(m.timestamp)}", "", m.content]
         if m.sources:

@@ -116,7 +116,8 @@ class Answering:
             post(msg.AnswerFailed(str(exc)))
             return
         try:
-            self.store.set_session_model(session_id, model)
+            if model:
+                self.store.set_session_model(session_id, model)
         except Exception:  # the answer is saved and shown all the same: only who wrote it is missing
             log.warning("session %s: could not record the model that answered", session_id, exc_info=True)
         post(msg.AnswerFinished(answer, question))

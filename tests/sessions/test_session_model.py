@@ -153,7 +153,7 @@ def test_sessions_show_and_export_name_the_model(capsys, redis_url, answered):
     code, out = run(capsys, "--store", redis_url, "--user", "alice", "sessions", "export", sid, "--format", "json")
     assert code == 0 and json.loads(out)["session"]["model"] == "SmolLM2-135M-Instruct"
     code, out = run(capsys, "--store", redis_url, "--user", "alice", "sessions", "export", sid, "--format", "md")
-    assert code == 0 and "Answered by SmolLM2-135M-Instruct." in out
+    assert code == 0 and "Model: SmolLM2-135M-Instruct." in out
 
 
 def test_a_session_whose_hash_has_no_model_field_shows_and_exports(capsys, redis_url, answered):
@@ -167,4 +167,4 @@ def test_a_session_whose_hash_has_no_model_field_shows_and_exports(capsys, redis
     exported = json.loads(out)
     assert exported["session"]["model"] == "" and len(exported["messages"]) == 2
     code, out = run(capsys, "--store", redis_url, "--user", "alice", "sessions", "export", sid, "--format", "md")
-    assert code == 0 and "Answered by" not in out and "Press p [1]." in out
+    assert code == 0 and "Model:" not in out and "Press p [1]." in out

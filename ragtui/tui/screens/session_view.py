@@ -53,7 +53,7 @@ class SessionViewScreen(Screen):
         status = self.query_one("#session-view-status", Static)
         hidden = max(total - len(messages), 0)
         status.update(f"{total:,} messages" + (f"; the oldest {hidden:,} are not shown" if hidden else "")
-                      + (f" · answered by {one_line(self._session.model, 60)}" if self._session.model else ""))
+                      + (f" · model {one_line(self._session.model, 60)}" if self._session.model else ""))
         widgets = [
             AssistantMessage.stored(m) if m.role == "assistant" else UserMessage(m.content)
             for m in messages
