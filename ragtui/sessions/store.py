@@ -988,16 +988,17 @@ class SessionStore:
         for user in users:
             pipe.zcard(self.keys.sessions(user))
         sizes = pipe.execute() if users else []
-        slices = [(user, start) for user, size in zip(users, sizes) for start in range(0, size, FIND_SLICE)]
+        slices = [(user, start, min(FIND_SLICE, size - start))  # (whose, first rank, how many)
+                  for user, size in zip(users, sizes) for start in range(0, size, FIND_SLICE)]
         # (ranks shift as sessions come and go: one met twice is kept once, one moved past is
         # found by the next search)
         matched: dict[str, None] = {}
-        for group in _slice_groups(slices, sizes_of=dict(zip(users, sizes))):
+        for group in _slice_groups(slices):
             if self.sharded:  # a cluster pipeline runs no scripts: one call each
-                replies = [self._find_in_slice(self.client, needle, user, start) for user, start in group]
+                replies = [self._find_in_slice(self.client, needle, user, start) for user, start, _ in group]
             else:  # small listings together: one round trip, about one slice of work
                 pipe = self.client.pipeline(transaction=False)
-                for user, start in group:
+                for user, start, _ in group:
                     self._find_in_slice(pipe, needle, user, start)
                 replies = pipe.execute()
             for reply in replies:
@@ -1157,18 +1158,18 @@ class SessionStore:
         self.client.close()
 
 
-def _slice_groups(slices: list[tuple[str, int]], sizes_of: dict[str, int]) -> Iterator[list[tuple[str, int]]]:
-    """Consecutive slices of listings, grouped so that each group looks at no more than
-    FIND_SLICE sessions (a slice of a big listing alone, many small listings together)."""
-    group: list[tuple[str, int]] = []
-    budget = 0
-    for user, start in slices:
-        n = min(FIND_SLICE, sizes_of[user] - start)
-        if group and budget + n > FIND_SLICE:
+def _slice_groups(slices: list[tuple[str, int, int]]) -> Iterator[list[tuple[str, int, int]]]:
+    """Consecutive slices of listings (user, start, sessions), grouped so that each group
+    looks at no more than FIND_SLICE sessions: a slice of a big listing alone, many small
+    listings together."""
+    group: list[tuple[str, int, int]] = []
+    budget = FIND_SLICE
+    for piece in slices:
+        if group and piece[2] > budget:
             yield group
-            group, budget = [], 0
-        group.append((user, start))
-        budget += n
+            group, budget = [], FIND_SLICE
+        group.append(piece)
+        budget -= piece[2]
     if group:
         yield group
 
