@@ -41,7 +41,9 @@ LISTING_BATCH = 100
 PRUNE_BUDGET = 200  # expired sessions forgotten per user per call: pruning is a small step, never a walk
 REPAIR_INTERVAL = 60.0  # seconds between walks that put back sessions the admin listing lacks
 FIND_SLICE = 500  # sessions one step of the admin's search looks at: ~3 ms of Redis (bench/admin_find.py)
-FIND_FRESH = 10.0  # seconds a search's matches serve page turns and refreshes before it runs again
+# Seconds a search's matches serve page turns and the admin panel's refreshes (every 2 s)
+# before it runs again: a session made or renamed since shows up that much later.
+FIND_FRESH = 60.0
 
 # Take a session out of its user's counters (deleted, replaced, or found expired).
 FORGET_COUNTS = """
@@ -957,7 +959,8 @@ class SessionStore:
     def find_sessions(self, text: str, limit: int = 50, offset: int = 0) -> list[Session]:
         """Admin: everyone's sessions whose user, id or title contains `text`, newest first.
         The matches of a search serve the page turns and refreshes of the next FIND_FRESH
-        seconds (a session made meanwhile shows up after that; one gone is left out at once)."""
+        seconds (a session made or renamed meanwhile shows up after that; one gone is left
+        out at once)."""
         if self.user is not None:
             return self.search_sessions(self.user, text, offset + limit)[offset:]
         needle = text.strip()
