@@ -4,6 +4,10 @@ Opening the store may wait on a Redis timeout and the chat service pulls in torc
 llama.cpp, so `build_app` hands the app a `connect` function that a worker calls after
 the first frame is on screen; the app then hands the store and service to its screen and
 loads the model in another worker.
+
+With `admin` the app opens on the admin panel alone: the chat screen (its listing, live
+sync, footer) and the model are made only when the operator leaves the panel for it, so
+nothing else competes with the panel's keys.
 """
 from __future__ import annotations
 
@@ -29,6 +33,8 @@ from .palette import ActionsProvider
 from .screens.main import NARROW, MainScreen
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from ..rag.chat import ChatService
 
 Connect = Callable[[], "tuple[SessionStoreAPI, ChatService | None]"]
@@ -70,6 +76,7 @@ class RagTuiApp(App):
         self.monotonic = monotonic  # for the TTL countdown
         self.stray_output_log = stray_output_log
         self.startup_error: str | None = None  # why the app refused to start (the CLI prints it)
+        self.main: MainScreen | None = None  # the chat screen, once made (at once unless `admin`)
         self.sub_title = store.describe() if store is not None else "opening the session store…"
 
     def run(self, *args, **kwargs):
@@ -114,7 +121,8 @@ class RagTuiApp(App):
 
     async def action_quit(self) -> None:
         """In memory mode, quitting loses the chat: ask first."""
-        if self.store is None or self.store.backend != "memory" or self.main.session_id is None:
+        if (self.store is None or self.store.backend != "memory" or self.main is None
+                or self.main.session_id is None):
             self.exit()
             return
         from .screens.dialogs import ConfirmDialog
@@ -122,9 +130,27 @@ class RagTuiApp(App):
         question = "Quit? Sessions are kept in memory only: this chat is lost."
         self.push_screen(ConfirmDialog(question), lambda yes: self.exit() if yes else None)
 
-    def get_default_screen(self) -> MainScreen:
+    def get_default_screen(self) -> Screen:
+        if self.open_admin:
+            from .screens.admin import AdminScreen
+
+            return AdminScreen()
+        return self._make_chat()
+
+    def _make_chat(self) -> MainScreen:
         self.main = MainScreen(self.settings, clock=self.clock, monotonic=self.monotonic)
         return self.main
+
+    async def show_chat(self) -> None:
+        """From the admin panel the app opened on (`--admin`) to the chat screen, made the
+        first time and kept (F4 comes back to the panel)."""
+        if self.main is not None:
+            self.push_screen("chat")
+            return
+        self.install_screen(self._make_chat(), "chat")
+        await self.push_screen("chat")
+        if self.store is not None:
+            self._start_chat(self.store, self.chat_service)
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._first_frame_shown)
@@ -132,8 +158,6 @@ class RagTuiApp(App):
         if theme in self.available_themes:
             self.theme = theme
         self.watch(self, "theme", self._remember_theme, init=False)  # the palette's "Theme"
-        if self.open_admin:
-            self.action_admin()
         if self.store is not None:
             self.post_message(msg.StoreOpened(self.store, self.chat_service))
         elif self.connect is not None:
@@ -157,18 +181,26 @@ class RagTuiApp(App):
     @on(msg.StoreOpened)
     def _store_opened(self, event: msg.StoreOpened) -> None:
         self.store, self.chat_service = event.store, event.service
-        self.main.post_message(msg.StoreOpened(event.store, event.service))  # the screen's own
-        if event.store.backend == "memory":
+        if self.main is None:  # the admin panel alone: it reads the store now
+            self.screen.post_message(msg.StoreOpened(event.store, event.service))
+        else:
+            self._start_chat(event.store, event.service)
+
+    def _start_chat(self, store: SessionStoreAPI, service: ChatService | None) -> None:
+        assert self.main is not None
+        self.main.post_message(msg.StoreOpened(store, service))  # the screen's own
+        if store.backend == "memory":
             self.notify(
                 "Sessions are kept in memory only: this chat is lost when you quit. "
                 "Use --store local or redis to keep it.",
                 title="Nothing is kept", severity="warning", timeout=15,
             )
-        if event.service is not None:
-            self._load_model(event.service)
+        if service is not None:
+            self._load_model(service)
 
     @work(thread=True, exclusive=True, group="model")
     def _load_model(self, service) -> None:
+        assert self.main is not None
         tell = self.main.chat.post_message  # the chat shows the model's state, then the screen hears it
         tell(msg.ModelProgress("loading the model…"))
         try:
@@ -195,7 +227,11 @@ class RagTuiApp(App):
     def action_admin(self) -> None:
         from .screens.admin import AdminScreen
 
-        if not isinstance(self.screen, AdminScreen):
+        if isinstance(self.screen, AdminScreen):
+            return
+        if self.open_admin and self.screen is self.main and len(self.screen_stack) == 2:
+            self.pop_screen()  # back to the panel the app opened on
+        else:
             self.push_screen(AdminScreen())
 
     def on_unmount(self) -> None:

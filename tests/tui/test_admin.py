@@ -167,3 +167,24 @@ async def test_a_session_opened_read_only_names_the_model_that_answered(settings
         await pilot.press("o")
         await until(pilot, lambda: "1 messages · model SmolLM2-135M-Instruct" in screen_text(app),
                     what="the read-only history's model")
+
+
+async def test_the_cursor_is_drawn_on_its_row_alone_as_the_view_scrolls(settings, memory_store):
+    """The table keeps lines rendered while the cursor moves: none may keep an old cursor."""
+    for i in range(80):
+        memory_store.create_session("alice", title=f"chat {i}")
+    app = make_app(settings, memory_store, admin=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 80, what="the table")
+        cursor = table.get_component_rich_style("datatable--cursor").bgcolor
+
+        def rows_drawn_with_the_cursor() -> set[int]:
+            return {int(table.scroll_y) + y - 1 for y in range(1, table.size.height)
+                    if any(seg.style is not None and seg.style.bgcolor == cursor for seg in table.render_line(y))}
+
+        for keys in (["down"] * 25, ["up"] * 15, ["end"], ["pageup"], ["home"], ["down"]):
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert rows_drawn_with_the_cursor() == {table.cursor_row}, keys
+

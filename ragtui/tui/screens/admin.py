@@ -3,25 +3,33 @@ Keyboard only.
 
 Whatever the store holds, one refresh reads one page of rows and the store's counters,
 so it costs the same at 200 sessions and at 200,000; the filter is searched by the store
-(every session, not only the rows loaded). A refresh updates the rows in place: the
-cursor and the scroll position stay where the operator left them.
+(every session, not only the rows loaded). Reads run in a worker; a page, a refresh or a
+page turn updates only the cells that changed, in place: the cursor and the scroll
+position stay where the operator left them, and a key never waits for the table to be
+built again.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Callable, cast
 
-from textual import on, work
-from textual.binding import Binding
-from textual.containers import Horizontal
+from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
+from textual import events, on, work
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.strip import Strip
+from textual.widgets import DataTable, Header, Input, Static
+from textual.widgets.data_table import ColumnKey
 
 from .. import messages as msg
 from ..exporting import run_store_action
 from ...formatting import format_ago, format_bytes, format_ttl
 from ...sessions import AccessDenied
 from ...safe_text import one_line
+from ..widgets.footer import Footer
 from .dialogs import ConfirmDialog, choose_format_and_export
 from .session_view import SessionViewScreen
 
@@ -37,15 +45,40 @@ PAGE = 100  # rows per page: what one refresh reads
 FILTER_DELAY = 0.2  # seconds of no typing before the store is searched
 TITLE_WIDTH = 60  # titles longer than this end in "…" (the store keeps up to 80 characters)
 
-# (label, key of the sort within the page, largest first?)
-SORTS = [
-    ("last activity", lambda s: s.last_activity, True),
-    ("user", lambda s: (s.user_id, -s.last_activity), False),
-    ("messages", lambda s: s.message_count, True),
-    ("TTL", lambda s: float("inf") if s.ttl is None else s.ttl, False),
-    ("title", lambda s: s.title.casefold(), False),
+# (label, key of the sort, largest first?). The store lists everyone's sessions newest
+# first; the other orders sort the page shown (the store keeps no index for them).
+SORTS: list[tuple[str, Callable[[Any], Any] | None, bool]] = [
+    ("newest first", None, False),
+    ("user, within this page", lambda s: (s.user_id, -s.last_activity), False),
+    ("messages, within this page", lambda s: s.message_count, True),
+    ("TTL, within this page", lambda s: float("inf") if s.ttl is None else s.ttl, False),
+    ("title, within this page", lambda s: s.title.casefold(), False),
+    ("last activity, within this page", lambda s: s.last_activity, True),
 ]
 COLUMNS = ("user", "session", "title", "messages", "last activity", "TTL")
+
+
+class SessionTable(DataTable):
+    """A DataTable whose lines stay cached while the cursor moves.
+
+    The stock table keys each rendered line on the cursor's coordinate, so when the cursor
+    scrolls the view, every line on screen is rendered again (~half of a 15 ms frame at
+    160×50): a key pressed meanwhile waits. With a row cursor a line only depends on
+    whether the cursor (or the mouse) is on its row. Rows are one line high here.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+        self._lines: LRUCache[tuple, Strip] = LRUCache(1000)
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        row = y - (self.header_height if self.show_header else 0)
+        key = (y, x1, x2, self.size.width, row == self.cursor_row, row == self.hover_row, base_style,
+               self._show_hover_cursor, self._update_count, self._pseudo_class_state)
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = super()._render_line(y, x1, x2, base_style)
+        return line
 
 
 class AdminScreen(Screen):
@@ -67,6 +100,8 @@ class AdminScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self._sessions: list[Any] = []  # the page shown, in the store's order
+        self._rows: list[Any] = []  # the same, in the table's order (sorted)
+        self._cells: list[tuple] = []  # what each row of the table shows
         self._offset = 0  # of the page shown, in the listing (or the filter's matches)
         self._more = False  # rows after this page
         self._query = ""  # the filter the page answers
@@ -75,13 +110,15 @@ class AdminScreen(Screen):
         self._worker: Worker | None = None
         self._wanted = ("", 0)  # the (filter, offset) of the last read asked for
         self._filter_timer: Timer | None = None
+        self._filter_started = False  # typing on the table started a filter; its focus is on the way
 
     def compose(self):
         yield Header(icon="◆")
         yield Static("Loading sessions…", id="admin-totals", markup=False)
         with Horizontal(id="admin-filter-row"):
-            yield Input(placeholder="filter by user, session or title (searches every session)…", id="admin-filter")
-        table = DataTable(id="admin-table", cursor_type="row", zebra_stripes=True)
+            yield Input(placeholder="/ to filter by user, session or title (searches every session)…",
+                        id="admin-filter")
+        table = SessionTable(id="admin-table", zebra_stripes=True)
         for label in COLUMNS:
             table.add_column(label, key=label)
         yield table
@@ -91,6 +128,12 @@ class AdminScreen(Screen):
     def on_mount(self) -> None:
         self.sub_title = "admin — all users' active sessions"
         self.set_interval(REFRESH_SECONDS, self._refresh)
+        self._refresh()
+
+    @on(msg.StoreOpened)
+    def _store_opened(self, event: msg.StoreOpened) -> None:
+        """The app opened on this panel (`--admin`) and the store is open now: read it."""
+        event.stop()
         self._refresh()
 
     @property
@@ -110,8 +153,11 @@ class AdminScreen(Screen):
 
     # ---------------------------------------------------------- the store
     def _refresh(self, offset: int | None = None) -> None:
-        """Read the page at `offset` (default: the one shown) again, unless a read is out."""
+        """Read the page at `offset` (default: the one shown) again, unless a read is out or
+        another screen is on top (the chat of `--admin`, a dialog: read when back)."""
         if self._app.store is None or (self._worker is not None and self._worker.is_running):
+            return
+        if not self.is_current and offset is None:
             return
         self._wanted = (self._filter_text, self._offset if offset is None else offset)
         self._worker = self._fetch(*self._wanted)
@@ -141,12 +187,13 @@ class AdminScreen(Screen):
             self._refresh(max(offset - PAGE, 0))
             return
         self._query, self._offset, self._more = query, offset, len(rows) > PAGE
+        selected = self.selected_session
         self._sessions = rows[:PAGE]
         self._stats = stats
         user = self._store.user
         self.sub_title = ("admin — all users' active sessions" if user is None else
                           f"admin — {one_line(user, 30)}'s sessions only (ragtui --admin shows everyone's)")
-        self._show_table()
+        self._show_table(selected)
         self._show_totals()
         self.query_one("#admin-memory", Static).update(self._memory_excerpt(stats))
 
@@ -161,7 +208,7 @@ class AdminScreen(Screen):
         self.query_one("#admin-totals", Static).update(
             f"{stats.sessions:,} active sessions · {stats.messages:,} messages"
             + (f" · {users:,} users" if users is not None else "")
-            + f" · {stats.backend} ({stats.health}) · {where} · sorted by {SORTS[self._sort][0]}"
+            + f" · {stats.backend} ({stats.health}) · {where} · {SORTS[self._sort][0]}"
         )
 
     @staticmethod
@@ -176,9 +223,9 @@ class AdminScreen(Screen):
     # ----------------------------------------------------------- the table
     def _visible(self) -> list[Any]:
         _, key, largest_first = SORTS[self._sort]
-        return sorted(self._sessions, key=key, reverse=largest_first)
+        return self._sessions if key is None else sorted(self._sessions, key=key, reverse=largest_first)
 
-    def _cells(self, s: Any, now: float) -> tuple:
+    def _row_cells(self, s: Any, now: float) -> tuple:
         return (
             Text(one_line(s.user_id)),
             s.id[:8],
@@ -188,41 +235,35 @@ class AdminScreen(Screen):
             format_ttl(s.ttl, compact=True),
         )
 
-    def _show_table(self) -> None:
-        """Show the page: cells updated in place when the rows are the same ones in the same
-        order (the usual refresh), else the rows replaced; cursor and scroll kept."""
+    def _show_table(self, selected: Any | None = None) -> None:
+        """Show the page (rows keyed by position): only the cells that changed are written,
+        so the cursor and the scroll position stay; the cursor follows `selected` (the
+        session it was on) when that session moved within the page."""
         table = self.query_one(DataTable)
         now = self._app.clock()
         rows = self._visible()
+        cells = [self._row_cells(s, now) for s in rows]
+        for index, row in enumerate(cells):
+            if index >= len(self._cells):
+                table.add_row(*row, key=str(index))
+                continue
+            for column, old, new in zip(COLUMNS, self._cells[index], row):
+                if old != new:
+                    # A wider cell widens its column; measuring a narrower one would make
+                    # the table measure the whole column again (the column keeps its width).
+                    wider = cell_len(str(new)) > table.columns[ColumnKey(column)].content_width
+                    table.update_cell(str(index), column, new, update_width=wider)
+        for index in range(len(cells), len(self._cells)):
+            table.remove_row(str(index))
+        self._rows, self._cells = rows, cells
         ids = [s.id for s in rows]
-        if ids == [key.value for key in table.rows]:
-            for s in rows:
-                for column, value in zip(COLUMNS, self._cells(s, now)):
-                    if str(table.get_cell(s.id, column)) != str(value):
-                        table.update_cell(s.id, column, value, update_width=True)
-            return
-        selected = self.selected_session
-        cursor_row, scroll = table.cursor_row, (table.scroll_x, table.scroll_y)
-        table.clear()
-        for s in rows:
-            table.add_row(*self._cells(s, now), key=s.id)
         if selected is not None and selected.id in ids:
             table.move_cursor(row=ids.index(selected.id), scroll=False)
-        elif rows:
-            table.move_cursor(row=min(cursor_row, len(rows) - 1), scroll=False)
-        # Once the rows are measured again (now they would be clamped to an empty table).
-        self.call_after_refresh(table.scroll_to, *scroll, animate=False, immediate=True)
 
     @property
     def selected_session(self) -> Any | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        except Exception:  # cursor outside the table after a refresh emptied it
-            return None
-        return next((s for s in self._sessions if s.id == key), None)
+        row = self.query_one(DataTable).cursor_row
+        return self._rows[row] if 0 <= row < len(self._rows) else None
 
     def _need_selection(self) -> Any | None:
         session = self.selected_session
@@ -250,12 +291,36 @@ class AdminScreen(Screen):
         self.query_one(DataTable).focus()
 
     def action_filter(self) -> None:
-        self.query_one("#admin-filter").focus()
+        field = self.query_one("#admin-filter", Input)
+        field.select_on_focus = True  # what is typed replaces the filter; arrows keep it
+        field.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """A character typed on the table that is not one of the panel's keys starts a new
+        filter with it (`/` edits the filter)."""
+        if not (event.is_printable and event.character and isinstance(self.focused, DataTable)):
+            return
+        field = self.query_one("#admin-filter", Input)
+        if self._filter_started:  # typed before the focus moved there: the filter's, keys or not
+            event.stop()
+            field.insert_text_at_cursor(event.character)
+        elif event.key not in self.active_bindings:
+            event.stop()
+            self._filter_started = True
+            field.select_on_focus = False  # the focus arrives after this character: keep it
+            field.value = event.character
+            field.cursor_position = len(field.value)
+            field.focus()
+
+    def on_descendant_focus(self) -> None:
+        self._filter_started = False
 
     def action_sort(self) -> None:
+        selected = self.selected_session
         self._sort = (self._sort + 1) % len(SORTS)
-        self.notify(f"Sorted by {SORTS[self._sort][0]} (within the page).")
-        self._show_table()
+        self._show_table(selected)
+        if self._stats is not None:
+            self._show_totals()  # it names the order
         if self._stats is not None:
             self._show_totals()
 
@@ -277,8 +342,11 @@ class AdminScreen(Screen):
         self._worker = None
         self._refresh(offset)
 
-    def action_back(self) -> None:
-        self.app.pop_screen()
+    async def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+        else:  # the app opened on this panel (--admin)
+            await self._app.show_chat()
 
     def action_extend(self) -> None:
         if session := self._need_selection():
