@@ -7,6 +7,7 @@ imported by `load()`, which the TUI runs in a worker.
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -138,7 +139,7 @@ class ChatService:
         say("loading the embedding model…")
         embedder = shared_embedder(self.settings.threads)
         index = open_index(self.settings.data_dir)
-        if index.chunk_count() == 0 and self.corpus_dir and self.corpus_dir.is_dir():
+        if self._holds_only_the_guide(index):
             from .ingest import Ingester
 
             def report(p):
@@ -146,10 +147,20 @@ class ChatService:
                     f"{p.chunks} chunks ({p.chunks_per_s:.0f} chunks/s)")
 
             summary = Ingester(index, lambda: embedder).ingest([self.corpus_dir], progress=report)
-            say(f"indexed the ragtui user guide: {summary.summary()}")
+            if summary.added or summary.updated or summary.removed:
+                say(f"indexed the ragtui user guide: {summary.summary()}")
         retriever = Retriever(index.open(), embedder)
         retriever.search("warm up", k=1, mode=self.settings.search_mode)  # load index files now, not on the first question
         return retriever
+
+    def _holds_only_the_guide(self, index) -> bool:
+        """Whether to bring the built-in user guide up to date in this index: it is empty, or
+        holds the guide and nothing else (an upgrade's new guide must reach it; unchanged files
+        cost a hash). An index of the user's own documents is left alone."""
+        if not (self.corpus_dir and self.corpus_dir.is_dir()):
+            return False
+        guide = os.path.abspath(self.corpus_dir) + os.sep
+        return all(source.startswith(guide) for source in index.file_hashes())
 
     @property
     def model_info(self) -> dict[str, Any]:

@@ -1,0 +1,44 @@
+"""The built-in user guide reaches an existing index when it changes (an upgrade's new guide),
+and never lands in an index of the user's own documents."""
+from __future__ import annotations
+
+from ragtui.config import load_settings
+from ragtui.rag.chat import ChatService
+from ragtui.rag.ingest import Ingester
+from ragtui.rag.retriever import open_index
+from ragtui.sessions import open_store
+
+from .conftest import THREADS
+
+
+def _load_retriever(data_dir, guide):
+    settings = load_settings({"data_dir": str(data_dir), "store": "memory", "threads": THREADS})
+    said: list[str] = []
+    retriever = ChatService(open_store("memory"), settings, corpus_dir=guide)._load_retriever(said.append)
+    return retriever, said
+
+
+def test_a_changed_guide_reaches_an_index_that_holds_only_the_guide(tmp_path, embedder):
+    guide = tmp_path / "guide"
+    guide.mkdir()
+    (guide / "sessions.md").write_text("# Sessions\n\nA session expires after an hour of idle time.\n")
+    _load_retriever(tmp_path / "data", guide)
+
+    (guide / "keys.md").write_text("# Keys\n\nPress p in the session browser to pin a session.\n")
+    retriever, said = _load_retriever(tmp_path / "data", guide)
+    assert any("1 added" in line for line in said)
+    assert retriever.search("how do I pin a session", k=1)[0].source.endswith("keys.md")
+
+    _, said = _load_retriever(tmp_path / "data", guide)  # unchanged: nothing indexed, nothing said
+    assert not any("indexed the ragtui user guide" in line for line in said)
+
+
+def test_an_index_of_the_users_documents_is_left_alone(tmp_path, embedder):
+    guide, mine = tmp_path / "guide", tmp_path / "mine"
+    guide.mkdir(), mine.mkdir()
+    (guide / "sessions.md").write_text("# Sessions\n\nA session expires after an hour of idle time.\n")
+    (mine / "notes.md").write_text("# Notes\n\nThe boiler is serviced every October.\n")
+    Ingester(open_index(tmp_path / "data"), lambda: embedder).ingest([mine])
+
+    retriever, _ = _load_retriever(tmp_path / "data", guide)
+    assert list(retriever.index.file_hashes()) == [str(mine / "notes.md")]
