@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import sys
 import tempfile
@@ -30,6 +31,13 @@ from ragtui.tui.app import RagTuiApp  # noqa: E402
 from tests.redis_server import RedisServer  # noqa: E402
 from tests.scale_fill import fill, session_id, user_name  # noqa: E402
 from tests.tui.fakes import FakeChatService  # noqa: E402
+
+
+def make_app(settings, store, **kwargs) -> RagTuiApp:
+    """The app as `ragtui` runs it: collection paused while it is built; the app freezes
+    what start-up made and turns collection back on after its first frame."""
+    gc.disable()
+    return RagTuiApp(settings, store, FakeChatService(store), **kwargs)
 
 
 def ms(values: list[float], q: float) -> float:
@@ -78,7 +86,7 @@ async def idle_app(settings, url: str, seconds: float) -> tuple[float, dict[str,
     """Commands per second one idle app instance sends (the bench's own INFO/CONFIG taken out)."""
     store = open_store(url, user=settings.user, data_dir=settings.data_dir)
     counter = redis.Redis.from_url(url, decode_responses=True)
-    app = RagTuiApp(settings, store, FakeChatService(store))
+    app = make_app(settings, store)
     async with app.run_test(size=(160, 50)):
         await wait_until(lambda: len(app.query_one("SessionBrowser").sessions) > 0 and app.screen.answering.model_ready)
         await asyncio.sleep(2)  # start-up reads done
@@ -98,7 +106,7 @@ async def other_device(settings, url: str, runs: int) -> tuple[list[float], list
 
     store = open_store(url, user=settings.user, data_dir=settings.data_dir)
     phone = open_store(url, user=settings.user, data_dir=Path(settings.data_dir) / "phone")
-    app = RagTuiApp(settings, store, FakeChatService(store))
+    app = make_app(settings, store)
     chat, browser_delays = [], []
     async with app.run_test(size=(160, 50)) as pilot:
         browser = app.query_one("SessionBrowser")
@@ -136,7 +144,7 @@ async def press_and_wait(app, key: str, changed) -> float:
 async def browser_keys(settings, url: str, presses: int) -> tuple[list[float], int]:
     """Key latency scrolling down the browser (pages load as it goes): until the highlight moved."""
     store = open_store(url, user=settings.user, data_dir=settings.data_dir)
-    app = RagTuiApp(settings, store, FakeChatService(store))
+    app = make_app(settings, store)
     took = []
     async with app.run_test(size=(160, 50)) as pilot:
         browser = app.query_one("SessionBrowser")
@@ -158,7 +166,7 @@ async def admin_keys(settings, url: str, presses: int, pages: int) -> dict[str, 
     from textual.widgets import DataTable, Input
 
     store = open_store(url, user=None, data_dir=settings.data_dir)
-    app = RagTuiApp(settings, store, FakeChatService(store), admin=True)
+    app = make_app(settings, store, admin=True)
     took: dict[str, list[float]] = {"first down, as the rows appear": [], "down": [], "n (page shown)": [],
                                     "filter key": []}
     async with app.run_test(size=(160, 50)) as pilot:

@@ -1,6 +1,7 @@
 """The admin panel: all users' sessions; extend, clear, export, open read-only."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from textual import events
@@ -128,6 +129,34 @@ async def test_pages_through_everyone_and_finds_any_session_on_the_server(settin
         assert "matches 1–1 for “kept forever”" in totals(app)
         await pilot.press("o")
         assert isinstance(app.screen, SessionViewScreen) and app.screen._session.id == oldest
+
+
+async def test_the_next_page_is_read_ahead_and_shown_without_waiting_for_the_store(settings, memory_store):
+    from ragtui.tui.screens.admin import PAGE
+
+    for i in range(2 * PAGE + 5):
+        memory_store.create_session(f"user{i % 3}", title=f"chat {i}")
+    app = make_app(settings, memory_store, admin=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == PAGE, what="the first page")
+        await app.workers.wait_for_complete()  # the second page, read ahead
+        store_answers = threading.Event()
+        listing = memory_store.get_all_active_sessions
+
+        def slow_listing(*args, **kwargs):
+            store_answers.wait(10)
+            return listing(*args, **kwargs)
+
+        memory_store.get_all_active_sessions = slow_listing  # every read from now on waits
+        try:
+            await pilot.press("n")
+            assert f"rows {PAGE + 1}–{2 * PAGE} of" in totals(app)  # shown before the store answered
+            assert str(table.get_row_at(0)[2]) == f"chat {PAGE + 4}"
+        finally:
+            store_answers.set()
+        await pilot.press("n")  # the third page was read ahead once the second was shown
+        await until(pilot, lambda: f"rows {2 * PAGE + 1}–{2 * PAGE + 5} of" in totals(app), what="the last page")
 
 
 async def test_a_refresh_keeps_the_cursor_and_the_scroll_position(settings, memory_store):

@@ -21,7 +21,7 @@ from textual.cache import LRUCache
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.strip import Strip
-from textual.widgets import DataTable, Header, Input, Static
+from textual.widgets import DataTable, Header, Input
 from textual.widgets.data_table import ColumnKey
 
 from .. import messages as msg
@@ -30,6 +30,7 @@ from ...formatting import format_ago, format_bytes, format_ttl
 from ...sessions import AccessDenied
 from ...safe_text import one_line
 from ..widgets.footer import Footer
+from ..widgets.text_line import TextLine
 from .dialogs import ConfirmDialog, choose_format_and_export
 from .session_view import SessionViewScreen
 
@@ -111,10 +112,11 @@ class AdminScreen(Screen):
         self._wanted = ("", 0)  # the (filter, offset) of the last read asked for
         self._filter_timer: Timer | None = None
         self._filter_started = False  # typing on the table started a filter; its focus is on the way
+        self._pages: dict[tuple[str, int], tuple[list[Any], Any]] = {}  # (filter, offset) -> (rows, stats)
 
     def compose(self):
         yield Header(icon="◆")
-        yield Static("Loading sessions…", id="admin-totals", markup=False)
+        yield TextLine("Loading sessions…", id="admin-totals")
         with Horizontal(id="admin-filter-row"):
             yield Input(placeholder="/ to filter by user, session or title (searches every session)…",
                         id="admin-filter")
@@ -122,7 +124,7 @@ class AdminScreen(Screen):
         for label in COLUMNS:
             table.add_column(label, key=label)
         yield table
-        yield Static("", id="admin-memory", markup=False)
+        yield TextLine(id="admin-memory")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -162,23 +164,37 @@ class AdminScreen(Screen):
         self._wanted = (self._filter_text, self._offset if offset is None else offset)
         self._worker = self._fetch(*self._wanted)
 
+    def _read(self, query: str, offset: int) -> tuple[list[Any], Any]:
+        """The page at `offset` (and one row more, to know whether another page follows) and
+        the totals."""
+        store = self._store
+        if query:
+            rows = store.find_sessions(query, limit=PAGE + 1, offset=offset)
+        else:
+            rows = store.get_all_active_sessions(user_id=None, limit=PAGE + 1, offset=offset)
+        return rows, store.get_session_stats()
+
     @work(thread=True, group="admin")
     def _fetch(self, query: str, offset: int) -> None:
-        store = self._store
         try:
-            if query:
-                rows = store.find_sessions(query, limit=PAGE + 1, offset=offset)
-            else:
-                rows = store.get_all_active_sessions(user_id=None, limit=PAGE + 1, offset=offset)
-            stats = store.get_session_stats()
+            rows, stats = self._read(query, offset)
         except AccessDenied as exc:  # a Redis user confined to its own keys: say so where the totals go
-            self.app.call_from_thread(self.query_one("#admin-totals", Static).update,
+            self.app.call_from_thread(self.query_one("#admin-totals", TextLine).show,
                                       f"This Redis user may not see every user's sessions: {one_line(str(exc))}")
             return
         except Exception as exc:  # shown on screen; the next refresh retries
             self.post_message(msg.StoreActionDone(f"Store: {exc}", "error"))
             return
         self.app.call_from_thread(self._show_page, query, offset, rows, stats)
+
+    @work(thread=True, group="admin-ahead", exclusive=True)
+    def _read_ahead(self, query: str, offset: int) -> None:
+        """Read the next page before it is asked for: `n` shows it at once (then reads it again)."""
+        try:
+            page = self._read(query, offset)
+        except Exception:  # noqa: BLE001 — the page is read when turned to, errors shown then
+            return
+        self.app.call_from_thread(self._pages.__setitem__, (query, offset), page)
 
     def _show_page(self, query: str, offset: int, rows: list[Any], stats: Any) -> None:
         if (query, offset) != self._wanted:
@@ -187,6 +203,12 @@ class AdminScreen(Screen):
             self._refresh(max(offset - PAGE, 0))
             return
         self._query, self._offset, self._more = query, offset, len(rows) > PAGE
+        # Pages read, kept for `n` and `b`: this one and its neighbours, of this filter.
+        self._pages = {key: page for key, page in self._pages.items()
+                       if key[0] == query and abs(key[1] - offset) <= PAGE}
+        self._pages[(query, offset)] = (rows, stats)
+        if self._more and (query, offset + PAGE) not in self._pages:
+            self._read_ahead(query, offset + PAGE)
         selected = self.selected_session
         self._sessions = rows[:PAGE]
         self._stats = stats
@@ -195,7 +217,7 @@ class AdminScreen(Screen):
                           f"admin — {one_line(user, 30)}'s sessions only (ragtui --admin shows everyone's)")
         self._show_table(selected)
         self._show_totals()
-        self.query_one("#admin-memory", Static).update(self._memory_excerpt(stats))
+        self.query_one("#admin-memory", TextLine).show(self._memory_excerpt(stats))
 
     def _show_totals(self) -> None:
         stats, n = self._stats, len(self._sessions)
@@ -205,7 +227,7 @@ class AdminScreen(Screen):
             where = f"matches {first:,}–{last:,}{'+' if self._more else ''} for “{one_line(self._query, 30)}”"
         else:
             where = f"rows {first:,}–{last:,} of {stats.sessions:,}"
-        self.query_one("#admin-totals", Static).update(
+        self.query_one("#admin-totals", TextLine).show(
             f"{stats.sessions:,} active sessions · {stats.messages:,} messages"
             + (f" · {users:,} users" if users is not None else "")
             + f" · {stats.backend} ({stats.health}) · {where} · {SORTS[self._sort][0]}"
@@ -340,6 +362,10 @@ class AdminScreen(Screen):
         if self._worker is not None and self._worker.is_running:
             self._worker.cancel()
         self._worker = None
+        page = self._pages.get((self._query, offset))
+        if page is not None:  # read before: shown at once, and read again
+            self._wanted = (self._query, offset)
+            self._show_page(self._query, offset, *page)
         self._refresh(offset)
 
     async def action_back(self) -> None:

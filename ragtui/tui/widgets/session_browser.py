@@ -18,11 +18,12 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 from ...formatting import format_ago, format_ttl
 from ...safe_text import one_line
+from .text_line import TextLine
 
 FILTER_DELAY = 0.15  # seconds of no typing before a filter is searched
 LOAD_AHEAD = 30  # ask for the next page this close to the end: it is there before the user is
@@ -118,7 +119,7 @@ class SessionBrowser(Vertical):
         yield Input(placeholder="filter sessions…", id="session-filter")
         # The list is mounted with the first sessions to show (once the store opens): the
         # first frame does without it, ~8 ms sooner.
-        yield Static("", id="session-count", markup=False)
+        yield TextLine(id="session-count")
 
     def on_mount(self) -> None:
         self.set_interval(RETICK_SECONDS, self._retick)
@@ -306,7 +307,7 @@ class SessionBrowser(Vertical):
             text = f"{n:,} of {self._total:,} · ↓ for more"
         else:
             text = f"{n:,} session{'s' if n != 1 else ''}"
-        self.query_one("#session-count", Static).update(text)
+        self.query_one("#session-count", TextLine).show(text)
 
     def _after_rows_came(self) -> None:
         self._show_count()
@@ -353,7 +354,7 @@ class SessionBrowser(Vertical):
         if query == self._shown_query:  # e.g. a space typed and removed: the rows still answer it
             self._after_rows_came()
             return
-        self.query_one("#session-count", Static).update("searching…" if query else "loading…")
+        self.query_one("#session-count", TextLine).show("searching…" if query else "loading…")
         self.post_message(self.FilterChanged(query))
 
     @on(Input.Submitted, "#session-filter")
