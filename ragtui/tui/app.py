@@ -30,7 +30,8 @@ from ..sessions.api import SessionStoreAPI
 from . import messages as msg
 from . import ui_state
 from .palette import ActionsProvider
-from .screens.main import NARROW, MainScreen
+from .screens.main import MainScreen
+from .side_panes import NARROW
 
 if TYPE_CHECKING:
     from textual.screen import Screen

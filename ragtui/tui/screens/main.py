@@ -19,6 +19,7 @@ from textual.widgets import Header
 from .. import messages as msg
 from ..answering import Answering
 from ..live_sync import LiveSync
+from ..side_panes import SidePanes
 from ..widgets.chat_messages import AssistantMessage
 from ..widgets.chat_pane import ChatPane
 from ..widgets.footer import Footer
@@ -29,7 +30,6 @@ from . import session_actions as actions
 
 if TYPE_CHECKING:
     from ...config import Settings
-NARROW = 110  # below this width the side panes start hidden, and open over the chat
 
 
 class MainScreen(Screen):
@@ -54,12 +54,12 @@ class MainScreen(Screen):
         self.store: Any = None  # and the chat service: handed over by StoreOpened
         self.service: Any = None
         self.answering = Answering(settings.user)
-        self._user_toggled: set[str] = set()
         self.browser = SessionBrowser(id="browser", clock=clock)
         self.chat = ChatPane(self.answering, id="chat", monotonic=monotonic)
         self.countdown = self.chat.countdown
         self.stats = StatsPane(id="stats")
         self.sync = LiveSync(user=settings.user, ttl=settings.ttl, monotonic=monotonic)
+        self.panes = SidePanes(self, browser=self.browser, stats=self.stats, focus_chat=lambda: self.chat.prompt.focus())
 
     @property
     def session_id(self) -> str | None:
@@ -75,21 +75,13 @@ class MainScreen(Screen):
         yield self.sync
 
     def on_mount(self) -> None:
-        self._fit_panes(self.app.size.width)
+        self.panes.fit(self.app.size.width)
 
     def on_unmount(self) -> None:
         self.answering.stop()  # a generating thread would otherwise hold up the exit
 
     def on_resize(self, event) -> None:
-        self._fit_panes(event.size.width)
-
-    def _fit_panes(self, width: int) -> None:
-        """Side panes start hidden on narrow terminals and open over the chat, not beside it."""
-        narrow = width < NARROW
-        self.set_class(narrow, "-narrow")
-        for pane in (self.browser, self.stats):
-            if pane.id not in self._user_toggled:
-                pane.display = not narrow
+        self.panes.fit(event.size.width)
 
     # ------------------------------------------------------- store and model
     @on(msg.StoreOpened)
@@ -203,8 +195,7 @@ class MainScreen(Screen):
         self._set_session(session.id, title=session.title, ttl=session.ttl)
         self.sync.follow(session.id, newest_id=messages[-1].id if messages else None)
         self.answering.last_question = next((m.content for m in reversed(messages) if m.role == "user"), None)
-        if self.has_class("-narrow"):
-            self.browser.display = False  # it was open over the chat that was asked for
+        self.panes.close_over_chat()
 
     @on(SessionBrowser.FilterChanged)
     def _filter_changed(self, event: SessionBrowser.FilterChanged) -> None:
@@ -281,9 +272,7 @@ class MainScreen(Screen):
 
     # ------------------------------------------------------------ the rest
     def action_toggle_pane(self, pane_id: str) -> None:
-        self._user_toggled.add(pane_id)
-        pane = self.query_one(f"#{pane_id}")
-        pane.display = not pane.display
+        self.panes.toggle(self.query_one(f"#{pane_id}"))
 
     def action_sources(self) -> None:
         self.chat.open_sources()
