@@ -22,6 +22,7 @@ from .prompt import NOTHING_FOUND, BuiltPrompt, Turn, build_prompt, retrieval_qu
 if TYPE_CHECKING:  # types only: rag/ imports nothing from sessions/ at run time
     from ..sessions.api import SessionStoreAPI
     from ..sessions.models import Message
+    from .index import Index
     from .llm import LocalModel
     from .retriever import Retriever
     from .served import ServedModel
@@ -139,28 +140,20 @@ class ChatService:
         say("loading the embedding model…")
         embedder = shared_embedder(self.settings.threads)
         index = open_index(self.settings.data_dir)
-        if self._holds_only_the_guide(index):
+        guide = self.corpus_dir
+        if guide and guide.is_dir() and _holds_only(index, guide):
             from .ingest import Ingester
 
             def report(p):
                 say(f"indexing the ragtui user guide: {p.files_done}/{p.files_total} files, "
                     f"{p.chunks} chunks ({p.chunks_per_s:.0f} chunks/s)")
 
-            summary = Ingester(index, lambda: embedder).ingest([self.corpus_dir], progress=report)
+            summary = Ingester(index, lambda: embedder).ingest([guide], progress=report)
             if summary.added or summary.updated or summary.removed:
                 say(f"indexed the ragtui user guide: {summary.summary()}")
         retriever = Retriever(index.open(), embedder)
         retriever.search("warm up", k=1, mode=self.settings.search_mode)  # load index files now, not on the first question
         return retriever
-
-    def _holds_only_the_guide(self, index) -> bool:
-        """Whether to bring the built-in user guide up to date in this index: it is empty, or
-        holds the guide and nothing else (an upgrade's new guide must reach it; unchanged files
-        cost a hash). An index of the user's own documents is left alone."""
-        if not (self.corpus_dir and self.corpus_dir.is_dir()):
-            return False
-        guide = os.path.abspath(self.corpus_dir) + os.sep
-        return all(source.startswith(guide) for source in index.file_hashes())
 
     @property
     def model_info(self) -> dict[str, Any]:
@@ -268,6 +261,14 @@ class ChatService:
         answer.tokens_per_s = generation.tokens_per_s
         answer.history_turns = prompt.history_turns
         answer.ttft_ms = (generating_at - started) * 1000 + generation.ttft_ms
+
+
+def _holds_only(index: Index, guide: Path) -> bool:
+    """Whether to bring the built-in user guide up to date in this index: it is empty, or holds
+    the guide and nothing else (an upgrade's new guide must reach it; unchanged files cost a
+    hash). An index of the user's own documents is left alone."""
+    folder = os.path.abspath(guide) + os.sep
+    return all(source.startswith(folder) for source in index.file_hashes())
 
 
 def answer_prompt(model, embed, question: str, passages: list[Source], history: Sequence[Turn],
