@@ -29,6 +29,8 @@ FRAGMENT_PENALTY = 0.1  # cut by a passage boundary, or its subject left behind:
 SUBJECT_WEIGHT = 0.2  # the question's words in a sentence's first words: it is about them
 SUBJECT_WORDS = 4
 SHAPE_BONUS = 0.1  # the quote holds what kind of thing was asked for (a number, a name in code, a path)
+ASIDE_PENALTY = 0.3  # credits, licence, links elsewhere: rarely what a question asks
+LEAD_BONUS = 0.1  # the first sentence under a heading ("DESCRIPTION", "## Pinning") defines
 NEIGHBOUR_BONUS = 0.05  # the sentence next to the best one: a second quote that explains it
 MIN_WORDS = 4
 MAX_CHARS = 400
@@ -51,6 +53,8 @@ class Quote:
 
     text: str
     context: str = ""
+    lead: bool = False  # the first under its heading: where a section says what it is about
+    aside: bool = False  # under a heading such as "SEE ALSO" or "AUTHOR": about the document, not its subject
 
 
 _STOP_WORDS = frozenset(
@@ -77,15 +81,39 @@ _ANSWER_SHAPES = (
                 r"\b[a-z]\w*\(|\b[A-Z_]{3,}\b")),
     (re.compile(r"^\s*where\b", re.I), re.compile(r"[~/\\%]\w")),
 )
+_OPENS_CLAUSE = re.compile(r"(?:when|whenever|if|unless|in|on|for|since|although|though|while|after|before|"
+                           r"once|as|with|without|because|by|at|during|note)\b", re.IGNORECASE)
+_ASIDE_HEADING = re.compile(r"(?:see also|authors?|copyright|licen[cs]e|reporting bugs|colophon)$", re.I)
 _COMPLETE_END = re.compile(r"[.!?:;)\]\"'”’`*]$")
+# Plain-text headings ("DESCRIPTION", "EXIT STATUS" in a manual page) are capitals alone; a
+# line with a wide gap inside ("TAC(1)      User Commands      TAC(1)") is a page header.
+_CAPITALS_HEADING = re.compile(r"^[A-Z][A-Z0-9 ()/&,'-]*[A-Z)]$")
+_LAYOUT_GAP = re.compile(r"\S {8,}\S")
+_LINE_END_HYPHEN = re.compile(r"\u2010 (?=[a-z])")  # a word broken at the line end (man pages)
+
+
+_OPERATOR_CHARS = r"\-+*/%@<>=!~^&|"
+# Tokens that are not words: a link (its path names no subject of the sentence), a short
+# option ("-r" is not "-R") and an operator standing alone ("//", "%", "+").
+_TOKEN = re.compile(
+    r"(?P<link><?\b(?:https?|ftp)://\S+)"
+    r"|(?P<code>(?<![\w-])-[A-Za-z](?![\w-])"
+    rf"|(?<![\w{_OPERATOR_CHARS}])(?:\*\*|//|<<|>>|<=|>=|==|!=|:=|[{_OPERATOR_CHARS}])(?![\w{_OPERATOR_CHARS}]))"
+    rf"|(?P<word>{_WORD.pattern})"
+)
 
 
 def words(text: str) -> list[str]:
     """Stemmed, lower-case words; an identifier also gives its parts ("__enter__()" gives
-    "enter", "dict.setdefault" "setdefault") so a question's plain words meet code names."""
+    "enter", "dict.setdefault" "setdefault") so a question's plain words meet code names.
+    Short options and operators are kept as they are; links give nothing."""
     found = []
-    for token in _WORD.findall(text):
-        token = token.lower()
+    for match in _TOKEN.finditer(text):
+        if match["code"]:
+            found.append(match["code"])
+        if not match["word"]:
+            continue
+        token = match["word"].lower()
         found.append(_stem(token))
         parts = [part for part in re.split(r"[._\-]+", token) if part]
         if len(parts) > 1 or parts and parts[0] != token:
@@ -133,6 +161,9 @@ def quotes(text: str) -> list[Quote]:
     in_code = code_started = in_grammar = False
     items: list[str] = []  # the list being read, offered whole too ("which modes are there?")
     lead = ""  # the sentence that introduced it ("Inside it:")
+    leads: set[int] = set()  # positions in `found` of the first quote under a heading
+    asides: set[int] = set()  # and of those under a heading of asides
+    aside_from = -1  # the position where the current section of asides starts
 
     def end_list() -> None:
         nonlocal lead
@@ -150,16 +181,24 @@ def quotes(text: str) -> list[Quote]:
         if last and last.text.endswith(":"):
             found[-1] = Quote(f"{last.text} {unit}", last.context)
         elif leans_back and last and _LEANS_BACK.match(unit):
-            # Quoted with the sentence it leans on (which is also offered alone).
+            # Quoted with the sentence it leans on (which is also offered alone), and leads as it does.
+            if len(found) - 1 in leads:
+                leads.add(len(found))
             found.append(Quote(f"{last.text} {unit}", last.context))
         else:
             found.append(Quote(unit, context))
+
+    def drop_term() -> None:
+        nonlocal term
+        if term and not described:  # nothing described it: a line of its own ("tac - print files in reverse")
+            add(term, leans_back=False)
+        term = ""
 
     def flush(*, at_end: bool = False) -> None:
         nonlocal term, described, opening, lead
         if not paragraph:
             return
-        joined, one_line = " ".join(paragraph), len(paragraph) == 1
+        joined, one_line = _LINE_END_HYPHEN.sub("", " ".join(paragraph)), len(paragraph) == 1
         paragraph.clear()
         was_opening, opening = opening, False
         if listed:
@@ -172,6 +211,7 @@ def quotes(text: str) -> list[Quote]:
             joined += " …"  # the passage ends inside a sentence
         elif one_line and not listed and len(joined) <= 80 and not re.search(r"[.!?:;,]$", joined) \
                 and not (found and found[-1].text.endswith(":")):
+            drop_term()
             term, described = plain(joined), False  # a term or command line: the next paragraph describes it
             return
         if was_opening and joined[0].islower():
@@ -204,10 +244,15 @@ def quotes(text: str) -> list[Quote]:
             end_list()
             in_grammar, opening = True, False
             continue
-        if stripped.startswith("#") or set(stripped) <= set("|-:= *"):
-            flush()  # a heading or a rule
+        if stripped.startswith("#") or set(stripped) <= set("|-:= *") or _CAPITALS_HEADING.match(stripped) \
+                or _LAYOUT_GAP.search(stripped):
+            flush()  # a heading, a rule or a page header
             end_list()
-            term, opening = "", False
+            drop_term()
+            opening = False
+            asides.update(range(aside_from, len(found)) if aside_from >= 0 else ())
+            aside_from = len(found) if _ASIDE_HEADING.match(stripped.lstrip("# ")) else -1
+            leads.add(len(found))
             continue
         if stripped.startswith("|"):
             flush()  # a table row stands alone
@@ -224,10 +269,12 @@ def quotes(text: str) -> list[Quote]:
         paragraph.append(stripped)
     flush(at_end=True)
     end_list()
+    drop_term()
+    asides.update(range(aside_from, len(found)) if aside_from >= 0 else ())
     # A lead-in that nothing followed (a grammar rule, a heading came next) is often the
     # definition itself: 'The "if" statement is used for conditional execution:'.
-    return [Quote(_shortened(q.text + " …" if q.text.endswith(":") else q.text), q.context) for q in found
-            if len(_WORD.findall(q.text)) >= MIN_WORDS]
+    return [Quote(_shortened(q.text + " …" if q.text.endswith(":") else q.text), q.context, i in leads, i in asides)
+            for i, q in enumerate(found) if len(_WORD.findall(q.text)) >= MIN_WORDS]
 
 
 def sentences(text: str) -> list[str]:
@@ -242,7 +289,8 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
     With `embed_many`, nearly every sentence is embedded (in one batch), so one that shares
     no word with the question ("Supported: plain text, Markdown…" for "which file formats?")
     can still win."""
-    asked = [w for w in words(question) if w not in _STOP_WORDS]
+    stop_words = _STOP_WORDS | {_stem(w) for w in _STOP_WORDS}  # words() stems: "does" is "doe" there
+    asked = [w for w in words(question) if w not in stop_words]
     candidates: list[tuple[int, int, Quote, str]] = []  # passage n, rank, quote, heading
     places: list[tuple[int, int]] = []  # passage n, position in it
     seen = set()
@@ -265,16 +313,20 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
         return sum(weight[w] for w in set(asked) if w in found) / total
 
     titles = {p.n: set(words(getattr(p, "title", ""))) for p in passages}
-    lexical = [share(ws) + HEADING_WEIGHT * share(titles[n] | set(words(q.context)) - ws)
+    # A sentence under the heading "tac" or 'The "return" statement' is about it, named or not.
+    topics = {heading: set(words(heading)) for _, _, _, heading in candidates}
+    lexical = [share(ws | topics[h]) + HEADING_WEIGHT * share(titles[n] | set(words(q.context)) - ws - topics[h])
                + SUBJECT_WEIGHT * share(set(words(_subject(q))))
-               for ws, (n, _, q, _) in zip(sentence_words, candidates)]
+               for ws, (n, _, q, h) in zip(sentence_words, candidates)]
     # A cut sentence, or one leaning on a sentence the passage does not hold ("It is written
     # as …" at its start), may be missing what answers.
     penalty = [(QUESTION_PENALTY if "?" in q.text else 0.0) + 0.01 * rank
                + (FRAGMENT_PENALTY if "…" in q.text or _LEANS_BACK.match(q.text) else 0.0)
+               + ASIDE_PENALTY * q.aside
                for _, rank, q, _ in candidates]
     shapes = [shape for asks, shape in _ANSWER_SHAPES if asks.search(question)]
-    bonus = [SHAPE_BONUS * any(shape.search(q.text) for shape in shapes) for _, _, q, _ in candidates]
+    bonus = [SHAPE_BONUS * any(shape.search(q.text) for shape in shapes) + LEAD_BONUS * q.lead
+             for _, _, q, _ in candidates]
     prior = [lex - pen + b for lex, pen, b in zip(lexical, penalty, bonus)]
     shortlist = sorted(range(len(candidates)), key=lambda i: -prior[i])
     shortlist = shortlist[:EMBEDDED_IN_BATCH if embed_many else EMBEDDED_CANDIDATES]
@@ -292,10 +344,11 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
         n, _, quote, _ = candidates[i]
         scored.append((Evidence(n, quote.text, cosine + LEXICAL_WEIGHT * prior[i]), places[i]))
     scored.sort(key=lambda pair: -pair[0].score)
-    best_place = scored[0][1]
+    best, best_place = scored[0]
     picked: list[Evidence] = []
     for item, (n, position) in scored:
-        if item is not scored[0][0] and n == best_place[0] and abs(position - best_place[1]) == 1:
+        # (not a part of the best: "A." next to "A. It B." says nothing more)
+        if n == best_place[0] and abs(position - best_place[1]) == 1 and item.text not in best.text:
             item = Evidence(item.n, item.text, item.score + NEIGHBOUR_BONUS)
         picked.append(item)
     picked.sort(key=lambda e: -e.score)
@@ -307,8 +360,11 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
 
 
 def _subject(quote: Quote) -> str:
-    """A sentence's first words, after the term it describes: what it is about."""
+    """A sentence's first words, after the term it describes: what it is about; none when it
+    opens with a condition or a setting ("When return passes control…" is about a case)."""
     text = quote.text.removeprefix(f"{quote.context} — ").lstrip("… ")
+    if _OPENS_CLAUSE.match(text):
+        return ""
     return " ".join(text.split()[:SUBJECT_WORDS])
 
 

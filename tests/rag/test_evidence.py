@@ -200,3 +200,65 @@ def test_the_answering_sentence_is_shown_from_real_passages(embedder, reference,
     passages = [Source(n, c.source, c.title, "", c.text) for n, c in enumerate(best, start=1)]
     found = extract(question, passages, embedder.embed_query, embed_many=embedder.embed)  # as ChatService does
     assert any(answer in e.text for e in shown(found))
+
+
+# -- plain-text manuals, options, operators ---------------------------------------------
+
+MANUAL = """TAC(1)                           User Commands                          TAC(1)
+
+NAME
+       tac - concatenate and print files in reverse
+
+SYNOPSIS
+       tac [OPTION]... [FILE]...
+
+DESCRIPTION
+       Write  each FILE to standard output, last line first.  The separa‐
+       tor is a newline.
+
+       -r, --regex
+              interpret the separator as a regular expression
+
+       -R, --reverse-order
+              walk the files from the end
+
+AUTHOR
+       Written by Jay Lepreau and David MacKenzie.
+
+SEE ALSO
+       Full documentation <https://www.gnu.org/software/coreutils/tac>
+       or available locally via: info '(coreutils) tac invocation'
+"""
+
+
+def test_a_manual_page_is_read_by_its_sections():
+    quoted = sentences(MANUAL)
+    assert "tac - concatenate and print files in reverse" in quoted  # a line nothing describes stands alone
+    assert "Write each FILE to standard output, last line first." in quoted  # no "DESCRIPTION — " glued on
+    assert "The separator is a newline." in quoted  # the word broken at the line end is whole again
+    assert not any("User Commands" in q or q.startswith(("NAME", "SYNOPSIS", "DESCRIPTION")) for q in quoted)
+
+
+def test_what_a_program_does_comes_from_its_description_not_its_credits_or_links():
+    passages = [Source(1, "/man/tac.txt", "tac", "chars 0-900", MANUAL)]
+    best = extract("What does tac do?", passages, embed=None)
+    assert not any("Written by" in e.text or "Full documentation" in e.text for e in best)
+    assert any("last line first" in e.text for e in best)
+
+
+def test_a_short_option_is_told_from_its_capital_and_an_operator_counts_as_a_word():
+    passages = [Source(1, "/man/tac.txt", "tac", "", MANUAL)]
+    assert "regular expression" in extract("What does tac -r do?", passages, embed=None, limit=1)[0].text
+    assert "from the end" in extract("What does tac -R do?", passages, embed=None, limit=1)[0].text
+    operators = Source(1, "python-docs:binary", "Binary arithmetic operations", "",
+                       'The "%" (modulo) operator yields the remainder from the division.\n\n'
+                       'The "//" (floor division) operator yields the floor of the quotient.')
+    assert "remainder" in extract("What does the % operator compute?", [operators], embed=None, limit=1)[0].text
+    assert "floor" in extract("What does // compute?", [operators], embed=None, limit=1)[0].text
+
+
+def test_a_sentence_opening_with_a_condition_is_not_about_its_first_words():
+    text = ('When "return" passes control out of a "try" statement, the "finally" clause runs first.\n\n'
+            '"return" leaves the current function call with the expression list as return value.')
+    best = extract("What does return do?", [Source(1, "python-docs:return", "Return", "", text)], embed=None, limit=1)
+    assert best[0].text.startswith('"return" leaves')
