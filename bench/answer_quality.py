@@ -93,8 +93,9 @@ class Naive:
     def ask(self, question: str, passages: list[str], *, keep_history: bool = False) -> str:
         context = "\n\n".join(f"[{i}] {text}" for i, text in enumerate(passages, start=1))
         user = {"role": "user", "content": f"Context:\n{context}\n\nQuestion: {question}"}
-        messages = [{"role": "system", "content": NAIVE_SYSTEM}, *self.history, user]
-        while len(self.history) > 2 and self._tokens(messages) > self.llm.n_ctx() - self.max_tokens:
+        history = self.history if keep_history else []  # only the session's questions have one
+        messages = [{"role": "system", "content": NAIVE_SYSTEM}, *history, user]
+        while keep_history and len(self.history) > 2 and self._tokens(messages) > self.llm.n_ctx() - self.max_tokens:
             self.history = self.history[2:]
             messages = [{"role": "system", "content": NAIVE_SYSTEM}, *self.history, user]
         out = self.llm.create_chat_completion(messages, max_tokens=self.max_tokens, temperature=0.0,
@@ -255,37 +256,34 @@ def main() -> None:
         out.write(json.dumps(row) + "\n")
         out.flush()
 
-    def run(group: str, service: ChatService, questions) -> None:
-        if not chosen(group):
-            return
-        for question, gold in questions:
-            if args.evidence_only:
-                keep("ragtui", group, evidence_row(service, question, gold))
-                continue
-            mine = ragtui_row(service, None, question, gold)
-            keep("ragtui", group, mine)
-            if naive:
-                keep("naive", group, naive_row(naive, question, raw_passages(service, question), gold))
-            print(f"{group}: {question} -> {mine['answer'][:70]!r}", file=sys.stderr)
-
-    run("out of corpus", guide, [(q, None) for q in OUT_OF_CORPUS])
-    session_id = guide.store.create_session("bench")
-    for question, gold in SESSION if chosen("session") else ():
-        if args.evidence_only:
-            keep("ragtui", "session", evidence_row(guide, question, gold))
-            continue
-        keep("ragtui", "session", ragtui_row(guide, session_id, question, gold, history=True))
-        if naive:
-            keep("naive", "session", naive_row(naive, question, raw_passages(guide, question), gold, history=True))
+    # Every question as (group, service, question, gold); the session's share one history.
+    plan = [("out of corpus", guide, q, None) for q in OUT_OF_CORPUS]
+    plan += [("session", guide, q, gold) for q, gold in SESSION]
     for corpus, questions in (("guide", GUIDE), ("python", PYTHON)):
         tuning, held_out = halves(questions)
-        run(f"{corpus} tuning", services[corpus], tuning)
-        run(f"{corpus} held-out", services[corpus], held_out)
-        run(f"{corpus} new held-out", services[corpus], NEW_HELD_OUT[corpus])
-    run("man tuning", services["man"], MAN)
+        plan += [(f"{corpus} tuning", services[corpus], q, gold) for q, gold in tuning]
+        plan += [(f"{corpus} held-out", services[corpus], q, gold) for q, gold in held_out]
+        plan += [(f"{corpus} new held-out", services[corpus], q, gold) for q, gold in NEW_HELD_OUT[corpus]]
+    plan += [("man tuning", services["man"], q, gold) for q, gold in MAN]
     for corpus, questions in HELD_OUT_14.items():
-        run(f"{corpus} held-out 14", services[corpus], questions)
-    run("out of corpus (python index)", services["python"], [(q, None) for q in OUT_OF_CORPUS[::2]])
+        plan += [(f"{corpus} held-out 14", services[corpus], q, gold) for q, gold in questions]
+    plan += [("out of corpus (python index)", services["python"], q, None) for q in OUT_OF_CORPUS[::2]]
+    plan = [step for step in plan if chosen(step[0])]
+
+    # ragtui answers everything first, then the naive side (the slower one): a run stopped
+    # early still has every ragtui figure.
+    session_id = guide.store.create_session("bench")
+    for group, service, question, gold in plan:
+        if args.evidence_only:
+            keep("ragtui", group, evidence_row(service, question, gold))
+            continue
+        in_session = group == "session"
+        mine = ragtui_row(service, session_id if in_session else None, question, gold, history=in_session)
+        keep("ragtui", group, mine)
+        print(f"{group}: {question} -> {mine['answer'][:70]!r}", file=sys.stderr)
+    for group, service, question, gold in plan if naive else ():
+        keep("naive", group, naive_row(naive, question, raw_passages(service, question), gold,
+                                       history=group == "session"))
     out.close()
     print(json.dumps({"model": info.get("name", "none (evidence only)"), "max_tokens": max_tokens,
                       **make_report(rows)}, indent=1))
