@@ -8,7 +8,9 @@ The retriever returns Sources, the prompt numbers and quotes them, an answer lis
 from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
+
+from .safe_text import one_line
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,27 @@ def ranked_evidence(sources: Iterable[Source]) -> list[tuple[int, str]]:
     """The evidence sentences an answer's sources carry, as (n, sentence), best first."""
     found = [(rank, source.n, sentence) for source in sources for rank, sentence in source.evidence]
     return [(n, sentence) for _, n, sentence in sorted(found, key=lambda item: item[0])]
+
+
+def answer_notes(sources: Sequence[Source]) -> list[tuple[str, list[str]]]:
+    """An answer's evidence and sources as lines of plain text, for `ragtui ask`, `sessions
+    show` and Markdown exports: ("Evidence", quotes best first) and ("Sources", the passages
+    the answer cited in its prose or its evidence, or all it was given when it cited none)."""
+    sections = []
+    evidence = ranked_evidence(sources)
+    if evidence:
+        sections.append(("Evidence", [f"[{n}] “{one_line(sentence)}”" for n, sentence in evidence]))
+    cited = [s for s in sources if s.cited or s.evidence]
+    lines = []
+    for source in cited or sources:
+        where = f" ({one_line(source.location)})" if source.location.strip() else ""
+        title = f"{one_line(source.title)} — " if source.title.strip() else ""
+        lines.append(f"[{source.n}] {title}{one_line(source.source) or '?'}{where}")
+    if cited and len(cited) < len(sources):
+        lines.append(f"(and {len(sources) - len(cited)} more passages the answer did not cite)")
+    if lines:
+        sections.append(("Sources", lines))
+    return sections
 
 
 def _is_int(value: Any) -> bool:

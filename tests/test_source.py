@@ -1,7 +1,7 @@
 """Source: one passage type, one serialisation, and what earlier releases stored still reads."""
 import json
 
-from ragtui.source import Source, ranked_evidence
+from ragtui.source import Source, answer_notes, ranked_evidence
 
 CITED = Source(2, "/docs/guide.md", "Guide › Install", "chars 0-120", "Run make run.", 1.4375,
                similarity=0.625, cited=True, evidence=((1, "Run make run."),))
@@ -43,3 +43,19 @@ def test_evidence_comes_back_best_first_with_the_number_of_its_passage():
     second = Source(2, "/b.md", "B", "", "t", evidence=((3, "third"), (1, "best")))
     assert ranked_evidence([first, second]) == [(2, "best"), (1, "second best"), (2, "third")]
     assert ranked_evidence([Source(1, "/old.md", "", "", "")]) == []  # stored before evidence existed
+
+
+def test_answer_notes_quote_the_evidence_then_lists_what_the_answer_cited_on_one_line_each():
+    sources = [
+        Source(1, "/d/guide.md", "Guide › Install", "chars 0-9", "t", cited=True),
+        Source(2, "/d/faq.md", "FAQ\n\x1b[31mred", "", "t", evidence=((1, "Sessions\nexpire after an hour."),)),
+        Source(3, "/d/other.md", "", "line 4", "t"),
+    ]
+    assert answer_notes(sources) == [
+        ("Evidence", ["[2] “Sessions expire after an hour.”"]),
+        ("Sources", ["[1] Guide › Install — /d/guide.md (chars 0-9)", "[2] FAQ red — /d/faq.md",
+                     "(and 1 more passages the answer did not cite)"]),
+    ]
+    # cited none (a model that did not cite): all it was given; no sources, nothing to say
+    assert answer_notes([sources[2]]) == [("Sources", ["[3] /d/other.md (line 4)"])]
+    assert answer_notes([]) == []

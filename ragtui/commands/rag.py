@@ -13,10 +13,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Sequence
 
 from ..errors import RagtuiError
 from ..safe_text import clean as safe  # documents and answers must not drive the terminal
 from ..safe_text import json_line, one_line
+from ..source import Source, answer_notes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -167,8 +169,7 @@ def cmd_ask(settings, args) -> int:
     if args.json:
         print(json.dumps(answer.to_dict()))
         return 0
-    _print_evidence(answer)
-    _print_sources(answer)
+    print_notes(answer.sources)
     if not args.session:
         print(f"\nsession {session_id} — continue it with: ragtui ask --session {session_id} QUESTION")
     print(
@@ -214,24 +215,13 @@ def _ask_streaming(service, session_id: str, question: str, *, use_history: bool
     return answer
 
 
-def _print_evidence(answer) -> None:
-    """The sentences the answer rests on, quoted from the passages (extracted, not generated)."""
-    if answer.evidence:
-        print("\nEvidence:")
-        for item in answer.evidence:
-            print(f"  [{item.n}] “{safe(item.text)}”")
-
-
-def _print_sources(answer) -> None:
-    if not answer.sources:
-        return
-    cited = [c for c in answer.sources if c.cited or c.evidence]  # cited in the prose or the evidence
-    shown = cited or answer.sources
-    print("\nSources:")
-    for c in shown:
-        print(f"  [{c.n}] {safe(c.title)} — {safe(c.source)} ({c.location})")
-    if cited and len(cited) < len(answer.sources):
-        print(f"  (and {len(answer.sources) - len(cited)} more passages the answer did not cite)")
+def print_notes(sources: Sequence[Source]) -> None:
+    """The sentences an answer rests on, quoted from its passages (extracted, not generated),
+    then its sources; `ragtui sessions show` prints a stored answer's the same way."""
+    for heading, lines in answer_notes(sources):
+        print(f"\n{heading}:")
+        for line in lines:
+            print(f"  {line}")
 
 
 # -- models ---------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from ..safe_text import clean, json_line, one_line
 from ..secrets import mask
 from ..sessions import SessionNotFound, SessionStoreAPI
 from ..sessions.export import FORMATS, export_session
+from ..source import Source
+from .rag import print_notes
 
 MAX_LIMIT = 100_000
 MAX_OFFSET = 1 << 31
@@ -156,8 +158,7 @@ def cmd_show(settings: Settings, args) -> int:
           f"ttl {format_ttl(session.ttl)}{model}")
     for m in messages:
         print(f"\n{m.role}:\n{clean(m.content)}")
-        for i, src in enumerate(m.sources, 1):
-            print(f"  [{src.get('n', i)}] {one_line(str(src.get('source', '?')))} {one_line(str(src.get('location', '')))}")
+        print_notes(Source.from_dicts(m.sources))
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from ..source import Source, answer_notes
 from .models import Message, Session
 
 FORMATS = ("md", "json")
@@ -28,11 +29,8 @@ def to_markdown(session: Session, messages: list[Message]) -> str:
         lines.append(f"Model: {session.model}.")
     for m in messages:
         lines += ["", f"## {m.role.capitalize()} — {_when(m.timestamp)}", "", m.content]
-        if m.sources:
-            lines += ["", "Sources:"]
-            for i, s in enumerate(m.sources, 1):
-                where = f", {s['location']}" if s.get("location") else ""
-                lines.append(f"- [{s.get('n', i)}] {s.get('source', '?')}{where}")
+        for heading, notes in answer_notes(Source.from_dicts(m.sources)):
+            lines += ["", f"{heading}:", *(f"- {note}" for note in notes)]
     return "\n".join(lines) + "\n"
 
 

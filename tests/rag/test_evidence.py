@@ -89,13 +89,11 @@ def test_the_app_quotes_stored_evidence_under_the_answer_as_plain_text():
 
 
 def test_ragtui_ask_prints_the_evidence_without_the_documents_escape_sequences(capsys):
-    from types import SimpleNamespace
+    from ragtui.commands.rag import print_notes
 
-    from ragtui.commands.rag import _print_evidence
-
-    _print_evidence(SimpleNamespace(evidence=[Evidence(3, "Port 7341 \x1b[2Jby default.", 0.9)]))
-    assert capsys.readouterr().out == "\nEvidence:\n  [3] “Port 7341 by default.”\n"
-    _print_evidence(SimpleNamespace(evidence=[]))
+    print_notes([Source(3, "/d/\x1b]0;x\x07a.md", "A", "", "t", evidence=((1, "Port 7341 \x1b[2Jby default."),))])
+    assert capsys.readouterr().out == "\nEvidence:\n  [3] “Port 7341 by default.”\n\nSources:\n  [3] A — /d/a.md\n"
+    print_notes([])
     assert capsys.readouterr().out == ""
 
 

@@ -68,7 +68,7 @@ def test_sessions_export_rename_pin_extend_delete(capsys, seeded, tmp_path):
     target = tmp_path / "chat.md"
     assert run(capsys, *url, "sessions", "export", sid, "-o", str(target))[0] == 0
     text = target.read_text()
-    assert "# About pinning" in text and "Press p [1]." in text and "[1] guide.md, chars 0-80" in text
+    assert "# About pinning" in text and "Press p [1]." in text and "Sources:\n- [1] guide.md (chars 0-80)" in text
     code, out, _ = run(capsys, *url, "sessions", "export", sid, "--format", "json")
     assert json.loads(out)["session"]["id"] == sid
 
