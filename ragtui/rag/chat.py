@@ -141,7 +141,7 @@ class ChatService:
         embedder = shared_embedder(self.settings.threads)
         index = open_index(self.settings.data_dir)
         guide = self.corpus_dir
-        if guide and guide.is_dir() and _holds_only(index, guide):
+        if guide and guide.is_dir() and _keeps_the_guide(index, guide):
             from .ingest import Ingester
 
             def report(p):
@@ -263,12 +263,14 @@ class ChatService:
         answer.ttft_ms = (generating_at - started) * 1000 + generation.ttft_ms
 
 
-def _holds_only(index: Index, guide: Path) -> bool:
+def _keeps_the_guide(index: Index, guide: Path) -> bool:
     """Whether to bring the built-in user guide up to date in this index: it is empty, or holds
-    the guide and nothing else (an upgrade's new guide must reach it; unchanged files cost a
-    hash). An index of the user's own documents is left alone."""
+    the guide, alone or beside the user's documents (an upgrade's new guide must reach it;
+    unchanged files cost a hash; ingesting the guide's folder touches nothing else). An index of
+    the user's own documents only is left alone."""
     folder = os.path.abspath(guide) + os.sep
-    return all(source.startswith(folder) for source in index.file_hashes())
+    sources = index.file_hashes()
+    return not sources or any(source.startswith(folder) for source in sources)
 
 
 def answer_prompt(model, embed, question: str, passages: list[Source], history: Sequence[Turn],

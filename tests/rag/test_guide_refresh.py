@@ -18,22 +18,26 @@ def _load_retriever(data_dir, guide):
     return retriever, said
 
 
-def test_a_changed_guide_reaches_an_index_that_holds_only_the_guide(tmp_path, embedder):
-    guide = tmp_path / "guide"
-    guide.mkdir()
+def test_a_changed_guide_reaches_an_index_that_holds_it_beside_the_users_documents(tmp_path, embedder):
+    guide, mine = tmp_path / "guide", tmp_path / "mine"
+    guide.mkdir(), mine.mkdir()
     (guide / "sessions.md").write_text("# Sessions\n\nA session expires after an hour of idle time.\n")
-    _load_retriever(tmp_path / "data", guide)
+    (mine / "notes.md").write_text("# Notes\n\nThe boiler is serviced every October.\n")
+    _load_retriever(tmp_path / "data", guide)  # a first start indexes the guide
+    Ingester(open_index(tmp_path / "data"), lambda: embedder).ingest([mine])  # then the user's own
 
     (guide / "keys.md").write_text("# Keys\n\nPress p in the session browser to pin a session.\n")
     retriever, said = _load_retriever(tmp_path / "data", guide)
     assert any("1 added" in line for line in said)
     assert retriever.search("how do I pin a session", k=1)[0].source.endswith("keys.md")
 
+    assert str(mine / "notes.md") in retriever.index.file_hashes()  # the user's documents stay
+
     _, said = _load_retriever(tmp_path / "data", guide)  # unchanged: nothing indexed, nothing said
     assert not any("indexed the ragtui user guide" in line for line in said)
 
 
-def test_an_index_of_the_users_documents_is_left_alone(tmp_path, embedder):
+def test_an_index_of_only_the_users_documents_gets_no_guide(tmp_path, embedder):
     guide, mine = tmp_path / "guide", tmp_path / "mine"
     guide.mkdir(), mine.mkdir()
     (guide / "sessions.md").write_text("# Sessions\n\nA session expires after an hour of idle time.\n")
