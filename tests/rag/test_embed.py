@@ -1,5 +1,6 @@
-"""Documents are embedded through ONNX Runtime in length-sorted, padded batches: every vector
-must be the one sentence-transformers gives for the same text, in the caller's order."""
+"""Queries and documents are embedded through an int8 copy of the ONNX graph, one text per run:
+every vector must stay close to sentence-transformers' for the same text (the retrieval
+figures in bench/RESULTS.md hold it to equal r@1), and depend on that text alone."""
 from __future__ import annotations
 
 import logging
@@ -17,24 +18,32 @@ DOCUMENTS = [
     "[PAD] [CLS] [SEP] [MASK] \x1b[31mred\x1b[0m \x07 tab\there",
     "The quick brown fox. " * 200,  # far past the model's 256 tokens
     "a",
-] + [f"Passage {i}: " + "words of a passage " * (i % 17) for i in range(40)]  # many lengths: batches pad
+] + [f"Passage {i}: " + "words of a passage " * (i % 17) for i in range(40)]  # many lengths
+NEAR = 0.97  # int8 vs float: 0.98–0.99 on passages of the Python reference (bench/RESULTS.md)
 
 
-def test_document_vectors_match_sentence_transformers(embedder):
+def test_document_vectors_are_near_sentence_transformers(embedder):
     vectors = embedder.embed(DOCUMENTS)
 
     assert embedder._encoder, "documents fell back to PyTorch: the fast path is not being tested"
     assert vectors.dtype == np.float32 and vectors.shape == (len(DOCUMENTS), embedder.dimensions)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     reference = embedder.embed_with_pytorch(DOCUMENTS)
     cosines = np.sum(vectors * reference, axis=1)
-    assert cosines.min() > 0.9999, [DOCUMENTS[i][:40] for i in np.flatnonzero(cosines <= 0.9999)]
+    assert cosines.min() > NEAR, [DOCUMENTS[i][:40] for i in np.flatnonzero(cosines <= NEAR)]
 
 
-def test_a_batch_gives_each_text_the_vector_it_gets_alone(embedder):
-    texts = DOCUMENTS[:8]
-    together = embedder.embed(texts)
-    alone = np.stack([embedder.embed([text])[0] for text in reversed(texts)])[::-1]
-    assert np.sum(together * alone, axis=1).min() > 0.9999
+def test_a_text_gets_the_same_vector_whatever_it_is_embedded_with(embedder):
+    """Dynamic int8 scales activations per run: batched, a vector would depend on its batch-mates."""
+    together = embedder.embed(DOCUMENTS)
+    alone = np.stack([embedder.embed([text])[0] for text in reversed(DOCUMENTS)])[::-1]
+    shuffled = np.random.default_rng(3).permutation(len(DOCUMENTS))
+    in_another_order = np.empty_like(together)
+    in_another_order[shuffled] = embedder.embed([DOCUMENTS[i] for i in shuffled])
+
+    assert np.array_equal(together, alone)
+    assert np.array_equal(together, in_another_order)
+    assert np.array_equal(together[0], embedder.embed_query(DOCUMENTS[0])), "queries go through the same graph"
 
 
 def test_with_a_broken_onnx_runtime_documents_are_embedded_with_pytorch(embedder, tmp_path, monkeypatch, caplog):
