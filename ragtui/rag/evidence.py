@@ -17,8 +17,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from ..source import Source
-
 MAX_SENTENCES = 2  # shown
 EMBEDDED_CANDIDATES = 14  # lexical pre-selection: embedding a sentence alone costs 5-30 ms
 EMBEDDED_IN_BATCH = 24  # in one batch each costs less: 24 cost about what 14 alone do
@@ -385,10 +383,3 @@ def shown(evidence: Sequence[Evidence], limit: int = MAX_SENTENCES) -> list[Evid
     within 0.15 of the best missed the answer twice in 23 tuning questions."""
     return list(evidence[:limit])
 
-
-def from_sources(sources: Sequence[Source]) -> list[Evidence]:
-    """The evidence an answer's sources carry, in the order it was chosen.
-
-    Messages stored before evidence existed have none: an empty list."""
-    found = [(rank, Evidence(source.n, text, 0.0)) for source in sources for rank, text in source.evidence]
-    return [e for _, e in sorted(found, key=lambda pair: pair[0])]

@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from ragtui.rag.evidence import Evidence, extract, from_sources, sentences, shown
-from ragtui.source import Source
+from ragtui.rag.evidence import extract, sentences, shown
+from ragtui.source import Source, ranked_evidence
 
 SESSIONS = """# Sessions
 
@@ -75,9 +75,9 @@ def test_evidence_stored_with_the_sources_comes_back_in_its_order_and_old_messag
     cited = Source(1, "/a.md", "A", "", "text", 0.5, cited=True, evidence=((2, "second best"),))
     other = Source(2, "/b.md", "B", "", "text", 0.4, evidence=((1, "best"),))
     stored = Source.from_dicts(json.loads(json.dumps([c.to_dict() for c in (cited, other)])))
-    assert from_sources(stored) == [Evidence(2, "best", 0.0), Evidence(1, "second best", 0.0)]
+    assert ranked_evidence(stored) == [(2, "best"), (1, "second best")]
     old = {"n": 1, "source": "/a.md", "title": "A", "location": "", "text": "t", "score": 0.5, "cited": True}
-    assert from_sources(Source.from_dicts([old])) == []
+    assert ranked_evidence(Source.from_dicts([old])) == []
 
 
 def test_the_app_quotes_stored_evidence_under_the_answer_as_plain_text():
