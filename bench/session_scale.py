@@ -70,11 +70,11 @@ def first_matches(store, user: str, text: str) -> tuple[float, float, int, int]:
     return first if first is not None else float("nan"), time.perf_counter() - started, found, pages
 
 
-async def wait_until(predicate, timeout: float = 30.0) -> None:
+async def wait_until(predicate, timeout: float = 30.0, what: str = "a condition") -> None:
     deadline = time.perf_counter() + timeout
     while not predicate():
         if time.perf_counter() > deadline:
-            raise RuntimeError("timed out")
+            raise RuntimeError(f"timed out waiting for {what}")
         await asyncio.sleep(0.002)  # look often without making the app do anything
 
 
@@ -137,18 +137,32 @@ async def other_device(settings, url: str, runs: int) -> tuple[list[float], list
 async def press_and_wait(app, key: str, changed) -> float:
     started = time.perf_counter()
     app.post_message(events.Key(key, None))  # as the driver delivers it
-    await wait_until(changed)
+    await wait_until(changed, what=f"the effect of {key!r}")
     return time.perf_counter() - started
 
 
-async def browser_keys(settings, url: str, presses: int) -> tuple[list[float], int]:
-    """Key latency scrolling down the browser (pages load as it goes): until the highlight moved."""
+async def press_each(app, took: dict[str, list[float]], key: str, times: int, moved) -> None:
+    """Press `key` `times` times, each timed until `moved()` (read before the press) changes."""
+    for _ in range(times):
+        before = moved()
+        took.setdefault(key, []).append(await press_and_wait(app, key, lambda: moved() != before))
+        await asyncio.sleep(0.03)  # a fast typist's pace, not a burst
+
+
+async def browser_keys(settings, url: str, presses: int) -> tuple[dict[str, list[float]], int]:
+    """Key latency in the chat screen's browser, each until the key's effect is there: the
+    highlight moved (pages load as it scrolls down), a pane shown or hidden, a session
+    opened (its messages on screen), the admin panel up (F4) and back (Esc)."""
+    from textual.widgets import DataTable
+
+    from ragtui.tui.widgets.chat_messages import UserMessage
+
     store = open_store(url, user=settings.user, data_dir=settings.data_dir)
     app = make_app(settings, store)
-    took = []
+    took: dict[str, list[float]] = {"down": []}
     async with app.run_test(size=(160, 50)) as pilot:
         browser = app.query_one("SessionBrowser")
-        await wait_until(lambda: browser.sessions)
+        await wait_until(lambda: browser.sessions and app.screen.answering.model_ready)
         options = app.query_one("#session-list")
         options.focus()
         await pilot.pause()
@@ -156,40 +170,80 @@ async def browser_keys(settings, url: str, presses: int) -> tuple[list[float], i
             before = options.highlighted
             if before == len(browser.sessions) - 1:
                 await wait_until(lambda: len(browser.sessions) > before + 1)  # the next page
-            took.append(await press_and_wait(app, "down", lambda: options.highlighted != before))
+            took["down"].append(await press_and_wait(app, "down", lambda: options.highlighted != before))
         loaded = len(browser.sessions)
+        highlighted = lambda: options.highlighted  # noqa: E731
+        for key, times in (("up", 30), ("pageup", 3), ("pagedown", 3), ("end", 1), ("home", 1)):
+            await press_each(app, took, key, times, highlighted)
+        for key, pane in (("f2", app.screen.browser), ("f3", app.screen.stats)):
+            await press_each(app, took, key, 6, lambda: pane.display)  # shown, hidden, …
+        options.focus()
+        await asyncio.sleep(0.1)
+        for _ in range(5):  # open a session: its two messages shown
+            sid = browser.highlighted_session.id
+            took.setdefault("enter (session opened, messages shown)", []).append(await press_and_wait(
+                app, "enter", lambda: app.screen.session_id == sid and len(app.query(UserMessage)) == 1))
+            await asyncio.sleep(0.2)  # the chat takes the focus once the session is shown
+            options.focus()
+            await wait_until(lambda: options.has_focus)
+            await press_and_wait(app, "down", lambda: browser.highlighted_session.id != sid)
+            await asyncio.sleep(0.1)
+        for first in (True, False, False):  # F4: the admin panel laid out (made the first time), Esc back
+            what = "f4 (admin panel up, first time)" if first else "f4 (admin panel up again)"
+            took.setdefault(what, []).append(await press_and_wait(
+                app, "f4", lambda: app.screen is not app.main and app.screen.query(DataTable)
+                and app.screen.query_one(DataTable).size.height > 0))
+            await asyncio.sleep(0.3)
+            took.setdefault("esc (back from the admin panel)", []).append(
+                await press_and_wait(app, "escape", lambda: app.screen is app.main))
+            await asyncio.sleep(0.1)
     return took, loaded
 
 
 async def admin_keys(settings, url: str, presses: int, pages: int) -> dict[str, list[float]]:
-    """Key latency in the admin panel: cursor moves, page turns, typing in the filter."""
+    """Key latency in the admin panel: cursor moves, page turns, typing in the filter, a
+    session opened read-only and closed."""
     from textual.widgets import DataTable, Input
+
+    from ragtui.tui.screens.session_view import SessionViewScreen
 
     store = open_store(url, user=None, data_dir=settings.data_dir)
     app = make_app(settings, store, admin=True)
-    took: dict[str, list[float]] = {"first down, as the rows appear": [], "down": [], "n (page shown)": [],
-                                    "filter key": []}
+    took: dict[str, list[float]] = {"first down, as the rows appear": [], "down": []}
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_until(lambda: app.screen.query_one(DataTable).row_count > 0)
-        table = app.screen.query_one(DataTable)
-        # The app is still starting then (footers built per focus change, the first paint):
-        # that key is shown on its own; the others once the panel is up, as in browser_keys.
+        panel = app.screen
+        table = panel.query_one(DataTable)
+        # The app is still starting then (the first paint): that key is shown on its own;
+        # the others once the panel is up, as in browser_keys.
         took["first down, as the rows appear"].append(await press_and_wait(app, "down", lambda: table.cursor_row != 0))
         await pilot.pause()
         for _ in range(presses):
             before = table.cursor_row
             took["down"].append(await press_and_wait(app, "down", lambda: table.cursor_row != before))
-        totals = app.screen.query_one("#admin-totals")
-        for _ in range(pages):
-            before = str(totals.render())
-            took["n (page shown)"].append(await press_and_wait(app, "n", lambda: str(totals.render()) != before))
+        cursor = lambda: table.cursor_row  # noqa: E731
+        # (home and end scroll the table sideways; ctrl+home and ctrl+end go to the first and last row)
+        for key, times in (("up", 30), ("pageup", 1), ("pagedown", 1), ("ctrl+end", 1), ("ctrl+home", 1)):
+            await press_each(app, took, key, times, cursor)
+        totals = panel.query_one("#admin-totals")
+        shown = lambda: str(totals.render())  # noqa: E731
+        for key, times in (("n", pages), ("b", 3)):
+            for _ in range(times):
+                await press_each(app, took, key, 1, shown)
+                await asyncio.sleep(0.1)
+        for _ in range(3):  # a session opened read-only (its messages shown), and closed
+            took.setdefault("enter (read-only session shown)", []).append(await press_and_wait(
+                app, "enter", lambda: isinstance(app.screen, SessionViewScreen) and app.screen.query("UserMessage")))
             await asyncio.sleep(0.1)
-        app.screen.query_one("#admin-filter", Input).focus()
+            took.setdefault("esc (back to the panel)", []).append(
+                await press_and_wait(app, "escape", lambda: app.screen is panel))
+            await press_and_wait(app, "down", lambda: True)
+        field = panel.query_one("#admin-filter", Input)
+        took["/ (to the filter)"] = [await press_and_wait(app, "slash", lambda: field.has_focus)]
         await asyncio.sleep(0.1)
-        field = app.screen.query_one("#admin-filter", Input)
         for ch in "user07-000042":
             before = field.value
-            took["filter key"].append(await press_and_wait(app, ch, lambda: field.value != before))
+            took.setdefault("filter key", []).append(await press_and_wait(app, ch, lambda: field.value != before))
         started = time.perf_counter()
         await wait_until(lambda: table.row_count and str(table.get_row_at(0)[1]) == "user07-0"
                          and "matches" in str(totals.render()), timeout=60)
@@ -240,10 +294,17 @@ async def main() -> None:
         if "browser" in parts:
             downs = min(300, args.sessions - 1)
             keys, loaded = await browser_keys(settings, server.url, downs)
-            print(f"browser key latency, {downs} × down ({loaded} rows loaded as it scrolled): {summary(keys)}")
+            print(f"browser: {downs} × down loaded {loaded} rows as it scrolled")
+            for what, values in keys.items():
+                print(f"browser key latency, {what}: {summary(values)}")
+            every = [v for values in keys.values() for v in values]
+            print(f"browser key latency, every key above: {summary(every)}")
         if "admin" in parts:
-            for what, values in (await admin_keys(settings, server.url, 98, pages=min(10, total // 100 - 1))).items():
+            keys = await admin_keys(settings, server.url, 98, pages=min(10, total // 100 - 1))
+            for what, values in keys.items():
                 print(f"admin key latency, {what}: {summary(values)}")
+            every = [v for what, values in keys.items() if not what.startswith("filter result") for v in values]
+            print(f"admin key latency, every key above (not the search): {summary(every)}")
         admin.close()
         mine.close()
         client.close()

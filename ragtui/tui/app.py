@@ -232,8 +232,10 @@ class RagTuiApp(App):
             return
         if self.open_admin and self.screen is self.main and len(self.screen_stack) == 2:
             self.pop_screen()  # back to the panel the app opened on
-        else:
-            self.push_screen(AdminScreen())
+            return
+        if not self.is_screen_installed("admin"):  # made once: the next F4 only shows it
+            self.install_screen(AdminScreen(), "admin")
+        self.push_screen("admin")
 
     def on_unmount(self) -> None:
         if self.store is not None:

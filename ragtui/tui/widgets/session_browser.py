@@ -248,12 +248,16 @@ class SessionBrowser(Vertical):
         option_list = self._list()
         region = option_list.scrollable_content_region.width if option_list is not None else 0
         width = (region or self.size.width) - 2  # 1 cell of padding each side (app.tcss); less a scrollbar
-        return width if width > 8 else 28
+        return width if width > 8 else (self._drawn_width or 28)  # hidden: as last drawn
 
     def _rewrap(self) -> None:
         """Rows were written for another width (or before the list had one): again. On a
-        timer: a pane shown or resized does not always tell the list inside it."""
-        if self._list() is not None and self._row_width() != self._drawn_width:
+        timer: a pane shown or resized does not always tell the list inside it. Not while
+        the pane is hidden (F2): shown again at its width, its rows still fit."""
+        option_list = self._list()
+        if option_list is None or not option_list.size.width:
+            return
+        if self._row_width() != self._drawn_width:
             self._shown_key = ()
             self._redraw(self._sessions)
 
