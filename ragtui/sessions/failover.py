@@ -365,9 +365,12 @@ class FailoverStore:
         def locally() -> Message:  # runs under self._lock
             self._outbox_session(session_id)
             message = add(self.outbox)
-            # shown by this process even if another one replays the outbox before this one sees Redis
+            # shown by this process even if another one replays the outbox before this one sees
+            # Redis (then it is in neither what this one saw nor what is pending)
             seen = self._seen.get(session_id)
-            if seen is not None and not (seen and seen[-1].id == message.id):  # a retry: once
+            if seen is None:  # made offline, or not read here yet
+                self._keep_seen(session_id, [message])
+            elif not (seen and seen[-1].id == message.id):  # a retry: once
                 seen.append(message)
                 del seen[: -self.primary.max_messages]
             return message
@@ -442,10 +445,13 @@ class FailoverStore:
 
     def _remember(self, sid: str, messages: list[Message]) -> None:
         with self._lock:
-            self._seen[sid] = list(messages)  # a copy: `_remember_newest` extends it in place
-            self._seen.move_to_end(sid)
-            while len(self._seen) > REMEMBERED_HISTORIES:
-                self._seen.popitem(last=False)
+            self._keep_seen(sid, messages)
+
+    def _keep_seen(self, sid: str, messages: list[Message]) -> None:  # under self._lock
+        self._seen[sid] = list(messages)  # a copy: `_remember_newest` extends it in place
+        self._seen.move_to_end(sid)
+        while len(self._seen) > REMEMBERED_HISTORIES:
+            self._seen.popitem(last=False)
 
     def _remember_newest(self, sid: str, newest: list[Message]) -> None:
         """Add the newest messages to what was seen of the session, for reads in an outage."""
@@ -520,7 +526,11 @@ class FailoverStore:
             raise self._unknown(f"session {sid}")
         pending = self.outbox.get_conversation_history(sid) if sid in self._pending and not self._foreign(sid) else []
         held = {m.id for m in pending}
-        return [m for m in self._seen.get(sid, []) if m.id not in held] + pending
+        with self._lock:
+            history = [m for m in self._seen.get(sid, []) if m.id not in held] + pending
+            if pending:  # still shown after another process replays them out of the outbox
+                self._keep_seen(sid, history[-self.primary.max_messages:])
+        return history
 
     def get_messages(self, session_id: str, start: int = 0, end: int = -1) -> list[Message]:
         if self._readable:

@@ -167,6 +167,18 @@ def test_a_session_made_offline_and_replayed_by_another_process_still_takes_writ
     assert direct.get_session(sid).title == "made offline"
 
 
+def test_a_session_made_offline_stays_shown_when_another_process_replays_it(open_store, own_redis, tmp_path, monkeypatch):
+    monkeypatch.setattr(failover, "PROBE_INTERVAL", 3600)  # this process stays degraded throughout
+    data = tmp_path / "data"
+    own_redis.kill()
+    store = open_store("auto", redis_url=own_redis.url, data_dir=data)
+    sid = store.create_session("alice")
+    store.add_message(sid, "user", "made offline")  # never read back from Redis by this process
+    own_redis.start()
+    open_store("auto", redis_url=own_redis.url, data_dir=data).close()  # replays it out of the outbox
+    assert store.degraded and contents(store, sid) == ["made offline"]
+
+
 def test_sessions_an_older_version_kept_locally_are_moved_into_redis(open_store, own_redis, tmp_path):
     data = tmp_path / "data"
     old = open_store("local", data_dir=data)  # where older versions' auto mode put them
