@@ -124,6 +124,8 @@ async def test_pages_through_everyone_and_finds_any_session_on_the_server(settin
         await pilot.press("b")
         await until(pilot, lambda: f"rows {PAGE + 1}–{2 * PAGE} of" in totals(app), what="the page before")
 
+        await pilot.press("slash", *"zzz-nothing", "enter")
+        await until(pilot, lambda: "no match for “zzz-nothing”" in totals(app), what="no match")
         await pilot.press("slash", *"kept forever", "enter")  # not on this page: the store finds it
         await until(pilot, lambda: table_users(app) == ["someone-with-a-long-user-id"], what="the match")
         assert "matches 1–1 for “kept forever”" in totals(app)
@@ -165,7 +167,7 @@ async def test_a_refresh_keeps_the_cursor_and_the_scroll_position(settings, memo
     async with app.run_test(size=(60, 24)) as pilot:
         table = app.screen.query_one(DataTable)
         await until(pilot, lambda: table.row_count == 60, what="the table")
-        await pilot.press("down", "end")  # the cursor on row 1, the view scrolled to the right
+        await pilot.press("down", *["right"] * 40)  # the cursor on row 1, the view scrolled to the right
         table.scroll_to(y=30, animate=False)  # and down, as the mouse wheel does
         await pilot.pause()
         selected, scroll = app.screen.selected_session.id, (table.scroll_x, table.scroll_y)
@@ -216,4 +218,7 @@ async def test_the_cursor_is_drawn_on_its_row_alone_as_the_view_scrolls(settings
             await pilot.press(*keys)
             await pilot.pause()
             assert rows_drawn_with_the_cursor() == {table.cursor_row}, keys
+            if keys in (["home"], ["end"]):  # the first or last row, in view
+                assert table.cursor_row == (0 if keys == ["home"] else 79)
+                assert table.scroll_y == (0 if keys == ["home"] else table.max_scroll_y)
 

@@ -66,7 +66,15 @@ class SessionTable(DataTable):
     scrolls the view, every line on screen is rendered again (~half of a 15 ms frame at
     160×50): a key pressed meanwhile waits. With a row cursor a line only depends on
     whether the cursor (or the mouse) is on its row. Rows are one line high here.
+
+    Home and End go to the first and last row (the stock table scrolls sideways; ← and →
+    still do).
     """
+
+    BINDINGS = [
+        Binding("home", "scroll_top", "First row", show=False),
+        Binding("end", "scroll_bottom", "Last row", show=False),
+    ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", **kwargs)
@@ -223,7 +231,9 @@ class AdminScreen(Screen):
         stats, n = self._stats, len(self._sessions)
         first, last = (self._offset + 1, self._offset + n) if n else (0, 0)
         users = getattr(stats, "users", None)
-        if self._query:
+        if self._query and not n:
+            where = f"no match for “{one_line(self._query, 30)}”"
+        elif self._query:
             where = f"matches {first:,}–{last:,}{'+' if self._more else ''} for “{one_line(self._query, 30)}”"
         else:
             where = f"rows {first:,}–{last:,} of {stats.sessions:,}"

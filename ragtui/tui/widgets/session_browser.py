@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence, Union
 
 from rich.cells import cell_len
-from textual import on
+from textual import events, on
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
@@ -379,9 +379,11 @@ class SessionBrowser(Vertical):
         else:
             self.query("#session-list").focus()
 
-    def key_down(self) -> None:
-        """Down from the filter walks into the list."""
+    def key_down(self, event: events.Key) -> None:
+        """Down from the filter walks into the list, onto its first row: this key is spent
+        (else the list, focused by the time the key's bindings are looked up, moved on)."""
         if self.query_one("#session-filter").has_focus:
+            event.stop()
             self.query("#session-list").focus()
 
     # ------------------------------------------------------------- actions
