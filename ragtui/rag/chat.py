@@ -145,8 +145,9 @@ class ChatService:
             from .ingest import Ingester
 
             def report(p):
-                say(f"indexing the ragtui user guide: {p.files_done}/{p.files_total} files, "
-                    f"{p.chunks} chunks ({p.chunks_per_s:.0f} chunks/s)")
+                if p.chunks:  # an unchanged guide is only hashed: nothing to say
+                    say(f"indexing the ragtui user guide: {p.files_done}/{p.files_total} files, "
+                        f"{p.chunks} chunks ({p.chunks_per_s:.0f} chunks/s)")
 
             summary = Ingester(index, lambda: embedder).ingest([guide], progress=report)
             if summary.added or summary.updated or summary.removed:
