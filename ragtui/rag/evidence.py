@@ -156,7 +156,8 @@ def quotes(text: str) -> list[Quote]:
     term = ""  # a short line the next paragraph describes ("setdefault(key[, default])")
     described = False  # the paragraph after the term has been read
     opening = True  # nothing read yet: the first paragraph may be the tail of a cut sentence
-    in_code = code_started = in_grammar = False
+    in_code = code_started = in_grammar = in_grid = False
+    row: list[list[str]] = []  # the lines of a grid table's row, split in cells
     items: list[str] = []  # the list being read, offered whole too ("which modes are there?")
     lead = ""  # the sentence that introduced it ("Inside it:")
     leads: set[int] = set()  # positions in `found` of the first quote under a heading
@@ -191,6 +192,11 @@ def quotes(text: str) -> list[Quote]:
         if term and not described:  # nothing described it: a line of its own ("tac - print files in reverse")
             add(term, leans_back=False)
         term = ""
+
+    def end_row() -> None:
+        cells = (" ".join(part for part in column if part) for column in zip(*row))
+        add(" · ".join(cell for cell in cells if cell), leans_back=False)
+        row.clear()
 
     def flush(*, at_end: bool = False) -> None:
         nonlocal term, described, opening, lead
@@ -233,6 +239,20 @@ def quotes(text: str) -> list[Quote]:
                 add(stripped)
             code_started = code_started or bool(stripped)
             continue
+        if stripped.startswith("|") or stripped.startswith("+") and set(stripped) <= set("+-= "):
+            flush()  # a table row stands alone
+            end_list()
+            opening = False
+            if stripped.startswith("+") or in_grid and set(stripped) <= set("|=-+: "):
+                end_row()  # a grid table: its rows run over the lines between these
+                in_grid = True
+            elif in_grid:
+                row.append([cell.strip() for cell in stripped.strip("|").split("|")])
+            elif not set(stripped) <= set("|-: "):
+                add(stripped.strip("|").replace("|", "·"), leans_back=False)
+            continue
+        end_row()
+        in_grid = False
         if not stripped:
             flush()
             in_grammar = False
@@ -251,12 +271,6 @@ def quotes(text: str) -> list[Quote]:
             asides.update(range(aside_from, len(found)) if aside_from >= 0 else ())
             aside_from = len(found) if _ASIDE_HEADING.match(stripped.lstrip("# ")) else -1
             leads.add(len(found))
-            continue
-        if stripped.startswith("|"):
-            flush()  # a table row stands alone
-            end_list()
-            add(stripped.strip("|").replace("|", "·"), leans_back=False)
-            opening = False
             continue
         if _LIST_MARK.match(line):
             flush()  # a list item starts afresh; its wrapped lines follow

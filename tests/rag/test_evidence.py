@@ -260,3 +260,13 @@ def test_a_sentence_opening_with_a_condition_is_not_about_its_first_words():
             '"return" leaves the current function call with the expression list as return value.')
     best = extract("What does return do?", [Source(1, "python-docs:return", "Return", "", text)], embed=None, limit=1)
     assert best[0].text.startswith('"return" leaves')
+
+
+def test_a_grid_table_row_is_quoted_whole_and_a_padded_row_is_not_a_header():
+    from pydoc_data.topics import topics
+
+    rows = sentences(topics["operator-summary"])
+    assert '"*", "@", "/", "//", "%" · Multiplication, matrix multiplication, division, floor division, ' \
+           'remainder [6]' in rows
+    padded = "| `hybrid`      | vector and full-text, scored together          |\n"
+    assert sentences(padded) == ["hybrid · vector and full-text, scored together"]
