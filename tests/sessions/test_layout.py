@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from ragtui.sessions import SessionNotFound, StoreError, open_store
+from ragtui.sessions.events import parse_event
 from ragtui.sessions.keys import Keys, tag
 
 
@@ -136,6 +137,8 @@ def test_every_change_publishes_one_event_on_the_owners_channel(redis_url, raw, 
     sid = store.create_session("frank")
     message = store.add_message(sid, "user", "hi")
     store.rename_session(sid, "t")
+    store.set_session_model(sid, "m")
+    store.set_session_model(sid, "m")  # no change: no event
     store.pin_session(sid)
     store.unpin_session(sid)
     store.extend_session(sid)
@@ -144,10 +147,11 @@ def test_every_change_publishes_one_event_on_the_owners_channel(redis_url, raw, 
     while (event := listener.get_message(timeout=1)) is not None:
         events.append(json.loads(event["data"]))
     listener.close()
-    assert [e["kind"] for e in events] == ["create", "add", "rename", "pin", "unpin", "extend", "clear"]
+    assert [e["kind"] for e in events] == ["create", "add", "rename", "model", "pin", "unpin", "extend", "clear"]
+    assert all(parse_event(json.dumps(e)) is not None for e in events)  # each one a kind live sync knows
     assert all(e["sid"] == sid and e["user"] == "frank" for e in events)
     assert events[1]["id"] == message.id
-    assert store.user_version("frank") == before + 7
+    assert store.user_version("frank") == before + 8
 
 
 def test_after_write_is_called_with_the_sessions_key(redis_url, tmp_path):
