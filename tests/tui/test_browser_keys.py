@@ -17,3 +17,23 @@ async def test_down_from_the_filter_lands_on_the_newest_session(settings, memory
         assert browser.highlighted_session.title == "chat 4"  # the newest, not the one after it
         await pilot.press("down")
         assert browser.highlighted_session.title == "chat 3"
+
+
+async def test_the_open_session_is_marked_and_the_mark_moves_with_it(settings, memory_store):
+    for i in range(4):
+        memory_store.create_session(settings.user, title=f"chat {i}")
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        browser = app.query_one("SessionBrowser")
+        await until(pilot, lambda: len(browser.sessions) == 4, what="the listing")
+        rows = app.query_one("#session-list")
+
+        def marked() -> list[str]:
+            return [str(rows.get_option_at_index(i).prompt).split("\n")[0]
+                    for i in range(rows.option_count) if str(rows.get_option_at_index(i).prompt).startswith("● ")]
+
+        for title in ("chat 2", "chat 0"):
+            sid = next(s.id for s in browser.sessions if s.title == title)
+            browser.post_message(browser.SessionSelected(next(s for s in browser.sessions if s.id == sid)))
+            await until(pilot, lambda: app.screen.session_id == sid, what=f"{title} open")
+            await until(pilot, lambda: marked() == [f"● {title}"], what=f"the mark on {title} alone")

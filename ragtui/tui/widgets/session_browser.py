@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence, Union
+from typing import Any, Callable, Sequence, Union, cast
 
 from rich.cells import cell_len
 from textual import events, on
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
+from textual.css.styles import RulesMap
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, OptionList
@@ -30,6 +31,21 @@ LOAD_AHEAD = 30  # ask for the next page this close to the end: it is there befo
 RETICK_SECONDS = 30.0  # "5m ago" and the TTLs shown move on without asking the store
 REWRAP_SECONDS = 0.25  # how soon rows fit a pane shown or resized (no store call)
 RETICK_LIMIT = 1000  # beyond this many loaded rows the list is redrawn only when it changes
+
+
+class SessionRow(Content):
+    """A row of the list: two lines made to fit `fits` cells. The list measures the height of
+    every row again whenever one changes (~90 µs a row, wrapping its text): at the width it
+    was made for, a row answers at once."""
+
+    __slots__ = ["fits"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fits = 0
+
+    def get_height(self, rules: RulesMap, width: int) -> int:
+        return 2 if width == self.fits else super().get_height(rules, width)
 
 
 def session_prompt(
@@ -51,7 +67,10 @@ def session_prompt(
     fits = [f"{messages} · {ago} · TTL {shown_ttl}{pin}", f"{messages} · {ago.removesuffix(' ago')} · TTL {shown_ttl}{pin}",
             f"{count} · {ago.removesuffix(' ago')} · TTL {shown_ttl}{pin}"]
     meta = next((m for m in fits if cell_len(m) <= width), fits[-1])
-    return Content.assemble((mark, "$accent"), (title, "bold"), "\n", (meta, "dim"))
+    row = cast(SessionRow, SessionRow.assemble((mark, "$accent"), (title, "bold"), "\n", (meta, "dim")))
+    if cell_len(mark + title) <= width and cell_len(meta) <= width:
+        row.fits = width
+    return row
 
 
 class SessionBrowser(Vertical):
@@ -223,8 +242,17 @@ class SessionBrowser(Vertical):
         self._show_count()
 
     def set_current(self, session_id: str | None) -> None:
-        self.current_id = session_id
-        self._redraw(self._sessions)
+        """Mark the open session: its row and the one marked before are written again, in
+        place (rewriting every row took ~0.15 s per 1,000 loaded)."""
+        before, self.current_id = self.current_id, session_id
+        option_list = self._list()
+        if option_list is None:
+            return
+        now = self._clock()
+        for index, session in enumerate(self._sessions):
+            if session.id in (before, session_id):
+                option_list.replace_option_prompt_at_index(index, self._prompt(session, now))
+        self._shown_key = ()  # not worked out again here: that costs O(rows loaded)
 
     def set_ttl_known(self, ttl_known: bool) -> None:
         """Redis answers (True) or not (False: the TTLs shown become `?`)."""
@@ -236,12 +264,14 @@ class SessionBrowser(Vertical):
             return None
         return max(int(session.ttl - (now - self._fetched_at.get(session.id, now))), 0)
 
-    def _option(self, session: Any, now: float) -> Option:
-        prompt = session_prompt(
+    def _prompt(self, session: Any, now: float) -> Content:
+        return session_prompt(
             session, now, current=session.id == self.current_id, width=self._row_width(),
             ttl_known=self._ttl_known, ttl=self._ttl_now(session, now),
         )
-        return Option(prompt, id=session.id)
+
+    def _option(self, session: Any, now: float) -> Option:
+        return Option(self._prompt(session, now), id=session.id)
 
     def _row_width(self) -> int:
         """The cells a row's text may take: the list's width less the rows' padding."""

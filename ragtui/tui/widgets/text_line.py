@@ -1,7 +1,10 @@
 """A line of plain text that changes often (counts, totals) without laying out the screen."""
 from __future__ import annotations
 
+from typing import cast
+
 from textual.content import Content
+from textual.css.styles import RulesMap
 from textual.widgets import Static
 
 
@@ -16,8 +19,6 @@ class TextLine(Static):
     def show(self, text: str) -> None:
         if text == self.content:
             return
-        width = self.content_region.width
-        same_height = width > 0 and (
-            Content(text).get_height(self.styles, width) == self.visual.get_height(self.styles, width)
-        )
+        width, rules = self.content_region.width, cast(RulesMap, self.styles)  # as Textual measures
+        same_height = width > 0 and Content(text).get_height(rules, width) == self.visual.get_height(rules, width)
         self.update(text, layout=not same_height)
