@@ -8,11 +8,10 @@ import pytest
 from ragtui import cli, paths
 from ragtui.config import load_settings
 from ragtui.rag.chat import ChatService
-from ragtui.rag.evidence import from_sources
 from ragtui.rag.prompt import NOTHING_FOUND
 from ragtui.rag.retriever import Retriever, open_index
 from ragtui.sessions import open_store
-from ragtui.source import Source
+from ragtui.source import Source, ranked_evidence
 
 from .conftest import QUESTION, TEST_CONTEXT, THREADS
 
@@ -62,7 +61,7 @@ def test_ask_streams_a_grounded_answer_and_the_session_keeps_both_messages(servi
     assert assistant.sources[0]["source"] == str(docs / "quokka.md")
     assert assistant.sources[0]["n"] == 1 and "7341" in assistant.sources[0]["text"]
     assert Source.from_dicts(assistant.sources) == answer.sources  # one serialisation, read back whole
-    assert [e.text for e in from_sources(answer.sources)] == [e.text for e in answer.evidence]
+    assert ranked_evidence(answer.sources) == [(e.n, e.text) for e in answer.evidence]
 
 
 def test_second_turn_sees_the_history_and_evaluates_only_new_tokens(service, library):
