@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import RagtuiError
+from ..source import Source
 
 
 class StoreError(RagtuiError):
@@ -33,15 +34,17 @@ class Message:
     role: str  # "user" | "assistant" | "system"
     content: str
     timestamp: float  # Unix seconds
-    sources: tuple[dict[str, Any], ...] = ()
+    sources: tuple[dict[str, Any], ...] = ()  # each as Source.to_dict() wrote it, or an earlier release
 
     def to_dict(self) -> dict[str, Any]:
+        """For exports and `sessions show --json`: sources in today's form whatever release
+        stored them, so a script reads one set of fields."""
         return {
             "id": self.id,
             "role": self.role,
             "content": self.content,
             "timestamp": self.timestamp,
-            "sources": list(self.sources),
+            "sources": [s.to_dict() for s in Source.from_dicts(self.sources)],
         }
 
 

@@ -2,8 +2,11 @@
 evidence quoted, then its sources — also for an answer stored by an earlier release."""
 from __future__ import annotations
 
+import json
+
 from ragtui.cli import main
 from ragtui.sessions import open_store
+from ragtui.sessions.export import export_session
 from ragtui.source import Source
 
 CITED = Source(1, "/docs/guide.md", "Guide › Pinning", "chars 0-80", "Press p to pin a chat.", 1.2,
@@ -36,3 +39,15 @@ def test_show_and_markdown_export_quote_the_evidence_and_list_the_sources(capsys
     assert ("Press p [1].\n\nEvidence:\n- [1] “Press p to pin a chat.”\n\nSources:\n"
             "- [1] Guide › Pinning — /docs/guide.md (chars 0-80)\n") in exported
     assert "Same [1].\n\nSources:\n- [1] guide.md (chars 0-80)\n" in exported
+
+
+def test_json_export_gives_every_source_todays_fields_whatever_release_stored_it(redis_url, tmp_path):
+    store = open_store(redis_url, data_dir=tmp_path / "data")
+    sid = store.create_session("alice", "Pins")
+    store.add_message(sid, "assistant", "Press p [1].", [CITED.to_dict()])
+    store.add_message(sid, "assistant", "Same [1].", [EARLIER])
+    exported = json.loads(export_session(store.get_session(sid), store.get_conversation_history(sid), "json"))
+    store.close()
+    first, second = (m["sources"] for m in exported["messages"])
+    assert first == [CITED.to_dict()]
+    assert second == [Source(1, "guide.md", "", "chars 0-80", "t", 0.5, cited=True).to_dict()]
