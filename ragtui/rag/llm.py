@@ -3,12 +3,14 @@ the model and the machine, streamed tokens, and the KV cache kept between calls.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, TypedDict, cast
+from typing import TYPE_CHECKING, Callable, Iterator, TypedDict, cast
 
 from .models import CorruptModel, ModelFile, check_gguf
 
@@ -76,6 +78,27 @@ def choose_context(trained: int, per_token: int, requested: int | None, memory: 
     return max(MIN_CONTEXT, n_ctx // 256 * 256)
 
 
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Ctrl-C while llama.cpp loads a model mostly lands in its Python log callback, where
+    ctypes prints the KeyboardInterrupt and drops it, and the load goes on: hold the signal
+    until llama.cpp returns, then act on it. (Only the main thread receives signals.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple] = []
+    previous = signal.signal(signal.SIGINT, lambda *received: caught.append(received))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        if callable(previous):
+            previous(*caught[0])
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+
 def read_metadata(path) -> dict[str, str]:
     """GGUF key/values without loading weights or creating a context (vocabulary only)."""
     import llama_cpp
@@ -114,14 +137,16 @@ class LocalModel:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         try:
-            metadata = read_metadata(self.model.path)
-            arch = metadata.get("general.architecture", "llama")
-            trained = int(metadata.get(f"{arch}.context_length", 0))
-            self.n_ctx = choose_context(trained, kv_bytes_per_token(metadata), self.requested_ctx, available_memory_bytes())
-            llm = Llama(
-                str(self.model.path), n_ctx=self.n_ctx, n_threads=self.threads,
-                n_threads_batch=self.threads, n_gpu_layers=self.n_gpu_layers, verbose=False,
-            )
+            with interrupts_held():
+                metadata = read_metadata(self.model.path)
+                arch = metadata.get("general.architecture", "llama")
+                trained = int(metadata.get(f"{arch}.context_length", 0))
+                self.n_ctx = choose_context(trained, kv_bytes_per_token(metadata), self.requested_ctx,
+                                            available_memory_bytes())
+                llm = Llama(
+                    str(self.model.path), n_ctx=self.n_ctx, n_threads=self.threads,
+                    n_threads_batch=self.threads, n_gpu_layers=self.n_gpu_layers, verbose=False,
+                )
         except ValueError as exc:  # llama.cpp's only word for "could not load"
             raise CorruptModel(
                 f"model file {self.model.path} could not be loaded by llama.cpp ({exc}); it may be "
