@@ -222,3 +222,22 @@ async def test_the_cursor_is_drawn_on_its_row_alone_as_the_view_scrolls(settings
                 assert table.cursor_row == (0 if keys == ["home"] else 79)
                 assert table.scroll_y == (0 if keys == ["home"] else table.max_scroll_y)
 
+
+
+async def test_text_typed_after_ctrl_u_in_the_filter_is_kept(settings, memory_store):
+    """QA's Q4: ctrl+u, then a new filter typed at once (a burst, as a terminal delivers it),
+    while the last filter's search and the refreshes run: the new text stays, whole."""
+    for i in range(150):
+        memory_store.create_session(f"user{i % 3}", title=f"question {i}")
+    app = make_app(settings, memory_store, admin=True)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 100, what="the first page")
+        await pilot.press("slash")
+        field = app.screen.query_one("#admin-filter")
+        for n in range(8):
+            text = f"question 2{n}"
+            for key in ["ctrl+u", *text]:
+                app.post_message(events.Key(key, key if len(key) == 1 else None))
+            await until(pilot, lambda: f"for “{text}”" in totals(app), what=f"the search for {text!r}")
+            assert field.value == text

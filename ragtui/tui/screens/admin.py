@@ -30,6 +30,7 @@ from ...formatting import format_ago, format_bytes, format_ttl
 from ...sessions import AccessDenied
 from ...safe_text import one_line
 from ..widgets.footer import Footer
+from ..widgets.filter_input import FilterInput
 from ..widgets.text_line import TextLine
 from .dialogs import ConfirmDialog, choose_format_and_export
 from .session_view import SessionViewScreen
@@ -126,7 +127,7 @@ class AdminScreen(Screen):
         yield Header(icon="◆")
         yield TextLine("Loading sessions…", id="admin-totals")
         with Horizontal(id="admin-filter-row"):
-            yield Input(placeholder="/ to filter by user, session or title (searches every session)…",
+            yield FilterInput(placeholder="/ to filter by user, session or title (searches every session)…",
                         id="admin-filter")
         table = SessionTable(id="admin-table", zebra_stripes=True)
         for label in COLUMNS:

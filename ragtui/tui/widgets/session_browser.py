@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 
 from ...formatting import format_ago, format_ttl
 from ...safe_text import one_line
+from .filter_input import FilterInput
 from .text_line import TextLine
 
 FILTER_DELAY = 0.15  # seconds of no typing before a filter is searched
@@ -135,7 +136,7 @@ class SessionBrowser(Vertical):
         self.current_id: str | None = None
 
     def compose(self):
-        yield Input(placeholder="filter sessions…", id="session-filter")
+        yield FilterInput(placeholder="filter sessions…", id="session-filter")
         # The list is mounted with the first sessions to show (once the store opens): the
         # first frame does without it, ~8 ms sooner.
         yield TextLine(id="session-count")
