@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_ingest)
 
     p = subparsers.add_parser("search", help="search the index (no model needed)")
-    p.add_argument("queries", nargs="+", metavar="QUERY", help="one or more queries")
+    p.add_argument("words", nargs="+", metavar="WORD",
+                   help="what to search for, as one query; - reads one query a line from stdin")
     p.add_argument("-k", type=int, dest="k", help="results per query (default: setting top_k, 5)")
     p.add_argument("--mode", choices=("hybrid", "vector", "fts"), help="default: hybrid")
     p.add_argument("--json", action="store_true", help="one JSON line per query")
@@ -118,22 +119,26 @@ def cmd_search(settings, args) -> int:
 
     if args.k is not None and not 1 <= args.k <= MAX_RESULTS:
         raise RagtuiError(f"-k must be between 1 and {MAX_RESULTS:,}, not {one_line(str(args.k), 24)}")
+    from_stdin = args.words == ["-"]  # a script's many queries, the model loaded once
+    if not from_stdin and not " ".join(args.words).strip():
+        raise RagtuiError("the query is empty")
     index = open_index(settings.data_dir)
     if index.chunk_count() == 0:
         raise RagtuiError("the index is empty: add documents with `ragtui ingest PATH` first")
     retriever = Retriever(index, shared_embedder(settings.threads))  # loaded once for all queries
     k = args.k or settings.top_k
     mode = args.mode or settings.search_mode
-    for query in args.queries:
+    queries = (line.strip() for line in sys.stdin) if from_stdin else iter([" ".join(args.words).strip()])
+    for query in filter(None, queries):
         hits = retriever.search(query, k=k, mode=mode)
         if args.json:
             # one line per query whatever the names: json_line escapes what a terminal acts on
             print(json_line({"query": query, "results": [h.to_dict() for h in hits]}), flush=True)
             continue
         print(f"{one_line(query)}  ({mode}, {len(hits)} results)")
-        for rank, hit in enumerate(hits, start=1):
+        for hit in hits:
             snippet = one_line(hit.text)[:160]
-            print(f"  {rank}. {hit.score:.4f}  {one_line(hit.title)} — {one_line(hit.source)} ({one_line(hit.location)})")
+            print(f"  {hit.n}. {hit.score:.4f}  {one_line(hit.title)} — {one_line(hit.source)} ({one_line(hit.location)})")
             print(f"     {snippet}")
         print(flush=True)
     return 0

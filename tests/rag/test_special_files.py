@@ -2,6 +2,7 @@
 what it reads by what it read, names the file in every warning; odd names stay one line."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -114,7 +115,8 @@ def test_search_prints_one_json_line_per_query_and_one_line_per_result_whatever_
     assert report.added == len(HOSTILE_NAMES)
     monkeypatch.setattr(embed, "shared_embedder", lambda threads=None: fake_embedder)
 
-    assert cli.main(["--data-dir", str(data_dir), "search", "--json", "-k", "10", "zebra", "striped"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("zebra\nstriped\n"))  # one query a line
+    assert cli.main(["--data-dir", str(data_dir), "search", "--json", "-k", "10", "-"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert len(lines) == 2 and out.count("\n") == 2
