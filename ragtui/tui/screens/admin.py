@@ -68,8 +68,8 @@ class SessionTable(DataTable):
     160×50): a key pressed meanwhile waits. With a row cursor a line only depends on
     whether the cursor (or the mouse) is on its row. Rows are one line high here.
 
-    Home and End go to the first and last row (the stock table's scroll sideways; ← and →
-    still do). Bound here: the focused table's keys come before its screen's.
+    Home and End go to the first and last row (the stock table's scroll sideways, as ← and
+    → still do). Bound here: the focused table's keys come before its screen's.
     """
 
     BINDINGS = [
