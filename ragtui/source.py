@@ -69,6 +69,13 @@ def ranked_evidence(sources: Iterable[Source]) -> list[tuple[int, str]]:
     return [(n, sentence) for _, n, sentence in sorted(found, key=lambda item: item[0])]
 
 
+def shown_sources(sources: Sequence[Source]) -> tuple[list[Source], int]:
+    """The sources worth listing under an answer — those it cited in its prose or its
+    evidence, or all it was given when it cited none — and how many others it was given."""
+    cited = [s for s in sources if s.cited or s.evidence]
+    return (cited, len(sources) - len(cited)) if cited else (list(sources), 0)
+
+
 def answer_notes(sources: Sequence[Source]) -> list[tuple[str, list[str]]]:
     """An answer's evidence and sources as lines of plain text, for `ragtui ask`, `sessions
     show` and Markdown exports: ("Evidence", quotes best first) and ("Sources", the passages
@@ -77,14 +84,14 @@ def answer_notes(sources: Sequence[Source]) -> list[tuple[str, list[str]]]:
     evidence = ranked_evidence(sources)
     if evidence:
         sections.append(("Evidence", [f"[{n}] “{one_line(sentence)}”" for n, sentence in evidence]))
-    cited = [s for s in sources if s.cited or s.evidence]
+    shown, others = shown_sources(sources)
     lines = []
-    for source in cited or sources:
+    for source in shown:
         where = f" ({one_line(source.location)})" if source.location.strip() else ""
         title = f"{one_line(source.title)} — " if source.title.strip() else ""
         lines.append(f"[{source.n}] {title}{one_line(source.source) or '?'}{where}")
-    if cited and len(cited) < len(sources):
-        lines.append(f"(and {len(sources) - len(cited)} more passages the answer did not cite)")
+    if others:
+        lines.append(f"(and {others} more passages the answer did not cite)")
     if lines:
         sections.append(("Sources", lines))
     return sections

@@ -31,10 +31,10 @@ async def test_an_answer_stored_by_an_earlier_release_shows_its_sources(settings
         assert [(s.n, s.cited, s.similarity) for s in answer.sources] == [(1, True, 0.0), (2, False, 0.0)]
         text = screen_text(app)
         assert "Evidence:" in text and "[1] “Run make run to start.”" in text
-        assert "Sources:  [1] Old [bold]guide[/] · § Start  [2] FAQ" in text
+        assert "Sources:  [1] Old [bold]guide[/] · § Start  (+1 not cited)" in text
 
         await pilot.press("ctrl+o")
         assert isinstance(app.screen, SourcesScreen)
         text = screen_text(app)
         assert "docs/old.md · § Start · score 0.500" in text and "Run [red]make run[/] to start." in text
-        assert "docs/faq.md · whole file · score 0.250" in text
+        assert "docs/faq.md · whole file · score 0.250 · not cited" in text

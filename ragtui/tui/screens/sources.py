@@ -18,11 +18,12 @@ PASSAGE_LIMIT = 4000  # a passage is a chunk; anything longer is not one we made
 def passage(source: Source) -> Content:
     title = one_line(source.title or source.source or "?", 80)
     where = one_line(f"{source.source or '?'} · {source.location or 'whole file'}", 120)
+    cited = "" if source.cited or source.evidence else " · not cited"
     return Content.assemble(
         (f"[{source.n}] ", "bold $accent"),
         (title, "bold"),
         "\n",
-        (f"{where} · score {source.score:.3f}", "dim"),
+        (f"{where} · score {source.score:.3f}{cited}", "dim"),
         "\n\n",
         clean(source.text)[:PASSAGE_LIMIT],
     )

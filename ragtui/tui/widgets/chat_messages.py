@@ -11,21 +11,25 @@ from textual.message import Message
 from textual.widgets import Static
 
 from ...safe_text import clean, for_display, one_line
-from ...source import Source, ranked_evidence
+from ...source import Source, ranked_evidence, shown_sources
 
 if TYPE_CHECKING:
     from ...sessions.models import Message as StoredMessage
 
 
 def citation_line(sources: Sequence[Source]) -> Content:
-    """`Sources: [1] guide.md · §2  [2] faq.txt · line 40` as plain content."""
+    """`Sources: [1] guide.md · §2  [3] faq.txt · line 40  (+2 not cited)` as plain content:
+    what the answer cited (Enter or ctrl+o shows every passage it was given)."""
+    shown, others = shown_sources(sources)
     parts: list[str | tuple[str, str]] = [("Sources:", "bold")]
-    for source in sources:
+    for source in shown:
         label = one_line(source.title or source.source or "?", 40)
         location = one_line(source.location, 30)
         parts.append(f"  [{source.n}] {label}")
         if location:
             parts.append(f" · {location}")
+    if others:
+        parts.append(f"  (+{others} not cited)")
     return Content.assemble(*parts)
 
 
