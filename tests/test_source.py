@@ -1,7 +1,7 @@
 """Source: one passage type, one serialisation, and what earlier releases stored still reads."""
 import json
 
-from ragtui.source import Source, answer_notes, ranked_evidence
+from ragtui.source import Source, answer_notes, ranked_evidence, shown_sources
 
 CITED = Source(2, "/docs/guide.md", "Guide › Install", "chars 0-120", "Run make run.", 1.4375,
                similarity=0.625, cited=True, evidence=((1, "Run make run."),))
@@ -59,3 +59,10 @@ def test_answer_notes_quote_the_evidence_then_lists_what_the_answer_cited_on_one
     # cited none (a model that did not cite): all it was given; no sources, nothing to say
     assert answer_notes([sources[2]]) == [("Sources", ["[3] /d/other.md (line 4)"])]
     assert answer_notes([]) == []
+
+
+def test_shown_sources_are_the_cited_ones_or_all_when_none_was_cited():
+    cited, by_evidence, other = (Source(1, "/a", "", "", "", cited=True),
+                                 Source(2, "/b", "", "", "", evidence=((1, "x"),)), Source(3, "/c", "", "", ""))
+    assert shown_sources([cited, by_evidence, other]) == ([cited, by_evidence], 1)
+    assert shown_sources([other]) == ([other], 0)
