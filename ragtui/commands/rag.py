@@ -7,7 +7,6 @@ removed before it reaches the terminal.
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
@@ -99,8 +98,8 @@ def cmd_ingest(settings, args) -> int:
     for path, reason in report.skipped:
         print(f"skipped {one_line(path)}: {one_line(reason)}", file=sys.stderr)
     if args.json:
-        print(json.dumps({**report.to_dict(), "documents": index.document_count(),
-                          "total_chunks": index.chunk_count()}))
+        print(json_line({**report.to_dict(), "documents": index.document_count(),
+                         "total_chunks": index.chunk_count()}))
     else:
         print(report.summary())
         print(f"index: {index.document_count()} documents, {index.chunk_count()} chunks in {index.directory}")
@@ -172,7 +171,7 @@ def cmd_ask(settings, args) -> int:
     finally:
         store.close()
     if args.json:
-        print(json.dumps(answer.to_dict()))
+        print(json_line(answer.to_dict()))
         return 0
     print_notes(answer.sources)
     if not args.session:
@@ -243,7 +242,7 @@ def cmd_models(settings, args) -> int:
     except RagtuiError:
         selected = None
     if args.json:
-        print(json.dumps([{**m.to_dict(), "selected": m.path == selected} for m in models]))
+        print(json_line([{**m.to_dict(), "selected": m.path == selected} for m in models]))
         return 0
     for m in models:
         mark = "*" if m.path == selected else " "
@@ -266,7 +265,7 @@ def _served_models(settings, args) -> int:
         server.close()
     selected = settings.llm_model or (names[0] if len(names) == 1 else None)
     if args.json:
-        print(json.dumps([{"name": n, "server": server.shown_url, "selected": n == selected} for n in names]))
+        print(json_line([{"name": n, "server": server.shown_url, "selected": n == selected} for n in names]))
         return 0
     for name in names:
         print(f"{'*' if name == selected else ' '} {safe(name)}")
