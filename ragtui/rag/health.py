@@ -49,20 +49,20 @@ def _model(settings) -> tuple[str, bool, str]:
 
 
 def _embedder() -> tuple[str, bool, str]:
-    from .embed import embedder_dir
-    from .query_encoder import encoder_path, runtime_installed
+    from .embed import QUANTIZED, embedder_dir
+    from .query_encoder import encoder_path, quantized_path, runtime_installed
 
     try:
         directory = embedder_dir()
     except RagtuiError as exc:
         return ("embedder", False, str(exc))
-    export = encoder_path(directory, paths.cache_dir())
+    graph = quantized_path(encoder_path(directory, paths.cache_dir()), QUANTIZED)
     if not runtime_installed():
-        queries = "onnxruntime is not installed: queries use PyTorch (slower); `pip install onnxruntime`"
-    elif export.is_file():
-        queries = f"queries via ONNX Runtime ({export})"
+        queries = "onnxruntime is not installed: queries and documents use PyTorch (slower); `pip install onnxruntime`"
+    elif graph.is_file():
+        queries = f"queries and documents via ONNX Runtime, int8 ({graph})"
     else:
-        queries = f"queries via ONNX Runtime, exported on the first search to {export}"
+        queries = f"queries and documents via ONNX Runtime, int8, made on first use at {graph}"
     return ("embedder", True, f"all-MiniLM-L6-v2 at {directory}; {queries}")
 
 
