@@ -85,7 +85,8 @@ def quantize(float_path: Path, path: Path) -> None:
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     prepared = path.with_name(f"{path.name}.{os.getpid()}.prepared.tmp")
     try:
-        # Shapes inferred and the graph simplified first, as ONNX Runtime advises before quantizing.
+        # Shapes inferred and the graph simplified first, as ONNX Runtime advises before quantizing
+        # (its symbolic shape inference gives up on this graph; ONNX's own is enough).
         quant_pre_process(str(float_path), str(prepared), skip_symbolic_shape=True)
         quantize_dynamic(str(prepared), str(temporary), per_channel=True, weight_type=QuantType.QInt8)
         os.replace(temporary, path)
@@ -95,7 +96,7 @@ def quantize(float_path: Path, path: Path) -> None:
 
 
 class OnnxEncoder:
-    """Texts in, normalised float32 vectors out: one query, or many documents in batches."""
+    """Texts in, normalised float32 vectors out: one query, or many documents."""
 
     def __init__(self, onnx_path: Path, tokenizer_path: Path, *, max_tokens: int, threads: int = 1):
         import onnxruntime
