@@ -77,7 +77,7 @@ _ANSWER_SHAPES = (
                 r"exception|key|file|module|operator|keyword)s?\b", re.I),
      re.compile(r"\(\)|\b__\w+__|(?<!\w)--?[a-z]|\b[a-z]+_[a-z_]+\b|\b[A-Z][a-z]+(?:Error|Exception)\b|"
                 r"\b[a-z]\w*\(|\b[A-Z_]{3,}\b")),
-    (re.compile(r"^\s*where\b", re.I), re.compile(r"[~/\\%]\w")),
+    (re.compile(r"^\s*where\b", re.I), re.compile(r"[~/\\%]\w|\w/(?!\w)")),  # a path, or a folder: "index/"
 )
 _OPENS_CLAUSE = re.compile(r"(?:when|whenever|if|unless|in|on|for|since|although|though|while|after|before|"
                            r"once|as|with|without|because|by|at|during|note)\b", re.IGNORECASE)

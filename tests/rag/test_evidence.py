@@ -270,3 +270,10 @@ def test_a_grid_table_row_is_quoted_whole_and_a_padded_row_is_not_a_header():
            'remainder [6]' in rows
     padded = "| `hybrid`      | vector and full-text, scored together          |\n"
     assert sentences(padded) == ["hybrid · vector and full-text, scored together"]
+
+
+def test_a_where_question_prefers_the_sentence_naming_a_folder():
+    text = ("The index is rebuilt from the same files with --rebuild.\n\n"
+            "The data directory holds what ragtui keeps. Inside it, index/ holds your documents.")
+    best = extract("Where is the index kept?", [Source(1, "/a.md", "Files", "", text)], embed=None, limit=1)
+    assert "index/" in best[0].text
