@@ -521,7 +521,8 @@ class FailoverStore:
         raise StoreUnavailable(f"Redis at {self.location}: {self._reason}: time left unknown")
 
     def _local_history(self, sid: str) -> list[Message]:
-        """What Redis last showed of a session, then what is pending for it."""
+        """What Redis last showed of a session (with what this process saved or showed from
+        the outbox since), then what is pending for it."""
         if sid not in self._seen and sid not in self._pending and sid not in self._known:
             raise self._unknown(f"session {sid}")
         pending = self.outbox.get_conversation_history(sid) if sid in self._pending and not self._foreign(sid) else []
