@@ -40,7 +40,7 @@ ROLES = ("user", "assistant", "system")
 LISTING_BATCH = 100
 PRUNE_BUDGET = 200  # expired sessions forgotten per user per call: pruning is a small step, never a walk
 REPAIR_INTERVAL = 60.0  # seconds between walks that put back sessions the admin listing lacks
-FIND_SLICE = 500  # sessions one step of the admin's search looks at: ~3 ms of Redis (bench/admin_find.py)
+FIND_SLICE = 500  # sessions one step of the admin's search looks at: ~2 ms of Redis (bench/admin_find.py)
 # Seconds a search's matches serve page turns and the admin panel's refreshes (every 2 s)
 # before it runs again: a session made or renamed since shows up that much later.
 FIND_FRESH = 60.0
