@@ -63,7 +63,8 @@ class SessionStoreAPI(Protocol):
     def unpin_session(self, session_id: str) -> None: ...
 
     def extend_session(self, session_id: str, ttl: int | None = None) -> int | None:
-        """Restart the idle countdown; seconds left, None when it never expires."""
+        """Restart the idle countdown; seconds left, None when it never expires. Without `ttl`
+        (the store's own), never earlier than the session's deadline now: devices may differ."""
 
     def clear_session(self, session_id: str) -> bool: ...
 

@@ -180,14 +180,18 @@ def _sets_expiry(record: dict[str, Any]) -> dict[str, Any] | None:
     return change if isinstance(change, dict) and "deadline" in change else None
 
 
-def _without_expiry(record: dict[str, Any]) -> dict[str, Any]:
-    """`record` as if written with no deadline (what a later record sets wins anyway)."""
+def _with_deadline(record: dict[str, Any], deadline: float | None) -> dict[str, Any]:
+    """`record` as if written with `deadline`, set as written (not "only ever later")."""
     part = _sets_expiry(record)
     if part is None:
         return record
-    if part is record:
-        return {**record, "deadline": None}
-    return {**record, "change": {**part, "deadline": None}}
+    changed = {k: v for k, v in part.items() if k != "later_only"} | {"deadline": deadline}
+    return changed if part is record else {**record, "change": changed}
+
+
+def _later(a: float | None, b: float | None) -> float | None:
+    """The later of two deadlines; None is never."""
+    return None if a is None or b is None else max(a, b)
 
 
 def _sid_in(line: bytes) -> str | None:
@@ -429,13 +433,24 @@ class Journal:
         Replayed later than written, a deadline may have passed although a later record
         pushed it back (each message restarts the countdown): applied as written, the create
         record's would delete a session that is still in use. So only each session's last
-        deadline in the batch is applied; the earlier ones are replayed without expiry."""
-        last_expiry = {record.get("sid"): i for i, (_, _, record, problem) in enumerate(batch)
-                       if problem is None and _sets_expiry(record) is not None}
+        deadline in the batch is applied (an "only ever later" extend counted against the
+        ones before it); the earlier ones are replayed without expiry."""
+        last_expiry: dict[Any, int] = {}
+        deadline: dict[Any, float | None] = {}  # set by this batch: each session's as it leaves it
+        for i, (_, _, record, problem) in enumerate(batch):
+            part = _sets_expiry(record) if problem is None else None
+            if part is not None:
+                sid = record.get("sid")
+                if not part.get("later_only"):
+                    deadline[sid] = part["deadline"]
+                elif sid in deadline:
+                    deadline[sid] = _later(deadline[sid], part["deadline"])
+                last_expiry[sid] = i
         for i, (number, line, record, problem) in enumerate(batch):
             if problem is None:
-                if last_expiry.get(record.get("sid")) != i:
-                    record = _without_expiry(record)
+                sid = record.get("sid")
+                if sid in deadline:  # else: "only ever later" extends alone, applied as written
+                    record = _with_deadline(record, deadline[sid] if last_expiry[sid] == i else None)
                 problem = self._apply_replayed(record, number)
                 if problem is None:
                     continue

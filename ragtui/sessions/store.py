@@ -161,9 +161,16 @@ return 1
 """
 
 # ARGV[5]: the new deadline ms ('' = never). A pinned session never expires: nothing to extend.
+# ARGV[6]: '1' = only ever later (an extend at the store's own TTL must not cut a session that
+# a device with a longer TTL kept alive; one asked for with an explicit TTL sets it as asked).
 EXTEND = PRELUDE + """
 if not redis.call('HGET', meta, 'user_id') then return false end
 if redis.call('HGET', meta, 'pinned') == '1' then return 1 end
+if ARGV[6] == '1' then
+  local current = redis.call('PEXPIRETIME', meta)
+  if current == -1 then return 1 end
+  if ARGV[5] ~= '' and current >= tonumber(ARGV[5]) then return 1 end
+end
 expire_at(ARGV[5])
 notify()
 return 1
@@ -587,7 +594,8 @@ class SessionStore:
             raise _not_found(r["sid"])
 
     def _apply_extend(self, r: dict[str, Any]) -> None:
-        if not self._run("extend", self._recorded_owner(r), r["sid"], "extend", _deadline_arg(r["deadline"])):
+        if not self._run("extend", self._recorded_owner(r), r["sid"], "extend", _deadline_arg(r["deadline"]),
+                         "1" if r.get("later_only") else ""):
             raise _not_found(r["sid"])
 
     def _apply_clear(self, r: dict[str, Any]) -> bool:
@@ -730,6 +738,8 @@ class SessionStore:
             record = {"op": "pin", "sid": sid, "pinned": False, "deadline": self._deadline(self.clock())}
         elif call == "extend_session":
             record = {"op": "extend", "sid": sid, "deadline": self._deadline(self.clock(), *args)}
+            if not args or args[0] is None:
+                record["later_only"] = True
         else:
             raise ValueError(f"not a change to a session: {call!r}")
         return {**record, "user": self._owner(sid)}
@@ -755,7 +765,8 @@ class SessionStore:
             self._commit(self._change("unpin_session", session_id))
 
     def extend_session(self, session_id: str, ttl: int | None = None) -> int | None:
-        """Restart the idle countdown (at `ttl` seconds, default the store's); seconds left."""
+        """Restart the idle countdown at `ttl` seconds; seconds left. Without `ttl`, at the
+        store's TTL but never earlier than the session's deadline now (devices may differ)."""
         with self.latency.measure("extend_session"):
             self._commit(self._change("extend_session", session_id, ttl))
         return self.ttl(session_id)

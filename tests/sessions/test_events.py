@@ -64,7 +64,7 @@ def _every_change(store, user: str, heard: queue.Queue) -> None:
     store.rename_session(sid, "greetings")
     store.pin_session(sid)
     store.unpin_session(sid)
-    store.extend_session(sid)
+    store.extend_session(sid, ttl=7200)  # later than now: a change (one at the same deadline is none)
     store.clear_session(sid)
     got = [heard.get(timeout=WAIT) for _ in range(7)]
     assert got == [SessionEvent(user, sid, kind, message.id if kind == "add" else None)

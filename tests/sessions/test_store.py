@@ -134,6 +134,8 @@ def test_rename_and_pin(store):
 def test_extend_session(store):
     sid = store.create_session("alice")
     assert 7190 <= store.extend_session(sid, ttl=7200) <= 7200
+    assert 7190 <= store.extend_session(sid) <= 7200  # the store's own TTL never cuts it short
+    assert 50 <= store.extend_session(sid, ttl=60) <= 60  # asked for: set as asked
     assert 3590 <= store.extend_session(sid) <= 3600
     with pytest.raises(SessionNotFound):
         store.extend_session("missing")
