@@ -85,6 +85,7 @@ def writer(n: int, url: str, data_dir: str, out: str, pace: float) -> None:
     refused: dict[str, list[int]] = {}  # session -> seqs whose every attempt raised
     errors: Counter[str] = Counter()
     latencies: list[float] = []
+    slowest: Counter[str] = Counter()  # kind of call -> its slowest, in seconds
     sid, written, seq, retried = None, 0, 0, 0
     failed = False  # the last add of `seq` raised: it is tried again, as a user resends a question
 
@@ -99,6 +100,7 @@ def writer(n: int, url: str, data_dir: str, out: str, pace: float) -> None:
     while not stop.is_set():
         start = time.perf_counter()
         creating = sid is None or written >= MESSAGES_PER_SESSION
+        kind = "create" if creating else "add (resent)" if failed else "add"
         try:
             if creating:
                 sid, written = store.create_session(user, f"chaos writer {n}"), 0
@@ -113,7 +115,9 @@ def writer(n: int, url: str, data_dir: str, out: str, pace: float) -> None:
                 sid = None  # the session was not created: a new one next time
             else:
                 failed = True
-        latencies.append(time.perf_counter() - start)
+        took = time.perf_counter() - start
+        latencies.append(took)
+        slowest[kind] = max(slowest[kind], took)
         time.sleep(pace)
     if failed:  # one last try, Redis healed: else it counts as refused
         try:
@@ -123,6 +127,7 @@ def writer(n: int, url: str, data_dir: str, out: str, pace: float) -> None:
     drained = _drain(store)
     store.close()
     Path(out).write_text(json.dumps({"acked": acked, "refused": refused, "errors": errors, "retried": retried,
+                                     "slowest": slowest,
                                      "latencies": latencies, "drained": drained, "user": user}))
 
 
@@ -383,6 +388,10 @@ def _report(results: list[dict], read: dict, totals: Counter, faults: Counter) -
           f"p99 {_percentile(every, 0.99) * 1000:.1f} ms; p50 {_percentile(every, 0.5) * 1000:.2f} ms")
     print(f"slowest write {max(writes) * 1000:,.0f} ms (p99 {_percentile(writes, 0.99) * 1000:.1f}); "
           f"slowest read {max(reads) * 1000:,.0f} ms (p99 {_percentile(reads, 0.99) * 1000:.1f})")
+    slowest = Counter()
+    for r in results:
+        slowest |= Counter(r["slowest"])  # the larger of the two writers' for each kind
+    print("slowest write by kind: " + ", ".join(f"{k} {v * 1000:,.0f} ms" for k, v in sorted(slowest.items())))
     errors = Counter()
     for r in results:
         errors.update(r["errors"])
