@@ -39,9 +39,9 @@ class SidePanes:
         for other in (self.browser, self.stats):
             if other is not pane:
                 other.display = False
-        if pane is self.browser and pane.display:
+        if pane is self.browser and pane.display:  # the rows, or the filter until they come
             rows = self.browser.query(OptionList)
-            (rows.first() if rows else self.browser).focus()
+            (rows.first() if rows else self.browser.query_one("#session-filter")).focus()
         else:
             self.focus_chat()
 

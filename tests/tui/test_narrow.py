@@ -15,8 +15,8 @@ async def test_narrow_overlays_open_one_at_a_time_and_the_browser_takes_the_keys
         browser = app.query_one(SessionBrowser)
         assert not browser.display and not screen.stats.display  # hidden at first
 
-        await pilot.press("f2")
         await until(pilot, lambda: browser.sessions, what="sessions listed")
+        await pilot.press("f2")
         assert browser.display and app.focused is not None and browser in app.focused.ancestors_with_self
         await pilot.press("down")
         assert browser.highlighted_session is not None  # the list moved, not the prompt's history
