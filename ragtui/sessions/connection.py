@@ -17,8 +17,10 @@ keeps it in its local outbox and re-sends it; message ids make the re-send idemp
 from __future__ import annotations
 
 import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, cast
+from typing import Any, Callable, Iterator, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis
@@ -37,10 +39,91 @@ from .models import StoreError, StoreUnavailable
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
 SCHEMES = ("redis", "rediss", "unix") + CLUSTER_SCHEMES + SENTINEL_SCHEMES
+LAST_WAIT = 0.001  # what a spent deadline leaves a reply already on its way (0 would not block at all)
+
+_call = threading.local()  # .started: when this thread's interactive call began (monotonic)
+
+
+@contextmanager
+def one_deadline() -> Iterator[None]:
+    """All waits on Redis inside (connects, commands, a script's reload, retries) share one
+    socket timeout, counted from here: a call of several round trips to a Redis that answers
+    each just in time still gives up within `redis_timeout` in all, and the caller keeps its
+    write locally. A nested one runs on the outer one's clock."""
+    if getattr(_call, "started", None) is not None:
+        yield
+        return
+    _call.started = time.monotonic()
+    try:
+        yield
+    finally:
+        _call.started = None
+
+
+class _WithinDeadline:
+    """A connection whose waits end at the calling thread's `one_deadline` (if any): its
+    timeouts are what is left of it, and a command is not sent once it has passed."""
+
+    _socket_timeout: float | None
+    _socket_connect_timeout: float | None
+
+    def _left(self) -> float | None:
+        started = getattr(_call, "started", None)
+        if started is None or self._socket_timeout is None:
+            return None
+        return started + self._socket_timeout - time.monotonic()
+
+    @property
+    def socket_timeout(self) -> float | None:
+        left = self._left()
+        return self._socket_timeout if left is None else max(left, LAST_WAIT)
+
+    @socket_timeout.setter
+    def socket_timeout(self, value: float | None) -> None:
+        self._socket_timeout = value
+
+    @property
+    def socket_connect_timeout(self) -> float | None:
+        left, own = self._left(), self._socket_connect_timeout
+        return own if left is None else max(left if own is None else min(own, left), LAST_WAIT)
+
+    @socket_connect_timeout.setter
+    def socket_connect_timeout(self, value: float | None) -> None:
+        self._socket_connect_timeout = value
+
+    def _fit(self) -> None:
+        """The socket's timeout to what is left now (it was set when it connected)."""
+        sock = getattr(self, "_sock", None)
+        if sock is not None:
+            sock.settimeout(self.socket_timeout)
+
+    def send_packed_command(self, command, check_health=True):
+        left = self._left()
+        if left is not None and left <= 0:  # not sent: the caller saves its write locally
+            raise redis.TimeoutError("the call's Redis deadline passed before this command was sent")
+        self._fit()
+        return super().send_packed_command(command, check_health)  # type: ignore[misc]
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        self._fit()
+        return super().read_response(*args, **kwargs)  # type: ignore[misc]
+
+
+_bounded: dict[type, type] = {}
+
+
+def _within_deadline(connection_class: type) -> type:
+    """`connection_class` (plain, TLS, unix socket, Sentinel-managed) with `_WithinDeadline`."""
+    if issubclass(connection_class, _WithinDeadline):
+        return connection_class
+    if connection_class not in _bounded:
+        _bounded[connection_class] = type(connection_class.__name__, (_WithinDeadline, connection_class), {})
+    return _bounded[connection_class]
 
 
 class AffinePool(ConnectionPool):
-    """A pool that hands each thread the connection it used last, when that one is free.
+    """A pool that hands each thread the connection it used last, when that one is free, and
+    whose connections keep to the thread's `one_deadline`.
 
     WAIT counts only the writes of the connection it is sent on: it must follow the
     store's write on the same connection, even when other threads share the pool.
@@ -51,6 +134,7 @@ class AffinePool(ConnectionPool):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._last = threading.local()
+        self.connection_class = _within_deadline(self.connection_class)
 
     def last_connection(self):
         """The connection this thread was handed last (None before its first command)."""

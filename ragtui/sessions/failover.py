@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterator, overload
 import redis
 
 from . import redis_errors
+from .connection import one_deadline
 from .models import Message, Session, SessionNotFound, StoreError, StoreStats, StoreUnavailable
 from .store import ROLES, SessionStore, new_message_id, new_session_id
 
@@ -293,9 +294,15 @@ class FailoverStore:
         return result
 
     def _write(self, sid: str, to_redis: Callable[[], Any], locally: Callable[[], Any]) -> Any:
-        """Write to Redis, unless it is down or this session has writes still pending there."""
+        """Write to Redis, unless it is down or this session has writes still pending there.
+        All its round trips and tries wait on Redis `redis_timeout` in all (`one_deadline`):
+        once that is spent, the write is kept locally, as after a timeout."""
         if self._foreign(sid):
             raise SessionNotFound(f"session {sid} does not exist or has expired")
+        with one_deadline():
+            return self._write_within_deadline(sid, to_redis, locally)
+
+    def _write_within_deadline(self, sid: str, to_redis: Callable[[], Any], locally: Callable[[], Any]) -> Any:
         for _ in range(WRITE_TRIES):
             if not (self._degraded or sid in self._pending):
                 try:
@@ -420,7 +427,8 @@ class FailoverStore:
             # not queued: a delete replayed later could remove what another device wrote since
             raise StoreUnavailable(f"Redis at {self.location}: {self._reason}: delete again once it is back")
         try:
-            deleted = self.primary.clear_session(session_id)
+            with one_deadline():
+                deleted = self.primary.clear_session(session_id)
         except REDIS_DOWN as exc:
             self._lost_redis(exc)
             raise StoreUnavailable(f"Redis at {self.location} is unreachable: delete again once it is back") from None
