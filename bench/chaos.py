@@ -18,6 +18,7 @@ Everything stays on 127.0.0.1, every loop is bounded, and the run stops by itsel
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import random
@@ -44,6 +45,7 @@ MAX_MESSAGES = 1_000_000  # nothing trimmed: every acknowledged message must be 
 MESSAGES_PER_SESSION = 400  # then a writer starts a new session
 TMPFS_SIZE = "8m"
 DRAIN_SECONDS = 120
+SLOW_WRITE = 1.2  # a write still running after this long has the writer's stacks dumped into its log
 CONTENT = re.compile(r"^w(\d+):(\d+)$")
 
 
@@ -101,6 +103,7 @@ def writer(n: int, url: str, data_dir: str, out: str, pace: float) -> None:
         start = time.perf_counter()
         creating = sid is None or written >= MESSAGES_PER_SESSION
         kind = "create" if creating else "add (resent)" if failed else "add"
+        faulthandler.dump_traceback_later(SLOW_WRITE)  # where a slow write waits
         try:
             if creating:
                 sid, written = store.create_session(user, f"chaos writer {n}"), 0
@@ -115,6 +118,7 @@ def writer(n: int, url: str, data_dir: str, out: str, pace: float) -> None:
                 sid = None  # the session was not created: a new one next time
             else:
                 failed = True
+        faulthandler.cancel_dump_traceback_later()
         took = time.perf_counter() - start
         latencies.append(took)
         slowest[kind] = max(slowest[kind], took)
@@ -363,6 +367,7 @@ def main() -> None:
         read = json.loads((workdir / "reader.json").read_text())
         totals = _verify(server.url, results, str(workdir / "verify"))
         _report(results, read, totals, chaos.counts)
+        _report_slow_writes([workdir / f"w{n}.log" for n in range(2)])
     finally:
         for process in processes:
             if process.poll() is None:
@@ -399,6 +404,21 @@ def _report(results: list[dict], read: dict, totals: Counter, faults: Counter) -
     print(f"adds acknowledged on a retry of the same text after raising: {sum(r['retried'] for r in results):,}")
     print("reads: " + ", ".join(f"{k} {v}" for k, v in sorted(read["calls"].items())))
     print("read anomalies: " + (", ".join(f"{k} {v}" for k, v in read["anomalies"].items()) or "none"))
+
+
+def _report_slow_writes(logs: list[Path]) -> None:
+    """Where writes over SLOW_WRITE were waiting: the innermost frame of the writer's own
+    thread in each stack dump (and the innermost of the store's), counted."""
+    where: Counter[str] = Counter()
+    for log in logs:
+        for dump in log.read_text(errors="replace").split("Timeout (")[1:]:
+            for thread in dump.split("\n\n"):
+                if "in writer" in thread:
+                    frames = [line.strip() for line in thread.splitlines() if line.strip().startswith("File")]
+                    ours = [f for f in frames if "/ragtui/" in f and "connection.py" not in f]
+                    where[" ← ".join(dict.fromkeys(frames[:1] + ours[:1])) or "?"] += 1
+    print(f"writes over {SLOW_WRITE:g} s: {sum(where.values())}" + "".join(
+        f"\n  {n} waiting at {frame}" for frame, n in where.most_common(5)))
 
 
 if __name__ == "__main__":
