@@ -141,7 +141,7 @@ def test_every_change_publishes_one_event_on_the_owners_channel(redis_url, raw, 
     store.set_session_model(sid, "m")  # no change: no event
     store.pin_session(sid)
     store.unpin_session(sid)
-    store.extend_session(sid)
+    store.extend_session(sid, ttl=7200)  # later than now: a change
     store.clear_session(sid)
     events = []
     while (event := listener.get_message(timeout=1)) is not None:
