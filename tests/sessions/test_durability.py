@@ -29,6 +29,7 @@ def _target(shared_backend, request):
     return request.getfixturevalue("redis_url") if shared_backend == "redis" else "local"
 
 
+@pytest.mark.slow  # 3-6 s (many frames, or real seconds of a TTL): make test, not test-fast
 def test_concurrent_writers_lose_nothing_and_keep_their_order(shared_backend, request, tmp_path):
     target, data_dir = _target(shared_backend, request), tmp_path / "data"
     store = open_store(target, data_dir=data_dir)

@@ -7,10 +7,19 @@ from pathlib import Path
 from textual import events
 from textual.widgets import DataTable
 
+import pytest
+
+from ragtui.tui.screens import admin
 from ragtui.tui.screens.admin import AdminScreen
 from ragtui.tui.screens.dialogs import ConfirmDialog
 from ragtui.tui.screens.session_view import SessionViewScreen
 from tests.tui.conftest import make_app, screen_text, until
+
+
+@pytest.fixture(autouse=True)
+def quick_refresh(monkeypatch):
+    """The panel's refresh every 0.25 s instead of 2 s: tests that wait for one wait less."""
+    monkeypatch.setattr(admin, "REFRESH_SECONDS", 0.25)
 
 
 def seed(store):
@@ -101,6 +110,7 @@ def totals(app) -> str:
     return str(app.screen.query_one("#admin-totals").render())
 
 
+@pytest.mark.slow  # 3-6 s (many frames, or real seconds of a TTL): make test, not test-fast
 async def test_pages_through_everyone_and_finds_any_session_on_the_server(settings, memory_store):
     from ragtui.tui.screens.admin import PAGE
 
@@ -161,6 +171,7 @@ async def test_the_next_page_is_read_ahead_and_shown_without_waiting_for_the_sto
         await until(pilot, lambda: f"rows {2 * PAGE + 1}–{2 * PAGE + 5} of" in totals(app), what="the last page")
 
 
+@pytest.mark.slow  # 3-6 s (many frames, or real seconds of a TTL): make test, not test-fast
 async def test_a_refresh_keeps_the_cursor_and_the_scroll_position(settings, memory_store):
     ids = [memory_store.create_session("alice", title=f"chat {i}: a title wider than the screen") for i in range(60)]
     app = make_app(settings, memory_store, admin=True)
@@ -200,6 +211,7 @@ async def test_a_session_opened_read_only_names_the_model_that_answered(settings
                     what="the read-only history's model")
 
 
+@pytest.mark.slow  # 3-6 s (many frames, or real seconds of a TTL): make test, not test-fast
 async def test_the_cursor_is_drawn_on_its_row_alone_as_the_view_scrolls(settings, memory_store):
     """The table keeps lines rendered while the cursor moves: none may keep an old cursor."""
     for i in range(80):

@@ -98,6 +98,7 @@ class CountingStore:
         return self._store.extend_session(sid, ttl)
 
 
+@pytest.mark.slow  # 3-6 s (many frames, or real seconds of a TTL): make test, not test-fast
 async def test_an_answer_longer_than_the_ttl_stays_in_its_session(settings, monkeypatch):
     ttl = 2
     monkeypatch.setattr(live_sync, "TICK_SECONDS", 0.25)  # keep-alives every 0.75 s, not every 1 s

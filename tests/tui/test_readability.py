@@ -2,6 +2,8 @@
 4.5 in every built-in theme, and the evidence and sources wrap instead of being cropped."""
 from __future__ import annotations
 
+import pytest
+
 from rich.color import Color
 
 from ragtui.source import Source
@@ -49,6 +51,7 @@ async def answered(app, pilot) -> None:
     await pilot.pause()
 
 
+@pytest.mark.slow  # 3-6 s (many frames, or real seconds of a TTL): make test, not test-fast
 async def test_sources_are_legible_in_every_built_in_theme(settings, memory_store):
     app = make_app(settings, memory_store)
     async with app.run_test(size=(120, 30)) as pilot:

@@ -1,6 +1,8 @@
 """The TTL countdown: ticks, warns in the last minute, re-syncs, extends, expires."""
 from __future__ import annotations
 
+import pytest
+
 from textual.app import App
 
 from ragtui.sessions import open_store
@@ -74,6 +76,7 @@ async def test_extend_key_restores_the_full_ttl(settings, memory_store):
         assert memory_store.ttl(sid) > 3500
 
 
+@pytest.mark.slow  # 3-6 s (many frames, or real seconds of a TTL): make test, not test-fast
 async def test_expired_session_is_announced_and_the_next_question_starts_a_new_one(settings):
     store = open_store("memory", ttl=2)
     app = make_app(settings, store, FakeChatService(store))
