@@ -485,7 +485,10 @@ class FailoverStore:
             return known
         if known is None:
             return dataclasses.replace(pending, ttl=None if pending.pinned else self.primary.default_ttl or None)
-        calls = [c["call"] for c in self.outbox.queued_changes(sid)]
+        try:
+            calls = [c["call"] for c in self.outbox.queued_changes(sid)]
+        except SessionNotFound:  # another process replayed it out of the outbox since the look above
+            return known
         pins = [c for c in calls if c in ("pin_session", "unpin_session")]
         pinned = pins[-1] == "pin_session" if pins else known.pinned
         return dataclasses.replace(

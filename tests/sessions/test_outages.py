@@ -151,6 +151,33 @@ def test_a_write_racing_another_process_replaying_its_session_is_saved_not_calle
     assert contents(open_store(own_redis.url, data_dir=tmp_path / "other"), sid) == ["one", "two"]
 
 
+def test_a_listing_racing_another_process_replaying_a_pending_session_still_lists_it(
+        open_store, own_redis, tmp_path, monkeypatch):
+    """Chaos soak (stop 14): the reader's listing raised SessionNotFound when another process
+    replayed a pending session out of the shared outbox between the look and the read of
+    its queued changes."""
+    monkeypatch.setattr(failover, "PROBE_INTERVAL", 3600)  # this process stays degraded throughout
+    data = tmp_path / "data"
+    store = open_store("auto", redis_url=own_redis.url, data_dir=data)
+    sid = store.create_session("alice", "listed")
+    assert [s.id for s in store.get_all_active_sessions("alice")] == [sid]
+    own_redis.kill()
+    store.rename_session(sid, "renamed offline")  # queued in the outbox
+    own_redis.start()
+    look = store.outbox.get_session
+
+    def another_process_replays_after_the_look(session_id):
+        monkeypatch.setattr(store.outbox, "get_session", look)  # once
+        found = look(session_id)
+        open_store("auto", redis_url=own_redis.url, data_dir=data).close()  # replays the outbox on open
+        return found
+
+    monkeypatch.setattr(store.outbox, "get_session", another_process_replays_after_the_look)
+    assert [s.id for s in store.get_all_active_sessions("alice")] == [sid]  # was SessionNotFound
+    assert store.sync()
+    assert open_store(own_redis.url, data_dir=tmp_path / "other").get_session(sid).title == "renamed offline"
+
+
 def test_a_session_made_offline_and_replayed_by_another_process_still_takes_writes(
         open_store, own_redis, tmp_path, monkeypatch):
     monkeypatch.setattr(failover, "PROBE_INTERVAL", 3600)
