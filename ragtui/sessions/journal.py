@@ -279,10 +279,15 @@ class Journal:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def catch_up(self) -> None:
-        """Apply what other processes appended since we last looked."""
-        with self._locked(fcntl.LOCK_SH):
-            self._follow_swaps()
-            self._read_new(writer=False)
+        """Apply what other processes appended since we last looked. Only reading the new
+        bytes holds the file lock: applying them (thousands, in a process that seldom looks,
+        after an outage) holds up this process's threads, not the other processes' writes
+        (the file only grows; a compaction swaps in a new one, found at the next look)."""
+        with self._mutex:
+            with self._locked(fcntl.LOCK_SH):
+                self._follow_swaps()
+                batch = self._read_batch(writer=False)
+            self._load(batch)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -390,11 +395,15 @@ class Journal:
             self._reset()
 
     def _read_new(self, *, writer: bool) -> None:
+        self._load(self._read_batch(writer=writer))
+
+    def _read_batch(self, *, writer: bool) -> list[tuple[int, bytes, Any, str | None]]:
+        """The records appended since the last read, parsed, not applied yet."""
         if self._fd < 0:
-            return
+            return []
         end = os.fstat(self._fd).st_size if self._torn_at is None else self._torn_at
         if end <= self._offset:
-            return
+            return []
         data = os.pread(self._fd, end - self._offset, self._offset)
         *lines, tail = data.split(b"\n")
         batch: list[tuple[int, bytes, Any, str | None]] = []  # (line number, text, record, problem)
@@ -409,7 +418,7 @@ class Journal:
             batch += [(self._newlines + 1, *parsed) for parsed in _parse_line(tail)]
             self._offset += len(tail)
             self._unterminated = True  # the next append supplies the newline
-        self._load(batch)
+        return batch
 
     def _keep_tail(self, tail: bytes, *, writer: bool) -> bool:
         """A last line without its newline: a complete record is kept; anything else is an
