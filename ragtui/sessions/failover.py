@@ -94,7 +94,7 @@ class FailoverStore:
         self._known: OrderedDict[str, Session] = OrderedDict()  # what Redis last showed
         self._seen: OrderedDict[str, list[Message]] = OrderedDict()
         self._queued_by: OrderedDict[str, str] = OrderedDict()  # session -> owner, as saved in the outbox here
-        self._unsure: dict[str, tuple[str, str, str]] = {}  # session -> role, content, id of an add that raised
+        self._unsure: OrderedDict[str, tuple[str, str, str]] = OrderedDict()  # session -> role, content, id of an add that raised
         self._closed = threading.Event()
         self._synced = threading.Event()  # set while nothing is pending and Redis takes writes
         self._prober: threading.Thread | None = None
@@ -286,10 +286,7 @@ class FailoverStore:
             # remembered: another process may replay the session out of the outbox, and a
             # write after that, still degraded, puts it back there under the same owner
             if (owner := self.outbox.known_owner(sid)) is not None:
-                self._queued_by[sid] = owner
-                self._queued_by.move_to_end(sid)
-                while len(self._queued_by) > REMEMBERED_SESSIONS:
-                    self._queued_by.popitem(last=False)
+                _keep_newest(self._queued_by, sid, owner, REMEMBERED_SESSIONS)
         self._ensure_prober()
         return result
 
@@ -386,9 +383,7 @@ class FailoverStore:
             message = self._write(session_id, lambda: add(self.primary), locally)
         except BaseException:
             with self._lock:
-                self._unsure[session_id] = (role, content, message_id)
-                while len(self._unsure) > REMEMBERED_SESSIONS:
-                    self._unsure.pop(next(iter(self._unsure)))
+                _keep_newest(self._unsure, session_id, (role, content, message_id), REMEMBERED_SESSIONS)
             raise
         if unsure is not None:
             with self._lock:
@@ -446,20 +441,15 @@ class FailoverStore:
     def _know(self, sessions: list[Session]) -> None:
         with self._lock:
             for s in sessions:
-                self._known[s.id] = s
-                self._known.move_to_end(s.id)
-            while len(self._known) > REMEMBERED_SESSIONS:
-                self._known.popitem(last=False)
+                _keep_newest(self._known, s.id, s, REMEMBERED_SESSIONS)
 
     def _remember(self, sid: str, messages: list[Message]) -> None:
         with self._lock:
             self._keep_seen(sid, messages)
 
     def _keep_seen(self, sid: str, messages: list[Message]) -> None:  # under self._lock
-        self._seen[sid] = list(messages)  # a copy: `_remember_newest` extends it in place
-        self._seen.move_to_end(sid)
-        while len(self._seen) > REMEMBERED_HISTORIES:
-            self._seen.popitem(last=False)
+        # a copy: `_remember_newest` extends it in place
+        _keep_newest(self._seen, sid, list(messages), REMEMBERED_HISTORIES)
 
     def _remember_newest(self, sid: str, newest: list[Message]) -> None:
         """Add the newest messages to what was seen of the session, for reads in an outage."""
@@ -710,3 +700,11 @@ class FailoverStore:
             prober.join(timeout=5)
         self.primary.close()
         self.outbox.close()
+
+
+def _keep_newest(remembered: OrderedDict, key: Any, value: Any, limit: int) -> None:
+    """Remember `key` as the newest entry, forgetting the oldest beyond `limit`."""
+    remembered[key] = value
+    remembered.move_to_end(key)
+    while len(remembered) > limit:
+        remembered.popitem(last=False)
