@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from answer_questions import GUIDE, HELD_OUT_14, MAN, NEW_HELD_OUT, OUT_OF_CORPUS, PYTHON, SESSION, halves  # noqa: E402
+from answer_questions import GUIDE, HELD_OUT_14, HELD_OUT_15, MAN, NEW_HELD_OUT, OUT_OF_CORPUS, PYTHON, SESSION, halves  # noqa: E402
 from rag_quality import render_man_pages  # noqa: E402
 
 from ragtui.config import load_settings  # noqa: E402
@@ -216,7 +216,25 @@ def make_report(rows: list[dict]) -> dict:
                 answers = [r["answer"] for r in group]
                 figures["copied_answers"] = sum(copied(a, answers[:i]) for i, a in enumerate(answers))
             groups[label] = figures
+        groups["totals"] = totals([r for r in rows if r["system"] == system])
     return report
+
+
+def totals(rows: list[dict]) -> dict:
+    """Gold in either prose or evidence, summed over groups: the tuning ones, the held-out
+    ones, and per corpus (the session is on the guide)."""
+    kinds = {"tuning": lambda g: "tuning" in g, "held-out": lambda g: "held-out" in g,
+             "guide+session": lambda g: g.startswith(("guide", "session")),
+             "python": lambda g: g.startswith("python"), "man": lambda g: g.startswith("man"),
+             "all": lambda g: True}
+    gold = [r for r in rows if r["gold_prose"] is not None]
+    out = {}
+    for kind, member in kinds.items():
+        picked = [r for r in gold if member(r["group"])]
+        if picked:
+            hits = sum(bool(r["gold_prose"] or r["gold_evidence"]) for r in picked)
+            out[kind] = f"{hits}/{len(picked)} = {hits / len(picked):.1%}"
+    return out
 
 
 def main() -> None:
@@ -265,8 +283,9 @@ def main() -> None:
         plan += [(f"{corpus} held-out", services[corpus], q, gold) for q, gold in held_out]
         plan += [(f"{corpus} new held-out", services[corpus], q, gold) for q, gold in NEW_HELD_OUT[corpus]]
     plan += [("man tuning", services["man"], q, gold) for q, gold in MAN]
-    for corpus, questions in HELD_OUT_14.items():
-        plan += [(f"{corpus} held-out 14", services[corpus], q, gold) for q, gold in questions]
+    for label, held_out in (("14", HELD_OUT_14), ("15", HELD_OUT_15)):
+        for corpus, questions in held_out.items():
+            plan += [(f"{corpus} held-out {label}", services[corpus], q, gold) for q, gold in questions]
     plan += [("out of corpus (python index)", services["python"], q, None) for q in OUT_OF_CORPUS[::2]]
     plan = [step for step in plan if chosen(step[0])]
 

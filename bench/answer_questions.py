@@ -141,6 +141,33 @@ HELD_OUT_14 = {
     ],
 }
 
+# Written at the start of stop 15, before any tuning that stop (gold facts read in the
+# Python topics and the rendered man pages, not from ragtui's answers); held out entirely:
+# only their group totals are looked at.
+HELD_OUT_15 = {
+    "python": [
+        ("Is x += 1 the same as x = x + 1?", ["only evaluated once", "in-place"]),
+        ("Which conversion flag in a format string calls repr()?", ["!r"]),
+        ("What happens to the exception variable of an except clause after the handler ends?",
+         ["cleared at the end", "del n"]),
+        ("What does the ^ operator do with two integers?", ["exclusive or", "xor"]),
+        ("What does from module import * bring into my namespace?", ["public names"]),
+        ("If a dict display repeats a key, which value is kept?", ["last one given"]),
+        ("What should a __bool__ method return?", ["false or true"]),
+        ("What does shifting an integer left by n bits amount to?", ["multiplication with pow(2,n)"]),
+    ],
+    "man": [
+        ("What happens when I touch a file that doesn't exist?", ["created empty"]),
+        ("What does the factor command print?", ["prime factors"]),
+        ("What unit does sleep use when I give it a plain number?", ["for number seconds", "seconds (the default)"]),
+        ("How do I decode base64 data?", ["--decode"]),
+        ("What information does uptime display?", ["load averages", "users are currently logged on"]),
+        ("Why use xargs -0 for file names?", ["null character", "blanks and/or newlines"]),
+        ("What increment does seq use if I leave it out?", ["defaults to 1"]),
+        ("How do I make ln create a symbolic link instead of a hard link?", ["--symbolic"]),
+    ],
+}
+
 # Nothing in either corpus answers these: ragtui should decline.
 OUT_OF_CORPUS = [
     "Who won the 1958 football world cup?",
