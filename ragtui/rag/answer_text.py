@@ -7,7 +7,10 @@
   is shown once, as its valid numbers.
 - A leading "Answer:" label is dropped.
 - With `max_sentences` (a tiny model, asked for one or two sentences), the answer ends after
-  that many: what a 135M model adds after them is mostly invented.
+  that many: what a 135M model adds after them is mostly invented. A list marker ("1." on its
+  own line or after "Here's how:") is not a sentence: the cut comes after the item it opens,
+  never on the bare marker; a bare marker the answer ends on is dropped, and a code block it
+  leaves open is closed.
 
 Text that may still turn into one of these (a line starting "Quest…", an open "[1, 2",
 trailing spaces) is held back until it is decided, so what streams is exactly what is kept.
@@ -26,6 +29,14 @@ _GROUP = r"\[[ \t]*\d+(?:[ \t]*[,;][ \t]*\d+)*[ \t]*\]"
 _RUN = re.compile(rf"(?:[ \t]*[,;]?[ \t]*{_GROUP})+")
 _OPEN_TAIL = re.compile(rf"(?:[ \t]*[,;]?[ \t]*{_GROUP})*[ \t]*[,;]?\s*(?:\[[\d,; \t]*)?$")
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?](?=\s)")
+# A list marker opening an item: "1." or "a." at a line start, "1." after a lead-in's colon
+# ("Here's how: 1."); a bullet at a line start. It is not a sentence, and one with nothing
+# after it is held back while streaming, then dropped if the answer ends there.
+_MARKER = r"(?:(?:^|(?<=\n))[ \t]*(?:\d{1,3}\.|[a-z][.)]|[-*•])|(?<=:)[ \t]*1\.)"
+_LIST_MARKER = re.compile(rf"^\s*{_MARKER}$|:[ \t]*1\.$", re.IGNORECASE)  # a _SENTENCE match that is one
+_DANGLING_MARKER = re.compile(rf"{_MARKER}\s*$", re.IGNORECASE)
+_MAYBE_MARKER = re.compile(r"(?:^|(?<=\n))[ \t]*\d{1,3}$")  # "1" may become "1."
+_FENCE = "```"
 REPEAT_MIN_WORDS = 5
 
 
@@ -64,10 +75,21 @@ def settle(raw: str, available: int, *, final: bool = False, max_sentences: int 
     raw = _ANSWER_LABEL.sub("", raw, count=1)
     end = _end(raw + " " if final else raw, max_sentences)  # at the end, the last sentence is whole
     if end is not None:
-        return _clean(_without_bare_label(raw[:end]), available), True
+        return _finished(raw[:end], available), True
     if final:
-        return _clean(_without_bare_label(raw), available), False
+        return _finished(raw, available), False
     return _clean(raw[:_undecided_from(raw)], available), False
+
+
+def _finished(raw: str, available: int) -> str:
+    """The whole answer: no label or list marker left dangling at its end, no code block left open."""
+    text = _clean(_DANGLING_MARKER.sub("", _without_bare_label(raw)), available)
+    return text + f"\n{_FENCE}" if text.count(_FENCE) % 2 else text
+
+
+def ends_on_lead_in(text: str) -> bool:
+    """Whether an answer stops where it promised more: "Here's how:", "the following steps:"."""
+    return text.rstrip().endswith(":")
 
 
 def _without_bare_label(raw: str) -> str:
@@ -95,7 +117,11 @@ def _clean(text: str, available: int) -> str:
 def _end(raw: str, max_sentences: int | None = None) -> int | None:
     ends = [m.start() for m in (_TURN.search(raw), _SPECIAL.search(raw)) if m]
     said: set[str] = set()
-    for count, match in enumerate(_SENTENCE.finditer(raw), start=1):
+    count = 0
+    for match in _SENTENCE.finditer(raw):
+        if _LIST_MARKER.search(match.group()):
+            continue  # its item is still to come
+        count += 1
         sentence = " ".join(match.group().split()).lower()
         if len(sentence.split()) >= REPEAT_MIN_WORDS:
             if sentence in said:
@@ -122,7 +148,8 @@ def _undecided_from(raw: str) -> int:
     tail = _OPEN_TAIL.search(raw)
     if tail:
         hold = min(hold, tail.start())
-    return hold
+    marker = _DANGLING_MARKER.search(raw[:hold]) or _MAYBE_MARKER.search(raw[:hold])
+    return marker.start() if marker else hold
 
 
 class AnswerFilter:

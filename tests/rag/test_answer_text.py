@@ -1,9 +1,12 @@
 """What the model writes is cleaned as it streams: no invented turns, no citation of nothing."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from ragtui.rag.answer_text import AnswerFilter, clean_citations, cited_numbers, settle, truncation_mark
+from ragtui.rag.answer_text import (AnswerFilter, clean_citations, cited_numbers, ends_on_lead_in, settle,
+                                    truncation_mark)
 
 
 def stream(pieces, available=3, max_sentences=None):
@@ -67,6 +70,48 @@ def test_a_tiny_models_answer_ends_after_the_sentences_it_was_asked_for():
     assert stream(pieces, max_sentences=2) == ("Sessions last one hour [1]. Pin one to keep it.", True)
     assert stream(pieces)[0].endswith("bake bread with it. More.")  # no limit: all of it
     assert stream(["Version 3.14 is out. ", "It is fast."], max_sentences=1) == ("Version 3.14 is out.", True)
+
+
+def words(text):
+    """Pieces as a model streams them: each word with the space before it."""
+    return re.findall(r"\s*\S+|\s+", text)
+
+
+@pytest.mark.parametrize("raw, kept", [
+    # QA Q32: "1." was counted as the second sentence, and the answer ended on it.
+    ("You pin it with the pin method. Here's how:\n\n1. Press p in the browser. 2. Done.",
+     "You pin it with the pin method. Here's how:\n\n1. Press p in the browser."),
+    ("It keeps sessions in Redis. In this code: 1. The id is a key. More.",
+     "It keeps sessions in Redis. In this code: 1. The id is a key."),
+    ("Steps:\n1. Open it.\n2. Press p.\n3. Go.", "Steps:\n1. Open it.\n2. Press p."),
+    ("The default is 10 seconds. It is fixed. Really.", "The default is 10 seconds. It is fixed."),
+])
+def test_a_list_marker_is_not_a_sentence_its_item_finishes(raw, kept):
+    assert stream(words(raw), max_sentences=2) == (kept, True)
+
+
+@pytest.mark.parametrize("raw, kept", [
+    ("You pin it. Here's how:\n\n1.", "You pin it. Here's how:"),
+    ("Here's how:\n\n1.\nQuestion: what?", "Here's how:"),
+    ("Use these:\n- ", "Use these:"),
+    ("Run it at 10:30", "Run it at 10:30"),  # digits after a colon are kept
+    ("Sessions last\n10", "Sessions last\n10"),
+])
+def test_a_bare_list_marker_is_never_shown_at_the_end(raw, kept):
+    assert stream(words(raw))[0] == kept
+
+
+def test_an_answer_ending_on_a_lead_in_is_told_apart():
+    assert ends_on_lead_in("You pin it. Here's how:") and ends_on_lead_in("the following steps: \n")
+    assert not ends_on_lead_in("Sessions last one hour [1].")
+
+
+def test_a_code_block_left_open_by_the_cut_is_closed():
+    raw = "Run this:\n\n```bash\nragtui ingest ~/notes\n```\nThat indexes it. It also says so. More."
+    assert stream(words(raw), max_sentences=2)[0] == raw[:raw.index(" More")]
+    text, ended = stream(words("Run this:\n```bash\nragtui ingest ~/notes # it reads them. Then it stops. More"),
+                         max_sentences=2)
+    assert ended and text.endswith("Then it stops.\n```")
 
 
 def test_held_back_text_is_released_at_the_end():
