@@ -19,6 +19,29 @@ async def test_down_from_the_filter_lands_on_the_newest_session(settings, memory
         assert browser.highlighted_session.title == "chat 3"
 
 
+async def test_down_from_the_filter_lands_on_the_newest_wherever_the_highlight_was_left(settings, memory_store):
+    """QA Q17: the list kept its highlight on the 2nd row (moved there, or pushed down by a
+    session another device made), and Down from the filter went back to it."""
+    for i in range(5):
+        memory_store.create_session(settings.user, title=f"chat {i}")
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        browser = app.query_one("SessionBrowser")
+        await until(pilot, lambda: len(browser.sessions) == 5, what="the listing")
+        await pilot.press("ctrl+f", "down", "down", "down")
+        assert browser.highlighted_session.title == "chat 2"
+        await pilot.press("ctrl+f", "down")
+        assert browser.highlighted_session.title == "chat 4"
+
+        await pilot.press("down")  # on "chat 3", when another device starts a chat: it goes on top
+        browser.session_changed(memory_store.get_session(memory_store.create_session(settings.user, title="new")), created=True)
+        await pilot.pause()
+        assert browser.highlighted_session.title == "chat 3"
+        await pilot.press("ctrl+f", "down")
+        assert app.query_one("#session-list").has_focus
+        assert browser.highlighted_session.title == "new"
+
+
 async def test_the_open_session_is_marked_and_the_mark_moves_with_it(settings, memory_store):
     for i in range(4):
         memory_store.create_session(settings.user, title=f"chat {i}")

@@ -411,11 +411,18 @@ class SessionBrowser(Vertical):
             self.query("#session-list").focus()
 
     def key_down(self, event: events.Key) -> None:
-        """Down from the filter walks into the list, onto its first row: this key is spent
-        (else the list, focused by the time the key's bindings are looked up, moved on)."""
-        if self.query_one("#session-filter").has_focus:
-            event.stop()
-            self.query("#session-list").focus()
+        """Down from the filter walks into the list, onto its first row (the newest, or the
+        best match), wherever the highlight was left: this key is spent (else the list,
+        focused by the time the key's bindings are looked up, moved on)."""
+        option_list = self._list()
+        if not self.query_one("#session-filter").has_focus:
+            return
+        event.stop()
+        if option_list is None:
+            return
+        if option_list.option_count:
+            option_list.highlighted = 0
+        option_list.focus()
 
     # ------------------------------------------------------------- actions
     @property
