@@ -11,8 +11,10 @@ Layout, oldest first:
 Past turns carry no passages and no full answers: a 135M model given its earlier answers
 copies them into the new one (measured in bench/answer_quality.py), and their passages are
 numbered differently from this turn's. A tiny model, given evidence sentences ("facts")
-instead of passages, sees past questions only. A past turn is rendered the same way on
-every later turn, so llama.cpp's KV cache still reuses the prefix up to the previous question.
+instead of passages, sees the previous question alone, and only when the new one leans on
+it ("and what about X?"): given any earlier question, it wrote that question's topic into
+unrelated answers (QA Q27). A past turn is rendered the same way on every later turn, so
+llama.cpp's KV cache still reuses the prefix up to the previous question.
 
 History is cut in whole turns from the oldest end, under an explicit token budget:
 n_ctx − max_tokens (room for the answer) − the new turn. When even the new turn alone
@@ -121,8 +123,11 @@ def build_prompt(
 ) -> BuiltPrompt:
     """The prompt for a new question, never longer than `budget` tokens.
 
-    `facts`: the passages are evidence sentences, for a model too small to read passages."""
+    `facts`: the passages are evidence sentences, for a model too small to read passages;
+    it is given the previous question only when this one follows up on it."""
     system = [{"role": "system", "content": FACTS_SYSTEM_PROMPT if facts else SYSTEM_PROMPT}]
+    if facts:
+        history = history[-1:] if follows_up(question) else []
 
     def assemble(turns: Sequence[Turn], kept: Sequence[Source]) -> tuple[list[dict], str, int]:
         messages = list(system)
@@ -177,6 +182,16 @@ _REFERRING = re.compile(
 )
 
 
+_CONTINUING = re.compile(r"^\W*(?:and|but|also|so|then|what about|how about)\b", re.IGNORECASE)
+
+
+def follows_up(question: str) -> bool:
+    """A question of a few words ("and Redis?"), with a referring word ("tell me more about
+    that") or going on from the last ("and what about nonlocal?") leans on the one before it."""
+    return (len(re.findall(r"\w+", question)) <= SHORT_QUESTION_WORDS
+            or bool(_REFERRING.search(question) or _CONTINUING.search(question)))
+
+
 def retrieval_query(question: str, history: Sequence[Turn], *, recent: int = 1) -> str:
     """The question, plus the last question(s) when it leans on them ("tell me more about that").
 
@@ -184,10 +199,7 @@ def retrieval_query(question: str, history: Sequence[Turn], *, recent: int = 1) 
     its own to search with; the previous question says what "that" is. Any other question
     stands alone: mixing in the previous one pulled its passages into the next answer.
     """
-    if not history:
-        return question
-    words = re.findall(r"\w+", question)
-    if len(words) > SHORT_QUESTION_WORDS and not _REFERRING.search(question):
+    if not history or not follows_up(question):
         return question
     earlier = " ".join(t.question for t in history[-recent:])
     return f"{earlier} {question}"

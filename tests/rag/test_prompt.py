@@ -93,13 +93,23 @@ def test_past_turns_are_their_questions_and_the_gist_of_their_answers():
     assert "w1" not in second.text and "whistles" not in second.text
 
 
-def test_a_tiny_model_given_facts_sees_past_questions_only():
-    history = [Turn("what is a kettle?", (passage(1),), "A kettle boils water [1].")]
-    second = build_prompt("and descaling?", [passage(3)], history, render=chatml, count_tokens=count_words,
-                          budget=10_000, facts=True)
+def test_a_tiny_model_given_facts_sees_the_previous_question_only_when_it_follows_up():
+    history = [Turn("what is a teapot?", (passage(1),), "A teapot brews tea [1]."),
+               Turn("what is a kettle?", (passage(1),), "A kettle boils water [1].")]
+
+    def facts_prompt(question):
+        return build_prompt(question, [passage(3)], history, render=chatml, count_tokens=count_words,
+                            budget=10_000, facts=True)
+
+    second = facts_prompt("and descaling?")
     assert [m["role"] for m in second.messages] == ["system", "user", "user"]
     assert second.messages[1]["content"] == "what is a kettle?" and "boils" not in second.text
     assert second.messages[2]["content"].startswith("Facts:\n[3] w3")
+    assert facts_prompt("And what about the descaling of a kettle?").history_turns == 1
+    # QA Q27: a question of its own gets no earlier topic to write about.
+    alone = facts_prompt("How do I catch several exception types in one except clause?")
+    assert [m["role"] for m in alone.messages] == ["system", "user"] and "kettle" not in alone.text
+    assert alone.history_turns == 0
 
 
 def test_a_gist_is_the_first_sentence_cut_to_a_few_words():
@@ -125,6 +135,8 @@ def test_follow_up_questions_are_searched_with_the_previous_question():
     assert retrieval_query(standalone, history) == standalone
     assert retrieval_query("How long do sessions last?", history) == "How long do sessions last?"
     assert retrieval_query("and Redis?", history) == "question 1 and Redis?"
+    assert retrieval_query("And what about the nonlocal statement?", history) == \
+        "question 1 And what about the nonlocal statement?"
     assert retrieval_query("tell me more about that", []) == "tell me more about that"
 
 
