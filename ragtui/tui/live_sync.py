@@ -254,10 +254,15 @@ class LiveSync(Widget):
 
     @work(thread=True, group="sync")
     def _read(self, *, session_id: str | None, rows: int, only_if_moved: bool, with_ttl: bool) -> None:
+        from ..sessions import StoreUnavailable
+
         store, poll = self.store, Poll()
         try:
-            poll.version = store.user_version(self.user)
-            moved = poll.version != self._version
+            try:
+                poll.version = store.user_version(self.user)
+            except StoreUnavailable:  # Redis does not answer: list what this machine knows
+                poll.version = None
+            moved = poll.version is None or poll.version != self._version
             if moved or not only_if_moved:
                 if not self.query_text:  # a search shown is never re-run by a poll
                     poll.sessions, poll.rows = store.get_all_active_sessions(self.user, limit=rows + 1), rows
@@ -294,10 +299,10 @@ class LiveSync(Widget):
         poll = event.poll
         if poll.version is not None:
             self._version = poll.version
+        self._reachability(poll.unreachable)
         if poll.sessions is not None and not self.query_text:
             self.browser.show_sessions(
                 poll.sessions[:poll.rows], query="", more=len(poll.sessions) > poll.rows, total=poll.total,
-                ttl_known=poll.unreachable is None,
             )
         for session, created in poll.changed:
             self.browser.session_changed(session, created=created)
@@ -305,7 +310,6 @@ class LiveSync(Widget):
             self.browser.session_removed(session_id)
         if poll.session_id is not None and poll.session_id == self.session_id:
             self._session_read(poll)
-        self._reachability(poll.unreachable)
         if poll.stats is not None:
             self.post_message(self.StatsRefreshed(poll.stats, self.unreachable))
 
@@ -332,10 +336,10 @@ class LiveSync(Widget):
             return
         was_unreachable, self._reason = self.unreachable, unreachable
         self.unreachable = unreachable is not None
+        self.browser.set_unreachable(unreachable)
         if was_unreachable and self.unreachable:  # still down, for another reason (e.g. a changed password)
             self.post_message(self.ReachabilityChanged(unreachable))
             return
-        self.browser.set_ttl_known(not self.unreachable)
         self.post_message(self.ReachabilityChanged(unreachable))
         if not self.unreachable:  # back: what changed meanwhile was not pushed
             self._resync()

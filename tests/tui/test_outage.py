@@ -129,6 +129,43 @@ async def test_redis_killed_and_restarted_under_the_open_session(settings, tmp_p
         server.stop()
 
 
+async def test_started_while_redis_is_down_the_browser_says_what_it_shows_and_why(settings, tmp_path):
+    """QA Q35: auto mode started with Redis down showed an empty browser, no count, no reason
+    (the change counter it reads first failed, so the listing was never read). It lists what
+    this machine knows and says so, as `ragtui sessions list` does; the line goes once Redis is back."""
+    server = RedisServer(tmp_path / "redis", appendonly=True).start()
+    elsewhere = open_store(server.url, user=settings.user, data_dir=tmp_path / "elsewhere")
+    for title in ("kept in redis 1", "kept in redis 2"):
+        elsewhere.create_session(settings.user, title)
+    elsewhere.close()
+    server.kill()
+    store = open_store("auto", redis_url=server.url, user=settings.user, data_dir=settings.data_dir)
+    try:
+        app = make_app(settings, store, FakeChatService(store, reply="yes"))
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            count = app.query_one("#session-count")
+            await until(pilot, lambda: str(count.render()) == "no sessions known on this machine: Redis is unreachable",
+                        what="the reason in the browser")
+            store.create_session(settings.user, "made here meanwhile")  # e.g. by `ragtui ask`: no notice
+            await until(pilot, lambda: str(count.render()) == "1 session known on this machine: Redis is unreachable",
+                        what="the listing of what this machine knows")
+            assert "made here meanwhile" in browser_text(app)
+            await until(pilot, lambda: screen.answering.model_ready)
+            await pilot.press(*"q1", "enter")
+            await until(pilot, lambda: screen.session_id and not screen.answering.generating)
+            await until(pilot, lambda: str(count.render()) == "2 sessions known on this machine: Redis is unreachable",
+                        what="the session asked in")
+            assert browser_text(app).count("TTL ?") == 2
+
+            server.start()  # the prober replays both; the listing is read afresh
+            await until(pilot, lambda: str(count.render()) == "4 sessions", what="Redis's listing")
+            assert "TTL ?" not in browser_text(app) and "kept in redis 1" in browser_text(app)
+    finally:
+        store.close()
+        server.stop()
+
+
 def test_cli_stats_during_an_outage_do_not_pass_a_partial_count_off_as_real(capsys, monkeypatch):
     from ragtui import cli
     from tests.redis_server import free_port

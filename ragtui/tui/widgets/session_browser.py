@@ -7,6 +7,7 @@ the store answers with `show_sessions` / `add_sessions`, or with `session_change
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, Union, cast
@@ -125,7 +126,7 @@ class SessionBrowser(Vertical):
         self._sessions: list[Any] = []
         self._fetched_at: dict[str, float] = {}  # when the store told us each session's TTL
         self._shown_key: tuple = ()
-        self._ttl_known = True
+        self._unreachable: str | None = None  # why Redis does not answer (None: it does)
         self._shown_query = ""  # the filter the rows shown answer
         self._more = False  # the store has more rows for it (a page to load, or a search still going)
         self._asked_more = False  # a MoreWanted is out
@@ -170,18 +171,14 @@ class SessionBrowser(Vertical):
         query: str | None = None,
         more: bool = False,
         total: int | None = None,
-        ttl_known: bool | None = None,
     ) -> bool:
         """Show `sessions`, the first rows of `query`'s listing (None: the filter typed now),
         keeping the highlighted one highlighted; results for a filter no longer typed are
         dropped (False). `more`: the store has more rows (asked for as the user scrolls);
-        `total`: how many there are, when known. `ttl_known=False` while Redis does not
-        answer (None: as before)."""
+        `total`: how many there are, when known."""
         query = self.query_text if query is None else query
         if query != self.query_text:
             return False
-        if ttl_known is not None:
-            self._ttl_known = ttl_known
         now = self._clock()
         self._shown_query, self._more, self._total, self._asked_more = query, more, total, False
         self._fetched_at = {s.id: now for s in sessions}
@@ -255,10 +252,13 @@ class SessionBrowser(Vertical):
                 option_list.replace_option_prompt_at_index(index, self._prompt(session, now))
         self._shown_key = ()  # not worked out again here: that costs O(rows loaded)
 
-    def set_ttl_known(self, ttl_known: bool) -> None:
-        """Redis answers (True) or not (False: the TTLs shown become `?`)."""
-        self._ttl_known = ttl_known
+    def set_unreachable(self, reason: str | None) -> None:
+        """Redis does not answer (`reason` says why: the TTLs shown become `?` and the count
+        says the rows are what this machine knows, as `ragtui sessions list` does), or answers
+        again (None)."""
+        self._unreachable = reason
         self._redraw(self._sessions)
+        self._show_count()
 
     def _ttl_now(self, session: Any, now: float) -> int | None:
         if session.ttl is None:
@@ -268,7 +268,7 @@ class SessionBrowser(Vertical):
     def _prompt(self, session: Any, now: float) -> Content:
         return session_prompt(
             session, now, current=session.id == self.current_id, width=self._row_width(),
-            ttl_known=self._ttl_known, ttl=self._ttl_now(session, now),
+            ttl_known=self._unreachable is None, ttl=self._ttl_now(session, now),
         )
 
     def _option(self, session: Any, now: float) -> Option:
@@ -296,7 +296,7 @@ class SessionBrowser(Vertical):
         return tuple(
             (s.id, s.title, s.message_count, format_ago(now - s.last_activity), format_ttl(self._ttl_now(s, now), compact=True), s.pinned)
             for s in sessions
-        ) + (self.current_id, self._ttl_known)
+        ) + (self.current_id, self._unreachable is None)
 
     def _ensure_list(self) -> OptionList:
         option_list = self._list()
@@ -338,6 +338,10 @@ class SessionBrowser(Vertical):
                 text = f"searching… {n:,} found"
             else:
                 text = f"{n:,} match{'es' if n != 1 else ''}" if n else f"no match for “{one_line(query, 14)}”"
+        elif self._unreachable is not None:  # not what Redis holds: what this machine knows
+            known = f"{n:,} session{'s' if n != 1 else ''}" if n else "no sessions"
+            reason = re.sub(r"\s*\([^()]*://[^()]*\)", "", self._unreachable)  # its URL: in the header
+            text = f"{known} known on this machine: {one_line(reason)}"
         elif self._total is not None and (self._more or self._total > n):
             text = f"{n:,} of {self._total:,} · ↓ for more"
         else:
