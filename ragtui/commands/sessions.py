@@ -279,12 +279,14 @@ def _check_store(settings: Settings) -> list[tuple[str, bool, str]]:
 
 
 def cmd_doctor(settings: Settings, args) -> int:
-    checks = [*_check_store(settings), _check_data_dir(settings)]
+    checks: list[tuple[str, bool | None, str]] = [*_check_store(settings), _check_data_dir(settings)]
     checks += model_checks(settings)
+    # ok None: it works, but read the detail (⚠): it does not fail the doctor
     if args.json:
         print(json_line({"settings": describe(settings),
-                         "checks": [{"name": n, "ok": ok, "detail": d} for n, ok, d in checks]}))
+                         "checks": [{"name": n, "ok": ok is not False, "warning": ok is None, "detail": d}
+                                    for n, ok, d in checks]}))
     else:
         for name, ok, detail in checks:
-            print(f"{'✓' if ok else '✗'} {name:<14} {one_line(str(detail))}")
-    return 0 if all(ok for _, ok, _ in checks) else 1
+            print(f"{'✗' if ok is False else '⚠' if ok is None else '✓'} {name:<14} {one_line(str(detail))}")
+    return 1 if any(ok is False for _, ok, _ in checks) else 0

@@ -5,7 +5,8 @@ from .. import paths
 from ..errors import RagtuiError
 
 
-def checks(settings) -> list[tuple[str, bool, str]]:
+def checks(settings) -> list[tuple[str, bool | None, str]]:
+    """(name, ok, detail) for `ragtui doctor`; ok None: it works, but read the detail (⚠)."""
     model = _served(settings) if settings.llm_url else _model(settings)
     return [model, _embedder(), _index(settings)]
 
@@ -66,7 +67,7 @@ def _embedder() -> tuple[str, bool, str]:
     return ("embedder", True, f"all-MiniLM-L6-v2 at {directory}; {queries}")
 
 
-def _index(settings) -> tuple[str, bool, str]:
+def _index(settings) -> tuple[str, bool | None, str]:
     directory = paths.index_dir(settings.data_dir)
     if not directory.exists():
         return ("index", True, f"none yet at {directory}: built on the first `ragtui ask` or app start")
@@ -74,6 +75,10 @@ def _index(settings) -> tuple[str, bool, str]:
         from .retriever import open_index
 
         index = open_index(settings.data_dir)
-        return ("index", True, f"{index.document_count()} documents, {index.chunk_count()} chunks at {directory}")
+        held = f"{index.document_count():,} documents, {index.chunk_count():,} chunks at {directory}"
+        if index.outdated:  # searchable only once every chunk is embedded again: minutes for a big corpus
+            return ("index", None, f"{held}: made by an older ragtui: rebuilt from its documents on first use "
+                                   f"({index.chunk_count():,} chunks); any search does it now: `ragtui search WORD`")
+        return ("index", True, held)
     except Exception as exc:  # a damaged index must be reported, not crash the doctor
         return ("index", False, f"cannot open {directory} ({exc}); rebuild it with `ragtui ingest --rebuild PATH`")
