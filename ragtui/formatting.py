@@ -35,3 +35,8 @@ def format_bytes(n: int | None) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} GiB"
+
+
+def format_count(n: int, noun: str) -> str:
+    """`1 message`, `2 messages`, `1,234 users` (nouns that take an s)."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -1,7 +1,7 @@
 """The one way times and sizes read (ragtui.formatting)."""
 from __future__ import annotations
 
-from ragtui.formatting import format_ago, format_bytes, format_ttl
+from ragtui.formatting import format_ago, format_bytes, format_count, format_ttl
 
 
 def test_ttl_as_a_clock_rounds_part_seconds_up():
@@ -22,3 +22,7 @@ def test_ago():
 def test_bytes():
     shown = [format_bytes(n) for n in (None, 0, 1023, 1024, 1536, 3 * 2**20, 2**30, 5 * 2**40)]
     assert shown == ["—", "0 B", "1023 B", "1.0 KiB", "1.5 KiB", "3.0 MiB", "1.0 GiB", "5120.0 GiB"]
+
+
+def test_count_says_one_without_an_s():
+    assert [format_count(n, "message") for n in (0, 1, 2, 1234)] == ["0 messages", "1 message", "2 messages", "1,234 messages"]

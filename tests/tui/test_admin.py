@@ -207,7 +207,7 @@ async def test_a_session_opened_read_only_names_the_model_that_answered(settings
     async with app.run_test(size=(140, 40)) as pilot:
         await open_admin(pilot, app)  # carol's is on top
         await pilot.press("o")
-        await until(pilot, lambda: "1 messages · model SmolLM2-135M-Instruct" in screen_text(app),
+        await until(pilot, lambda: "1 message · model SmolLM2-135M-Instruct" in screen_text(app),
                     what="the read-only history's model")
 
 

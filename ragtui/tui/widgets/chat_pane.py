@@ -13,6 +13,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+from ...safe_text import one_line
 from .. import messages as msg
 from ..answering import Answering, Question
 from .chat_messages import AssistantMessage, Notice, UserMessage
@@ -31,6 +32,14 @@ WELCOME = (
     "Ask a question about your documents. Enter sends, ctrl+j adds a line, "
     "up/down recall earlier questions. F1 lists every key."
 )
+
+
+def model_label(name: str) -> str:
+    """The model's name for the bar: a model server may name it by the path of its file
+    (llama_cpp.server does), which filled the bar; its file name says it (the stats pane
+    keeps the whole id)."""
+    last = one_line(name).rstrip("/").rsplit("/", 1)[-1]
+    return last.removesuffix(".gguf") or one_line(name)
 
 
 class ChatPane(Vertical):
@@ -185,7 +194,7 @@ class ChatPane(Vertical):
 
     @on(msg.ModelReady)
     def _model_ready(self, event: msg.ModelReady) -> None:
-        self.show_status(f"✓ {event.model_info.get('name', 'model')}")
+        self.show_status(f"✓ {model_label(str(event.model_info.get('name') or 'model'))}")
 
     @on(msg.ModelFailed)
     async def _model_failed(self, event: msg.ModelFailed) -> None:
