@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from ..config import MAX_TTL, Settings, describe
+from ..conversation import conversation_order
 from ..errors import RagtuiError
 from ..formatting import format_ago, format_bytes, format_ttl
 from ..rag.health import checks as model_checks
@@ -149,7 +150,7 @@ def _session_or_fail(store, sid: str):
 def cmd_show(settings: Settings, args) -> int:
     store = store_for(settings, args)
     session = _session_or_fail(store, args.session_id)
-    messages = store.get_conversation_history(args.session_id)
+    messages = conversation_order(store.get_conversation_history(args.session_id))  # answers under questions
     if args.json:
         print(json_line({"session": session.to_dict(), "messages": [m.to_dict() for m in messages]}))
         return 0

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .answer_text import AnswerFilter, cited_numbers, truncation_mark
 from .evidence import Evidence, extract, shown
+from ..conversation import conversation_order
 from ..source import Source
 from .prompt import NOTHING_FOUND, BuiltPrompt, Turn, build_prompt, retrieval_query
 
@@ -88,11 +89,15 @@ class Answer:
 def history_turns(messages: Sequence) -> list[Turn]:
     """Question/answer pairs, each with the passages its question was given (kept with the answer).
 
+    Each answer is paired with the question it names (`reply_to`; two devices asking at once
+    store Q1 Q2 A1 A2), or, stored before answers named one, with the question before it.
     A regenerated answer replaces the one before it (same question asked again right after);
     a question nothing was found for is left out: it tells the model nothing."""
     turns: list[Turn] = []
+    messages = conversation_order(messages)
     for question, answer in zip(messages, messages[1:]):
-        if question.role == "user" and answer.role == "assistant":
+        if (question.role == "user" and answer.role == "assistant"
+                and answer.reply_to in (None, question.id)):
             passages = tuple(Source.from_dicts(answer.sources))
             if answer.content == NOTHING_FOUND:
                 continue
@@ -211,7 +216,7 @@ class ChatService:
             say(f"reading {len(passages)} passage{'s' if len(passages) > 1 else ''}…")
             self._generate(answer, question, passages, history, on_token, should_stop, say, started)
         answered = self.store.add_message(session_id, "assistant", answer.text,
-                                          sources=[s.to_dict() for s in answer.sources])
+                                          sources=[s.to_dict() for s in answer.sources], reply_to=asked.id)
         answer.answer_id = answered.id
         saved(answered)
         return answer

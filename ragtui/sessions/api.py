@@ -50,7 +50,10 @@ class SessionStoreAPI(Protocol):
         *,
         message_id: str | None = None,
         timestamp: float | None = None,
-    ) -> Message: ...
+        reply_to: str | None = None,
+    ) -> Message:
+        """Store a message (`reply_to`: an answer's question, by id). Restarts the session's
+        countdown at this store's TTL, never earlier than its deadline now."""
 
     def rename_session(self, session_id: str, title: str) -> None: ...
 

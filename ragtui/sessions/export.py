@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from ..conversation import conversation_order
 from ..source import Source, answer_notes
 from .models import Message, Session
 
@@ -35,6 +36,8 @@ def to_markdown(session: Session, messages: list[Message]) -> str:
 
 
 def export_session(session: Session, messages: list[Message], fmt: str) -> str:
+    """`messages` as stored, written each answer under its question (conversation_order)."""
     if fmt not in FORMATS:
         raise ValueError(f"export format must be one of {', '.join(FORMATS)}")
-    return to_json(session, messages) if fmt == "json" else to_markdown(session, messages)
+    ordered = conversation_order(messages)
+    return to_json(session, ordered) if fmt == "json" else to_markdown(session, ordered)

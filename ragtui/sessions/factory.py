@@ -135,7 +135,8 @@ def _move_local_sessions(data_dir: Path, outbox: SessionStore, **options) -> Non
             if outbox.get_session(sid) is None:
                 outbox.create_session(session.user_id, session.title or None, session_id=sid)
             for m in local.get_conversation_history(sid):  # ids kept: a second pass adds nothing
-                outbox.add_message(sid, m.role, m.content, m.sources, message_id=m.id, timestamp=m.timestamp)
+                outbox.add_message(sid, m.role, m.content, m.sources, message_id=m.id, timestamp=m.timestamp,
+                                   reply_to=m.reply_to)
             if session.pinned:
                 outbox.defer(sid, "pin_session")
             local.clear_session(sid)

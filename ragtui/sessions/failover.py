@@ -247,7 +247,8 @@ class FailoverStore:
         for change in after.get(None, []):
             getattr(primary, change["call"])(sid, *change["args"])
         for m in messages:
-            primary.add_message(sid, m.role, m.content, m.sources, message_id=m.id, timestamp=m.timestamp)
+            primary.add_message(sid, m.role, m.content, m.sources, message_id=m.id, timestamp=m.timestamp,
+                                reply_to=m.reply_to)
             for change in after.get(m.id, []):
                 getattr(primary, change["call"])(sid, *change["args"])
         with self._lock:
@@ -352,7 +353,8 @@ class FailoverStore:
         )
 
     def add_message(self, session_id: str, role: str, content: str, sources=(), *,
-                    message_id: str | None = None, timestamp: float | None = None) -> Message:
+                    message_id: str | None = None, timestamp: float | None = None,
+                    reply_to: str | None = None) -> Message:
         if role not in ROLES:  # before anything is written anywhere
             raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         timestamp = self.primary.clock() if timestamp is None else timestamp
@@ -364,7 +366,8 @@ class FailoverStore:
         message_id = message_id or new_message_id(timestamp)
 
         def add(store: SessionStore) -> Message:
-            return store.add_message(session_id, role, content, sources, message_id=message_id, timestamp=timestamp)
+            return store.add_message(session_id, role, content, sources, message_id=message_id, timestamp=timestamp,
+                                     reply_to=reply_to)
 
         def locally() -> Message:  # runs under self._lock
             self._outbox_session(session_id)

@@ -35,6 +35,7 @@ class Message:
     content: str
     timestamp: float  # Unix seconds
     sources: tuple[dict[str, Any], ...] = ()  # each as Source.to_dict() wrote it, or an earlier release
+    reply_to: str | None = None  # an answer: the id of the question it answers (None before ragtui kept it)
 
     def to_dict(self) -> dict[str, Any]:
         """For exports and `sessions show --json`: sources in today's form whatever release
@@ -45,6 +46,7 @@ class Message:
             "content": self.content,
             "timestamp": self.timestamp,
             "sources": [s.to_dict() for s in Source.from_dicts(self.sources)],
+            "reply_to": self.reply_to,
         }
 
 

@@ -103,7 +103,9 @@ return 1
 # whose id the session already holds: a call that timed out may still have landed, and its
 # retry (or replay) carries the same id.
 # ARGV[5..]: message JSON, max messages, deadline ms ('' = never), time s, title ('' = none),
-# message id. Returns false (no session), 1 (added) or 2 (already there).
+# message id, '1' = the deadline only ever later (activity: a device with a shorter TTL must
+# not cut a session another keeps for longer; '' in records written before, set as written).
+# Returns false (no session), 1 (added) or 2 (already there).
 # The script run most often, so it spells out PRELUDE's expire_at and notify rather than
 # defining the three closures at every call (~2 µs of its ~21, `INFO commandstats`).
 ADD_MESSAGE = SESSION_KEYS + """
@@ -121,11 +123,25 @@ end
 redis.call('HINCRBY', counts, 'messages', held - pushed + 1)
 redis.call('HSET', sizes, sid, held)
 if ARGV[9] ~= '' and not owner_pinned_title[3] then redis.call('HSET', meta, 'title', ARGV[9]) end
-if ARGV[7] ~= '' and owner_pinned_title[2] ~= '1' then
-  redis.call('PEXPIREAT', meta, ARGV[7])
-  redis.call('PEXPIREAT', messages, ARGV[7])
-  redis.call('PEXPIREAT', ids, ARGV[7])
-  redis.call('ZADD', expiry, ARGV[7], sid)
+local deadline = ARGV[7]
+if ARGV[11] == '1' then
+  local current = redis.call('PEXPIRETIME', meta)
+  if current == -1 then  -- never expires (pinned, or made with ttl 0): stays so
+    deadline = false
+  elseif deadline == '' then  -- this device's sessions never expire: the latest of all
+    redis.call('PERSIST', meta)
+    redis.call('PERSIST', messages)
+    redis.call('PERSIST', ids)
+    redis.call('ZADD', expiry, '+inf', sid)
+  elseif current > tonumber(deadline) then
+    deadline = current
+  end
+end
+if deadline and deadline ~= '' and owner_pinned_title[2] ~= '1' then
+  redis.call('PEXPIREAT', meta, deadline)
+  redis.call('PEXPIREAT', messages, deadline)
+  redis.call('PEXPIREAT', ids, deadline)
+  redis.call('ZADD', expiry, deadline, sid)
 end
 redis.call('ZADD', listing, ARGV[8], sid)
 redis.call('HINCRBY', counts, 'changes', 1)
@@ -574,7 +590,7 @@ class SessionStore:
         title = title_from(msg["content"]) if msg["role"] == "user" else ""
         added = self._run("add", owner, sid, "add", _to_json(msg), self.max_messages,
                           _deadline_arg(r["deadline"]), msg["timestamp"], title, msg["id"],
-                          extra={"id": msg["id"]})
+                          "1" if r.get("later_only") else "", extra={"id": msg["id"]})
         if not added:
             raise _not_found(sid)
         return _message_from(msg)
@@ -704,7 +720,10 @@ class SessionStore:
         *,
         message_id: str | None = None,
         timestamp: float | None = None,
+        reply_to: str | None = None,
     ) -> Message:
+        """Store a message; `reply_to`: an answer's question (its id). Activity restarts the
+        session's countdown at this store's TTL, never earlier than its deadline now."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         with self.latency.measure("add_message"):
@@ -716,12 +735,15 @@ class SessionStore:
                 "timestamp": now,
                 "sources": [dict(s) for s in sources],
             }
+            if reply_to is not None:
+                msg["reply_to"] = str(reply_to)
             record = {
                 "op": "add",
                 "sid": session_id,
                 "user": self._owner(session_id),
                 "msg": msg,
                 "deadline": self._deadline(self.clock()),
+                "later_only": True,
             }
             return self._commit(record)
 
@@ -1195,6 +1217,7 @@ def _message_from(data: dict[str, Any]) -> Message:
         content=str(data["content"]),
         timestamp=float(data["timestamp"]),
         sources=tuple(data.get("sources") or ()),
+        reply_to=None if data.get("reply_to") is None else str(data["reply_to"]),
     )
 
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 from textual.notifications import SeverityLevel
 
+from ..conversation import conversation_order
+
 if TYPE_CHECKING:
     from ..rag.chat import Answer, ChatService
     from ..sessions.api import SessionStoreAPI
@@ -75,11 +77,16 @@ class AnswerFailed(Message):
 
 @dataclass
 class SessionLoaded(Message):
-    """A session to show in the chat: its newest messages and how many there are."""
+    """A session to show in the chat: its newest messages, each answer under its question
+    (as stored, two devices asking at once read Q1 Q2 A1 A2), and how many there are."""
 
     session: Session
     messages: list[StoredMessage]
     total: int
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.messages = conversation_order(self.messages)
 
 
 @dataclass
@@ -101,8 +108,12 @@ class EarlierLoaded(Message):
     """Older messages of the open session, for the top of the transcript."""
 
     session_id: str
-    messages: list[StoredMessage]
+    messages: list[StoredMessage]  # each answer under its question, as in SessionLoaded
     hidden_before: int
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.messages = conversation_order(self.messages)
 
 
 @dataclass

@@ -101,8 +101,13 @@ class Kept:
         self.messages = self.acknowledged[-MAX_MESSAGES:]
         if message.role == "user" and self.title is None:
             self.title = title_from(message.content)
-        if not self.pinned:
-            self.deadline = now + TTL
+        self.touch(now + TTL)
+
+    def touch(self, deadline: float) -> None:
+        """Activity (a message, an extend at the store's TTL): the later deadline; a session
+        that never expires stays so."""
+        if not self.pinned and self.deadline is not None:
+            self.deadline = max(self.deadline, deadline)
 
     def mentions(self, word: str) -> bool:
         needle = word.casefold()
@@ -218,10 +223,13 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(sid=SESSIONS, ttl=st.sampled_from([None, 60, 600, 7200]))
     def extend(self, sid, ttl):
         def apply(kept: Kept, left: int | None) -> None:
-            if not kept.pinned:
-                kept.deadline = self.clock() + (ttl or TTL)
+            if ttl is None:
+                kept.touch(self.clock() + TTL)
+            elif not kept.pinned:  # asked for: set as asked
+                kept.deadline = self.clock() + ttl
             if self.knows_ttls():
-                assert left == (None if kept.pinned else pytest.approx(ttl or TTL, abs=TTL_SLACK))
+                assert left == (None if kept.deadline is None
+                                else pytest.approx(kept.deadline - self.clock(), abs=TTL_SLACK))
 
         self.write(sid, lambda: self.store.extend_session(sid, ttl), apply)
 
