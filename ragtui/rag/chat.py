@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from .answer_text import AnswerFilter, cited_numbers, truncation_mark
+from .answer_text import AnswerFilter, cited_numbers, ends_on_lead_in, truncation_mark
+from .decline import not_mentioned, unknown_name
 from .evidence import Evidence, extract, shown
 from ..conversation import conversation_order
 from ..source import Source
@@ -24,7 +26,7 @@ if TYPE_CHECKING:  # types only: rag/ imports nothing from sessions/ at run time
     from ..sessions.api import SessionStoreAPI
     from ..sessions.models import Message
     from .index import Index
-    from .llm import LocalModel
+    from .llm import Generation, LocalModel
     from .retriever import Retriever
     from .served import ServedModel
 
@@ -43,6 +45,11 @@ TINY_MODEL_FACTS = 3
 TINY_MODEL_MAX_TOKENS = 160
 TINY_MODEL_SENTENCES = 2  # asked for one or two: what it writes after them is mostly invented
 MIN_ANSWER_WORDS = 3  # fewer, and the answer is quoted from the evidence instead
+# A question asked again right after itself (ctrl+r) gets a sampled answer: the first one is
+# greedy, so the same every time. A sample identical to an earlier answer is drawn again.
+REGENERATE_TEMPERATURE = 0.7
+REGENERATE_TRIES = 3
+SAME_AGAIN = " (the model gave the same answer again)"
 
 
 @dataclass
@@ -105,6 +112,20 @@ def history_turns(messages: Sequence) -> list[Turn]:
                 turns.pop()
             turns.append(Turn(question.content, passages, answer.content))
     return turns
+
+
+def answers_to_repeat(messages: Sequence, question: str) -> list[str]:
+    """The answers `question` got when asked over and over at the end of the session, newest
+    first: asking it again (regenerate) should bring something else."""
+    answers: list[str] = []
+    messages = conversation_order(messages)
+    for earlier, later in reversed(list(zip(messages, messages[1:]))):
+        if (earlier.role, later.role) == ("assistant", "user"):
+            continue  # between two turns
+        if (earlier.role, later.role) != ("user", "assistant") or earlier.content.strip() != question.strip():
+            break
+        answers.append(later.content)
+    return answers
 
 
 class ChatService:
@@ -194,6 +215,7 @@ class ChatService:
         started = time.perf_counter()
         earlier = self.store.get_last_n_messages(session_id, HISTORY_MESSAGES) if use_history else []
         history = history_turns(earlier)
+        again = answers_to_repeat(earlier, question)
         if history and history[-1].question.strip() == question.strip():
             history.pop()  # asked again (regenerate): the new answer replaces the old one
         asked = self.store.add_message(session_id, "user", question)  # kept even if generation fails
@@ -212,61 +234,93 @@ class ChatService:
             answer.ttft_ms = (time.perf_counter() - started) * 1000
             if on_token:
                 on_token(NOTHING_FOUND)
+        elif (name := unknown_name(question, retriever.index.mentions)) is not None:
+            self._decline(answer, question, passages, name, on_token, started)
         else:
             say(f"reading {len(passages)} passage{'s' if len(passages) > 1 else ''}…")
-            self._generate(answer, question, passages, history, on_token, should_stop, say, started)
+            self._generate(answer, question, passages, history, on_token, should_stop, say, started, again)
         answered = self.store.add_message(session_id, "assistant", answer.text,
                                           sources=[s.to_dict() for s in answer.sources], reply_to=asked.id)
         answer.answer_id = answered.id
         saved(answered)
         return answer
 
-    def _generate(self, answer, question, passages, history, on_token, should_stop, say, started) -> None:
+    def _generate(self, answer, question, passages, history, on_token, should_stop, say, started, again) -> None:
+        """`again`: earlier answers to this same question; the new one is sampled and differs from them."""
         retriever, model = self._loaded()
         embedder = retriever.embedder
         prompt, found, given, max_tokens = answer_prompt(
             model, embedder.embed_query, question, passages, history, self.settings.max_tokens,
             embed_many=embedder.embed)
         answer.evidence = shown([e for e in found if any(p.n == e.n for p in given)])
-        cleaned = AnswerFilter(len(given), on_token, max_sentences=TINY_MODEL_SENTENCES if _is_tiny(model) else None)
         meter = _TokenRate(say)
         user_stopped = should_stop or (lambda: False)
-
-        def keep(piece: str) -> None:
-            meter.tick()
-            cleaned.feed(piece)
-
         generating_at = time.perf_counter()
-        generation = model.generate(prompt.text, max_tokens=max_tokens, on_token=keep,
-                                    should_stop=lambda: cleaned.ended or user_stopped())
-        text = cleaned.finish()
-        answer.stopped = generation.stopped and not cleaned.ended
-        if len(text.split()) < MIN_ANSWER_WORDS and not answer.stopped and answer.evidence:
-            # Nothing usable from the model: the best evidence sentence is the answer.
-            best = answer.evidence[0]
-            quote = f"{' ' if text else ''}From the documents: “{best.text}” [{best.n}]"
-            text += quote
-            if on_token:
-                on_token(quote)
-        answer.truncated = not generation.stopped and generation.completion_tokens >= max_tokens
-        if answer.truncated:
-            text += truncation_mark(max_tokens)
-            if on_token:
-                on_token(truncation_mark(max_tokens))
-        cited = cited_numbers(text, len(given))
-        ranks = {id(e): rank for rank, e in enumerate(answer.evidence, start=1)}
+        for _ in range(REGENERATE_TRIES if again else 1):
+            out = _Unlike(again, on_token)
+            sampling = {"temperature": REGENERATE_TEMPERATURE, "seed": random.randrange(2**31)} if again else {}
+            text, generation = self._write(answer, model, prompt, len(given), max_tokens, meter, out,
+                                           user_stopped, sampling)
+            if text not in again or answer.stopped:
+                break
+        else:
+            text += SAME_AGAIN  # said, rather than stored twice
+            out(SAME_AGAIN)
+        out.release()
         answer.text = text
-        answer.sources = [
-            dataclasses.replace(p, cited=p.n in cited,
-                                evidence=tuple((ranks[id(e)], e.text) for e in answer.evidence if e.n == p.n))
-            for p in given
-        ]
+        answer.sources = _with_evidence(given, answer.evidence, cited=cited_numbers(text, len(given)))
         answer.prompt_tokens = generation.prompt_tokens
         answer.evaluated_prompt_tokens = generation.evaluated_prompt_tokens
         answer.completion_tokens = generation.completion_tokens
         answer.tokens_per_s = generation.tokens_per_s
         answer.history_turns = prompt.history_turns
         answer.ttft_ms = (generating_at - started) * 1000 + generation.ttft_ms
+
+    def _decline(self, answer, question, passages, name, on_token, started) -> None:
+        """Say the documents never mention `name`, and quote what comes closest."""
+        embedder = self._loaded()[0].embedder
+        answer.evidence = shown(extract(question, passages, embedder.embed_query, limit=TINY_MODEL_FACTS,
+                                        embed_many=embedder.embed))
+        answer.text = not_mentioned(name, evidence=bool(answer.evidence))
+        answer.sources = _with_evidence(passages, answer.evidence, cited=set())
+        answer.ttft_ms = (time.perf_counter() - started) * 1000
+        if on_token:
+            on_token(answer.text)
+
+    @staticmethod
+    def _write(answer, model, prompt, available, max_tokens, meter, out, user_stopped,
+               sampling) -> tuple[str, Generation]:
+        """One go at the answer's text, cleaned as it streams to `out`."""
+        cleaned = AnswerFilter(available, out, max_sentences=TINY_MODEL_SENTENCES if _is_tiny(model) else None)
+
+        def keep(piece: str) -> None:
+            meter.tick()
+            cleaned.feed(piece)
+
+        generation = model.generate(prompt.text, max_tokens=max_tokens, on_token=keep,
+                                    should_stop=lambda: cleaned.ended or user_stopped(), **sampling)
+        text = cleaned.finish()
+        answer.stopped = generation.stopped and not cleaned.ended
+        if (len(text.split()) < MIN_ANSWER_WORDS or ends_on_lead_in(text)) and not answer.stopped and answer.evidence:
+            # Nothing usable from the model, or it stopped where it promised more: the best
+            # evidence sentence is the answer.
+            best = answer.evidence[0]
+            quote = f"{' ' if text else ''}From the documents: “{best.text}” [{best.n}]"
+            text += quote
+            out(quote)
+        answer.truncated = not generation.stopped and generation.completion_tokens >= max_tokens
+        if answer.truncated:
+            text += truncation_mark(max_tokens)
+            out(truncation_mark(max_tokens))
+        return text, generation
+
+
+def _with_evidence(passages: Sequence[Source], evidence: Sequence[Evidence], *, cited: set[int]) -> list[Source]:
+    """The passages as an answer's sources: marked cited, each with its evidence and its rank."""
+    ranks = {id(e): rank for rank, e in enumerate(evidence, start=1)}
+    return [dataclasses.replace(p, cited=p.n in cited,
+                                evidence=tuple((ranks[id(e)], e.text) for e in evidence if e.n == p.n))
+            for p in passages]
 
 
 def _keeps_the_guide(index: Index, guide: Path) -> bool:
@@ -303,6 +357,32 @@ def _is_tiny(model) -> bool:
         return path is not None and path.stat().st_size < TINY_MODEL_BYTES
     except OSError:
         return False
+
+
+class _Unlike:
+    """Passes an answer's pieces on to `emit` once it differs from each of `earlier`; until
+    then it holds them, so a sample that turns out the same as before is never shown."""
+
+    def __init__(self, earlier: Sequence[str], emit: Callable[[str], None] | None):
+        self.earlier = earlier
+        self.emit = emit or (lambda _piece: None)
+        self.held = ""
+        self.differs = not earlier
+
+    def __call__(self, piece: str) -> None:
+        if self.differs:
+            self.emit(piece)
+            return
+        self.held += piece
+        if not any(answer.startswith(self.held) for answer in self.earlier):
+            self.release()
+
+    def release(self) -> None:
+        """Pass on what is held: the answer is over, and differs."""
+        self.differs = True
+        if self.held:
+            self.emit(self.held)
+            self.held = ""
 
 
 class _TokenRate:

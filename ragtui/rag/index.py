@@ -335,6 +335,23 @@ class Index:
         return (self._chunks.search(query, query_type="fts").select(self._COLUMNS)
                 .with_row_id(True).limit(CANDIDATES).to_list())
 
+    def mentions(self, word: str) -> bool:
+        """Whether any passage or label holds `word` in some form: as the full-text index
+        reads it (stemmed), or within one typo of an indexed word. The fuzzy match compares
+        with the stems, unstemmed and case-sensitive: "Reddis" is tried as "reddi" too."""
+        from lancedb.query import FullTextOperator, MatchQuery
+
+        def found(text: str, column: str, fuzziness: int) -> bool:
+            # Every field spelled out: mypy does not see the defaults of this pydantic dataclass.
+            query = MatchQuery(text, column, boost=1.0, fuzziness=fuzziness, max_expansions=50,
+                               operator=FullTextOperator.OR, prefix_length=0, document_granularity=None)
+            return bool(self._chunks.search(query, query_type="fts").select(["source"]).limit(1).to_list())
+
+        lower = word.lower()
+        forms = {lower, lower.removesuffix("s")}
+        return any(found(word, column, 0) or any(found(form, column, 1) for form in forms)
+                   for column in ("content", "label"))
+
     def _document_similarities(self, vector, sources: set[str]) -> dict[str, float]:
         import numpy as np
 

@@ -209,13 +209,18 @@ class LocalModel:
         max_tokens: int,
         on_token: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> Generation:
         """Stream a completion; the KV cache keeps whatever prefix this prompt shares with
-        the previous one, so only the new tokens are evaluated."""
+        the previous one, so only the new tokens are evaluated. `temperature` (default: the
+        model's) and `seed` make a sampled answer: a regenerated one."""
         import llama_cpp
 
         with self._lock:
             llm, _ = self._loaded()
+            if seed is not None:
+                llm.set_seed(seed)
             tokens = self.tokenize(prompt)
             max_tokens = max(1, min(max_tokens, self.n_ctx - len(tokens)))
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -226,7 +231,7 @@ class LocalModel:
             evaluated = completion = 0
             pieces: list[str] = []
             stopped = False
-            stream = llm.generate(tokens, temp=self.temperature, **SAMPLING)
+            stream = llm.generate(tokens, temp=self.temperature if temperature is None else temperature, **SAMPLING)
             try:
                 for token in stream:
                     if first_token_at is None:

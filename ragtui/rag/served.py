@@ -303,15 +303,21 @@ class ServedModel:
         max_tokens: int,
         on_token: Callable[[str], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> Generation:
-        """Stream a chat completion of the messages the prompt was rendered from."""
+        """Stream a chat completion of the messages the prompt was rendered from.
+        `temperature` (default: the model's) and `seed` as for a local model."""
         messages = self.messages_for(prompt)
         prompt_tokens = self.count_tokens(prompt)
         body: dict[str, Any] = {
             "model": self.name, "messages": messages, "stream": True,
             "max_tokens": max(1, min(max_tokens, self.n_ctx - prompt_tokens)),
-            "temperature": self.temperature, "stream_options": {"include_usage": True},
+            "temperature": self.temperature if temperature is None else temperature,
+            "stream_options": {"include_usage": True},
         }
+        if seed is not None:
+            body["seed"] = seed
         stream = _Stream(on_token, should_stop)
         try:
             with self._client.sse(f"{self.url}/chat/completions", method="POST", json=body) as events:
