@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 MAX_SENTENCES = 2  # shown
 EMBEDDED_CANDIDATES = 14  # lexical pre-selection: embedding a sentence alone costs 5-30 ms
 EMBEDDED_IN_BATCH = 24  # in one batch each costs less: 24 cost about what 14 alone do
-LEXICAL_WEIGHT = 0.7
+LEXICAL_WEIGHT = 1.0
 HEADING_WEIGHT = 0.3  # the question's words in the headings above a sentence (its section is on topic)
 QUESTION_PENALTY = 1.0  # a sentence that asks ("for example 'how long do sessions last?'") answers nothing
 FRAGMENT_PENALTY = 0.1  # cut by a passage boundary, or its subject left behind: what is missing may be the answer
@@ -29,6 +29,7 @@ SUBJECT_WORDS = 4
 SHAPE_BONUS = 0.1  # the quote holds what kind of thing was asked for (a number, a name in code, a path)
 ASIDE_PENALTY = 0.3  # credits, licence, links elsewhere: rarely what a question asks
 LEAD_BONUS = 0.1  # the first sentence under a heading ("DESCRIPTION", "## Pinning") defines
+DEFINITION_BONUS = 0.3  # "what is/does X?" of the document about X: its lead sentences define X
 NEIGHBOUR_BONUS = 0.05  # the sentence next to the best one: a second quote that explains it
 MIN_WORDS = 4
 MAX_CHARS = 400
@@ -79,6 +80,7 @@ _ANSWER_SHAPES = (
                 r"\b[a-z]\w*\(|\b[A-Z_]{3,}\b")),
     (re.compile(r"^\s*where\b", re.I), re.compile(r"[~/\\%]\w|\w/(?!\w)")),  # a path, or a folder: "index/"
 )
+_DEFINITION = re.compile(r"^\s*what (?:is|are|does|do)\b", re.I)
 _OPENS_CLAUSE = re.compile(r"(?:when|whenever|if|unless|in|on|for|since|although|though|while|after|before|"
                            r"once|as|with|without|because|by|at|during|note)\b", re.IGNORECASE)
 _ASIDE_HEADING = re.compile(r"(?:see also|authors?|copyright|licen[cs]e|reporting bugs|colophon)$", re.I)
@@ -87,7 +89,11 @@ _COMPLETE_END = re.compile(r"[.!?:;)\]\"'”’`*]$")
 # line with a wide gap inside ("TAC(1)      User Commands      TAC(1)") is a page header.
 _CAPITALS_HEADING = re.compile(r"^[A-Z][A-Z0-9 ()/&,'-]*[A-Z)]$")
 _LAYOUT_GAP = re.compile(r"\S {8,}\S")
+_INLINE_GAP = re.compile(r"\S {3,}\S")  # "-t     sort by time": a term and its description on one line
 _LINE_END_HYPHEN = re.compile(r"\u2010 (?=[a-z])")  # a word broken at the line end (man pages)
+# A manual's option and what it does ("-p, --pretty show uptime in pretty format"): it is
+# about the option, and the first one under OPTIONS does not define the page's subject.
+_OPTIONS = re.compile(r"^(?:--?[A-Za-z0-9][\w\-]*(?:\[?=[^\s,]*)?,? )+")
 
 
 _OPERATOR_CHARS = r"\-+*/%@<>=!~^&|"
@@ -138,6 +144,21 @@ def plain(text: str) -> str:
     return " ".join(text.split())
 
 
+_MARKER = re.compile(r"(^|\s)\[\d+\](?=$|[\s.,;:)])")
+
+
+def without_footnote_marks(text: str) -> str:
+    """A document's own footnote marks off ("cased characters [4] in", "[1] Due to …"): in a
+    quote shown as "[2] …" they read as citations. A number the text talks about ("cites them
+    as [1], [2]") stays."""
+    def mark(match: re.Match) -> str:
+        before = text[:match.start()].split()
+        talked_about = before and (before[-1].lower() in _STOP_WORDS or _MARKER.match(" " + before[-1].rstrip(",")))
+        return match.group() if talked_about else ""
+
+    return _MARKER.sub(mark, text).strip()
+
+
 def _shortened(text: str, limit: int = MAX_CHARS) -> str:
     """At most `limit` characters, cut between words and marked '…'."""
     if len(text) <= limit:
@@ -173,7 +194,7 @@ def quotes(text: str) -> list[Quote]:
         lead = ""
 
     def add(unit: str, context: str = "", *, leans_back: bool = True) -> None:
-        unit = plain(unit)
+        unit = without_footnote_marks(plain(unit))
         if not unit:
             return
         last = found[-1] if found else None
@@ -214,7 +235,7 @@ def quotes(text: str) -> list[Quote]:
         if at_end and not _COMPLETE_END.search(joined):
             joined += " …"  # the passage ends inside a sentence
         elif one_line and not listed and len(joined) <= 80 and not re.search(r"[.!?:;,]$", joined) \
-                and not (found and found[-1].text.endswith(":")):
+                and not _INLINE_GAP.search(joined) and not (found and found[-1].text.endswith(":")):
             drop_term()
             term, described = plain(joined), False  # a term or command line: the next paragraph describes it
             return
@@ -257,8 +278,8 @@ def quotes(text: str) -> list[Quote]:
             flush()
             in_grammar = False
             continue
-        if in_grammar or "::=" in stripped:
-            flush()  # a grammar rule, to the blank line that ends it
+        if in_grammar or "::=" in stripped or stripped.startswith(">>>"):
+            flush()  # a grammar rule or an interactive example, to the blank line that ends it
             end_list()
             in_grammar, opening = True, False
             continue
@@ -285,7 +306,8 @@ def quotes(text: str) -> list[Quote]:
     asides.update(range(aside_from, len(found)) if aside_from >= 0 else ())
     # A lead-in that nothing followed (a grammar rule, a heading came next) is often the
     # definition itself: 'The "if" statement is used for conditional execution:'.
-    return [Quote(_shortened(q.text + " …" if q.text.endswith(":") else q.text), q.context, i in leads, i in asides)
+    return [Quote(_shortened(q.text + " …" if q.text.endswith(":") else q.text), q.context,
+                  i in leads and not _OPTIONS.match(q.text), i in asides)
             for i, q in enumerate(found) if len(_WORD.findall(q.text)) >= MIN_WORDS]
 
 
@@ -337,8 +359,10 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
                + ASIDE_PENALTY * q.aside
                for _, rank, q, _ in candidates]
     shapes = [shape for asks, shape in _ANSWER_SHAPES if asks.search(question)]
-    bonus = [SHAPE_BONUS * any(shape.search(q.text) for shape in shapes) + LEAD_BONUS * q.lead
-             for _, _, q, _ in candidates]
+    defines = {n for n in titles if _DEFINITION.match(question) and _asks_about(asked, titles[n])}
+    bonus = [SHAPE_BONUS * any(shape.search(q.text) for shape in shapes)
+             + (LEAD_BONUS + DEFINITION_BONUS * (n in defines)) * q.lead
+             for n, _, q, _ in candidates]
     prior = [lex - pen + b for lex, pen, b in zip(lexical, penalty, bonus)]
     shortlist = sorted(range(len(candidates)), key=lambda i: -prior[i])
     shortlist = shortlist[:EMBEDDED_IN_BATCH if embed_many else EMBEDDED_CANDIDATES]
@@ -371,12 +395,21 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
     return kept[:limit]
 
 
+def _asks_about(asked: Sequence[str], title: set[str]) -> bool:
+    """The question is about the document titled `title` itself ("What does tac do?", "What
+    does the pass statement do?"): it names it, and at most one other plain word."""
+    others = [w for w in asked if w not in title]
+    return len(others) < len(asked) and len(others) <= 1 and not any(_OPTIONS.match(w) for w in others)
+
+
 def _subject(quote: Quote) -> str:
     """A sentence's first words, after the term it describes: what it is about; none when it
     opens with a condition or a setting ("When return passes control…" is about a case)."""
     text = quote.text.removeprefix(f"{quote.context} — ").lstrip("… ")
     if _OPENS_CLAUSE.match(text):
         return ""
+    if options := _OPTIONS.match(text):
+        return options.group()
     return " ".join(text.split()[:SUBJECT_WORDS])
 
 

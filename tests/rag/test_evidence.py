@@ -267,7 +267,7 @@ def test_a_grid_table_row_is_quoted_whole_and_a_padded_row_is_not_a_header():
 
     rows = sentences(topics["operator-summary"])
     assert '"*", "@", "/", "//", "%" · Multiplication, matrix multiplication, division, floor division, ' \
-           'remainder [6]' in rows
+           'remainder' in rows  # without the footnote mark "[6]"
     padded = "| `hybrid`      | vector and full-text, scored together          |\n"
     assert sentences(padded) == ["hybrid · vector and full-text, scored together"]
 
@@ -277,3 +277,88 @@ def test_a_where_question_prefers_the_sentence_naming_a_folder():
             "The data directory holds what ragtui keeps. Inside it, index/ holds your documents.")
     best = extract("Where is the index kept?", [Source(1, "/a.md", "Files", "", text)], embed=None, limit=1)
     assert "index/" in best[0].text
+
+
+# Real text from the rendered manual pages (man -P cat) and Python's reference topics.
+LS_OPTIONS = """       --time-style=TIME_STYLE
+              time/date format with -l; see TIME_STYLE below
+
+       -t     sort by time, newest first; see --time
+
+       -T, --tabsize=COLS
+              assume tab stops at each COLS instead of 8
+"""
+UPTIME = """UPTIME(1)                        User Commands                       UPTIME(1)
+
+NAME
+       uptime - Tell how long the system has been running.
+
+SYNOPSIS
+       uptime [options]
+
+DESCRIPTION
+       uptime gives a one line display of the following information.  The cur‐
+       rent time, how long the system has been running,  how  many  users  are
+       currently  logged  on,  and the system load averages for the past 1, 5,
+       and 15 minutes.
+
+OPTIONS
+       -p, --pretty
+              show uptime in pretty format
+"""
+TEE = """TEE(1)                           User Commands                          TEE(1)
+
+NAME
+       tee - read from standard input and write to standard output and files
+
+SYNOPSIS
+       tee [OPTION]... [FILE]...
+
+DESCRIPTION
+       Copy standard input to each FILE, and also to standard output.
+
+       -a, --append
+              append to the given FILEs, do not overwrite
+"""
+STDBUF = """       NOTE:  If  COMMAND adjusts the buffering of its standard streams ('tee'
+       does for example) then that  will  override  corresponding  changes  by
+       'stdbuf'.   Also  some  filters  (like  'dd'  and 'cat' etc.) don't use
+       streams for I/O, and are thus unaffected by 'stdbuf' settings.
+"""
+
+
+def test_an_option_described_on_its_own_line_is_not_taken_for_a_term():
+    quoted = sentences(LS_OPTIONS)
+    assert "-t sort by time, newest first; see --time" in quoted
+    assert quoted[-1].startswith("-T, --tabsize=COLS assume tab stops at each COLS")  # not glued to "-t …"
+
+
+@pytest.mark.parametrize("question", ["What does uptime show?", "What is uptime?"])
+def test_what_a_program_does_is_its_name_line_or_description_not_an_option(embedder, question):
+    passages = [Source(1, "/man/uptime.txt", "uptime", "chars 0-700", UPTIME)]
+    best = shown(extract(question, passages, embedder.embed_query, embed_many=embedder.embed))
+    assert not any(e.text.startswith("-p") for e in best)  # "show uptime in pretty format" says how, not what
+    assert any("how long the system has been running" in e.text for e in best)
+
+
+def test_a_program_is_defined_by_its_own_page_not_by_another_page_naming_it(embedder):
+    passages = [Source(1, "/man/stdbuf.txt", "stdbuf", "chars 900-1200", STDBUF),
+                Source(2, "/man/tee.txt", "tee", "chars 0-500", TEE)]
+    best = shown(extract("What does the tee command do?", passages, embedder.embed_query, embed_many=embedder.embed))
+    assert best[0].n == 2 and not any("stdbuf" in e.text for e in best)
+    assert any("Copy standard input to each FILE" in e.text for e in best)
+
+
+def test_a_documents_footnote_marks_are_not_quoted_as_citations():
+    from pydoc_data.topics import topics
+
+    text = topics["string-methods"]
+    start = text.index("str.isupper()")
+    quoted = sentences(text[start:start + 200])
+    assert quoted[0].startswith('str.isupper() — Return "True" if all cased characters in the string are uppercase')
+    assert len(quoted) == 1  # the source says "cased characters [4] in the string"; its example (>>>) is code
+    assert sentences("[4] Due to automatic garbage-collection, free lists may be reused.") == \
+        ["Due to automatic garbage-collection, free lists may be reused."]
+    # A number the text talks about stays, and so does an index.
+    assert sentences("The app cites the passages it quotes as [1], [2].") == ["The app cites the passages it quotes as [1], [2]."]
+    assert sentences('It computes "divmod(x,y)[0] * y + x % y" exactly.') == ['It computes "divmod(x,y)[0] * y + x % y" exactly.']
