@@ -34,7 +34,7 @@ import redis
 from . import redis_errors
 from .connection import one_deadline
 from .models import Message, Session, SessionNotFound, StoreError, StoreStats, StoreUnavailable
-from .store import ROLES, SessionStore, new_message_id, new_session_id
+from .store import ROLES, SessionStore, as_context, new_message_id, new_session_id
 
 log = logging.getLogger(__name__)
 
@@ -568,7 +568,7 @@ class FailoverStore:
         return self.get_messages(session_id, -n, -1)
 
     def format_history_as_context(self, session_id: str, n: int = 10) -> str:
-        return "\n".join(f"{m.role.capitalize()}: {m.content}" for m in self.get_last_n_messages(session_id, n))
+        return as_context(self.get_last_n_messages(session_id, n))
 
     def _local_listing(self, user_id: str | None) -> list[Session]:
         """Sessions known here: what Redis last showed and what is pending, newest first."""

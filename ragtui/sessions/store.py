@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable, Iterator, cast
 
 import redis
 
+from ..conversation import conversation_order
 from . import redis_errors
 from .keys import LAYOUT_VERSION, Keys, LegacyKeys
 from .models import (AccessDenied, CorruptSession, Message, Session, SessionNotFound, StoreError, StoreStats,
@@ -301,6 +302,11 @@ def refusal(exc: BaseException) -> str | None:
 def _response_error(sid: str, exc: redis.ResponseError) -> StoreError:
     why = refusal(exc)
     return StoreUnavailable(why) if why else CorruptSession(f"session {sid}: {exc}")
+
+
+def as_context(messages: list[Message]) -> str:
+    """"Role: content" lines, each answer under its question (format_history_as_context)."""
+    return "\n".join(f"{m.role.capitalize()}: {m.content}" for m in conversation_order(messages))
 
 
 def title_from(text: str) -> str:
@@ -892,7 +898,7 @@ class SessionStore:
         return self.get_messages(session_id, -n, -1) if n > 0 else []
 
     def format_history_as_context(self, session_id: str, n: int = 10) -> str:
-        return "\n".join(f"{m.role.capitalize()}: {m.content}" for m in self.get_last_n_messages(session_id, n))
+        return as_context(self.get_last_n_messages(session_id, n))
 
     # ------------------------------------------------------------- listings
     def _page(self, user: str | None, offset: int, limit: int) -> tuple[list[Session], int]:

@@ -92,6 +92,9 @@ def test_a_third_device_reads_each_answer_under_its_question(make_store, backend
     assert ids(conversation_order(stored)) == [q1, a1, q2, a2]
     assert ids(msg.SessionLoaded(third.get_session(sid), stored, len(stored)).messages) == [q1, a1, q2, a2]
     assert ids(msg.EarlierLoaded(sid, stored, 0).messages) == [q1, a1, q2, a2]
+    assert third.format_history_as_context(sid, 4).splitlines() == [
+        "User: What is the default TTL?", "Assistant: One hour.",
+        "User: How do I pin a session?", "Assistant: Press p on it."]
 
 
 def test_exports_and_sessions_show_put_each_answer_under_its_question(make_store, redis_url, capsys):
@@ -166,6 +169,7 @@ def test_a_message_stored_before_reply_to_existed_still_loads(make_store, redis_
     store = make_store("redis", user="alice")
     sid = store.create_session("alice")
     old = {"id": "0000000000a-00000000", "role": "assistant", "content": "old answer", "timestamp": 1.0, "sources": []}
-    redis.Redis.from_url(redis_url).rpush(store.keys.messages("alice", sid), json.dumps(old))
+    with redis.Redis.from_url(redis_url) as client:
+        client.rpush(store.keys.messages("alice", sid), json.dumps(old))
     (loaded,) = store.get_conversation_history(sid)
     assert loaded.reply_to is None and loaded.to_dict()["reply_to"] is None

@@ -100,3 +100,39 @@ def test_a_message_saved_while_redis_was_down_never_shortens_the_session_on_repl
         for store in stores:
             store.close()
         server.stop()
+
+
+def test_sessions_extend_sets_an_explicit_ttl_exactly_and_never_shortens_without_one(redis_url, tmp_path):
+    from ragtui.cli import main
+
+    desk = open_store(redis_url, data_dir=tmp_path / "desk", ttl=86_400)
+    session_id = desk.create_session("alice")
+    desk.close()
+    argv = ["--store", redis_url, "--user", "alice", "--ttl", "3600", "sessions", "extend", session_id]
+    assert main(argv) == 0  # at this device's 1 hour: the day stays
+    store = open_store(redis_url, data_dir=tmp_path / "other", ttl=3_600)
+    assert store.ttl(session_id) > 80_000
+    assert main(argv + ["--ttl", "60"]) == 0  # asked for: exactly
+    assert store.ttl(session_id) <= 60
+    assert main(argv) == 0
+    assert 3_500 < store.ttl(session_id) <= 3_600
+    store.close()
+
+
+def test_a_journal_written_before_adds_were_later_only_replays_as_it_was_written(make_store, tmp_path):
+    """An add record without "later_only" (older releases) set its deadline as written: a
+    reopened store ends where that release left the session."""
+    import json
+    import time
+
+    desk = make_store("local", ttl=86_400)
+    session_id = desk.create_session("alice")
+    desk.close()
+    old_add = {"op": "add", "sid": session_id, "user": "alice", "deadline": time.time() + 3_600,
+               "msg": {"id": "0000000000a-00000001", "role": "user", "content": "old", "timestamp": time.time(),
+                       "sources": []}}
+    with open(tmp_path / "data" / "store" / "sessions.journal", "a", encoding="utf-8") as journal:
+        journal.write(json.dumps(old_add) + "\n")
+    reopened = make_store("local", ttl=86_400)
+    assert 3_500 < reopened.ttl(session_id) <= 3_600
+    assert [m.content for m in reopened.get_conversation_history(session_id)] == ["old"]
