@@ -177,7 +177,8 @@ def quotes(text: str) -> list[Quote]:
     term = ""  # a short line the next paragraph describes ("setdefault(key[, default])")
     described = False  # the paragraph after the term has been read
     opening = True  # nothing read yet: the first paragraph may be the tail of a cut sentence
-    in_code = code_started = in_grammar = in_grid = False
+    in_code = code_started = in_grammar = False
+    in_grid = row_cut = _starts_in_grid_row(text)  # the first row's top lines are in the passage before
     row: list[list[str]] = []  # the lines of a grid table's row, split in cells
     items: list[str] = []  # the list being read, offered whole too ("which modes are there?")
     lead = ""  # the sentence that introduced it ("Inside it:")
@@ -214,9 +215,13 @@ def quotes(text: str) -> list[Quote]:
             add(term, leans_back=False)
         term = ""
 
-    def end_row() -> None:
+    def end_row(*, cut: bool = False) -> None:
+        nonlocal row_cut
         cells = (" ".join(part for part in column if part) for column in zip(*row))
-        add(" · ".join(cell for cell in cells if cell), leans_back=False)
+        joined = " · ".join(cell for cell in cells if cell)
+        if joined and row_cut:
+            joined, row_cut = f"… {joined}", False
+        add(f"{joined} …" if cut and joined else joined, leans_back=False)  # cut: the passage ends inside the row
         row.clear()
 
     def flush(*, at_end: bool = False) -> None:
@@ -270,7 +275,8 @@ def quotes(text: str) -> list[Quote]:
             elif in_grid:
                 row.append([cell.strip() for cell in stripped.strip("|").split("|")])
             elif not set(stripped) <= set("|-: "):
-                add(stripped.strip("|").replace("|", "·"), leans_back=False)
+                add(" · ".join(cell.strip() for cell in stripped.strip("|").split("|") if cell.strip()),
+                    leans_back=False)
             continue
         end_row()
         in_grid = False
@@ -300,6 +306,7 @@ def quotes(text: str) -> list[Quote]:
         elif not paragraph:
             listed = False
         paragraph.append(stripped)
+    end_row(cut=True)
     flush(at_end=True)
     end_list()
     drop_term()
@@ -309,6 +316,18 @@ def quotes(text: str) -> list[Quote]:
     return [Quote(_shortened(q.text + " …" if q.text.endswith(":") else q.text), q.context,
                   i in leads and not _OPTIONS.match(q.text), i in asides)
             for i, q in enumerate(found) if len(_WORD.findall(q.text)) >= MIN_WORDS]
+
+
+def _starts_in_grid_row(text: str) -> bool:
+    """The passage starts inside a grid table's row: "|"-lines up to the table's first "+---"
+    border, which a pipe table never has."""
+    for line in text.strip().splitlines():
+        stripped = line.strip()
+        if not stripped.startswith(("|", "+")):
+            return False
+        if stripped.startswith("+"):
+            return set(stripped) <= set("+-= ")
+    return False
 
 
 def sentences(text: str) -> list[str]:

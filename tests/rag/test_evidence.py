@@ -362,3 +362,12 @@ def test_a_documents_footnote_marks_are_not_quoted_as_citations():
     # A number the text talks about stays, and so does an index.
     assert sentences("The app cites the passages it quotes as [1], [2].") == ["The app cites the passages it quotes as [1], [2]."]
     assert sentences('It computes "divmod(x,y)[0] * y + x % y" exactly.') == ['It computes "divmod(x,y)[0] * y + x % y" exactly.']
+
+
+def test_a_passage_cut_inside_grid_table_rows_quotes_their_parts_marked():
+    from pydoc_data.topics import topics
+
+    lines = topics["typesseq-mutable"].splitlines()
+    at = next(i for i, line in enumerate(lines) if '"s.append(x)"' in line)
+    quoted = sentences("\n".join(lines[at - 2:at + 2]))  # the end of one row, a border, the start of the next
+    assert quoted == ['… "s[i:j:k]" from the list', '"s.append(x)" · appends x to the end of the sequence (same as …']
