@@ -11,6 +11,9 @@
   own line or after "Here's how:") is not a sentence: the cut comes after the item it opens,
   never on the bare marker; a bare marker the answer ends on is dropped, and a code block it
   leaves open is closed.
+- With `grounded` (a tiny model, which invents commands, packages and scripts), code
+  (`inline` or a fenced block) with a word that is in no passage ends the answer at the start
+  of the sentence holding it; text is then shown a sentence at a time, each once decided.
 
 Text that may still turn into one of these (a line starting "Quest…", an open "[1, 2",
 trailing spaces) is held back until it is decided, so what streams is exactly what is kept.
@@ -23,7 +26,7 @@ from typing import Callable
 TURN_LABELS = ("question", "user", "q", "human", "passages", "passage", "context", "instruction")
 _TURN = re.compile(r"(?:^|\n)[ \t*_#>]*(?:" + "|".join(TURN_LABELS) + r")[ \t]*\d*[ \t*_]*:", re.IGNORECASE)
 _SPECIAL = re.compile(r"<\||</s>")  # <|im_start|>, <|endoftext|>, … never belong in prose
-_ANSWER_LABEL = re.compile(r"^[ \t*_]*(?:the answer(?: to (?:your|this|the) question)? is|answer)[ \t*_]*:[ \t*_]*",
+_ANSWER_LABEL = re.compile(r"^[ \t*_]*(?:the answer(?: to (?:your|this|the) question)? is|answer|a)[ \t*_]*:[ \t*_]*",
                            re.IGNORECASE)
 _GROUP = r"\[[ \t]*\d+(?:[ \t]*[,;][ \t]*\d+)*[ \t]*\]"
 _RUN = re.compile(rf"(?:[ \t]*[,;]?[ \t]*{_GROUP})+")
@@ -37,6 +40,15 @@ _LIST_MARKER = re.compile(rf"^\s*{_MARKER}$|:[ \t]*1\.$", re.IGNORECASE)  # a _S
 _DANGLING_MARKER = re.compile(rf"{_MARKER}\s*$", re.IGNORECASE)
 _MAYBE_MARKER = re.compile(r"(?:^|(?<=\n))[ \t]*\d{1,3}$")  # "1" may become "1."
 _FENCE = "```"
+_CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*(?:`|\n|\Z)", re.DOTALL)  # a fenced block or an inline span
+_CODE_WORD = re.compile(r"\w{2,}")
+Grounded = Callable[[str], bool]  # whether a piece of code holds only words of the passages
+
+
+def grounded_in(passages: str) -> Grounded:
+    """Code is grounded when every word of it (two characters or more) is in `passages`."""
+    known = set(_CODE_WORD.findall(passages.lower()))
+    return lambda code: set(_CODE_WORD.findall(code.lower())) <= known
 REPEAT_MIN_WORDS = 5
 
 
@@ -64,7 +76,8 @@ def truncation_mark(max_tokens: int) -> str:
     return f" … (cut at {max_tokens} tokens)"
 
 
-def settle(raw: str, available: int, *, final: bool = False, max_sentences: int | None = None) -> tuple[str, bool]:
+def settle(raw: str, available: int, *, final: bool = False, max_sentences: int | None = None,
+           grounded: Grounded | None = None) -> tuple[str, bool]:
     """The clean text decided so far from the model's raw output, and whether it has ended.
 
     Not final: what might still change is left out. The text for a longer `raw` always
@@ -74,11 +87,47 @@ def settle(raw: str, available: int, *, final: bool = False, max_sentences: int 
         return "", False  # might be an "Answer:" label: wait to see it whole
     raw = _ANSWER_LABEL.sub("", raw, count=1)
     end = _end(raw + " " if final else raw, max_sentences)  # at the end, the last sentence is whole
+    if grounded is not None:
+        invented = _invented_code_from(raw[:end], grounded, whole=final or end is not None)
+        if invented is not None:
+            return _finished(raw[:invented], available), True
     if end is not None:
         return _finished(raw[:end], available), True
     if final:
         return _finished(raw, available), False
-    return _clean(raw[:_undecided_from(raw)], available), False
+    hold = _undecided_from(raw)
+    if grounded is not None:  # the sentence being written may yet hold code to drop
+        open_code = [c.start() for c in _CODE.finditer(raw) if not _closed(c.group())]
+        hold = min(hold, *(_sentence_start(raw, at) for at in [len(raw), *open_code]))
+    return _clean(raw[:hold], available), False
+
+
+def _closed(code: str) -> bool:
+    return len(code) >= 2 * len(_FENCE) and code.endswith(_FENCE) if code.startswith(_FENCE) else \
+        len(code) >= 2 and code.endswith(("`", "\n"))  # an inline span never spans lines
+
+
+def _invented_code_from(raw: str, grounded: Grounded, *, whole: bool) -> int | None:
+    """Where the sentence holding the first code with a word from no passage starts; code
+    still open counts only when `raw` is `whole`."""
+    for code in _CODE.finditer(raw):
+        if (whole or _closed(code.group())) and not grounded(_code_body(code.group())):
+            return _sentence_start(raw, code.start())
+    return None
+
+
+def _code_body(code: str) -> str:
+    """Code without its backticks, or a fenced block's info string ("bash")."""
+    if code.startswith(_FENCE):
+        code = code[len(_FENCE):].partition("\n")[2]
+    return code.strip("`")
+
+
+def _sentence_start(raw: str, at: int) -> int:
+    """Where the sentence holding position `at` starts: after the last sentence before it (a
+    list marker is none: its item is the sentence)."""
+    ends = [m.end() for m in _SENTENCE.finditer(raw[:at] + " ") if not _LIST_MARKER.search(m.group())]
+    return ends[-1] if ends else 0
 
 
 def _finished(raw: str, available: int) -> str:
@@ -156,10 +205,11 @@ class AnswerFilter:
     """Feed it the model's pieces; it passes on the clean text and says when to stop."""
 
     def __init__(self, available: int, emit: Callable[[str], None] | None = None, *,
-                 max_sentences: int | None = None):
+                 max_sentences: int | None = None, grounded: Grounded | None = None):
         self.available = available
         self.emit = emit or (lambda _text: None)
         self.max_sentences = max_sentences
+        self.grounded = grounded
         self.text = ""  # everything passed on so far
         self.ended = False  # an invented turn, a template token or a repeat was cut off
         self._raw = ""
@@ -168,13 +218,15 @@ class AnswerFilter:
         """True once the answer is over: stop generating."""
         if not self.ended:
             self._raw += piece
-            self._update(*settle(self._raw, self.available, max_sentences=self.max_sentences))
+            self._update(*settle(self._raw, self.available, max_sentences=self.max_sentences,
+                                 grounded=self.grounded))
         return self.ended
 
     def finish(self) -> str:
         """Pass on what was held back; returns the whole clean text."""
         if not self.ended:
-            self._update(*settle(self._raw, self.available, final=True, max_sentences=self.max_sentences))
+            self._update(*settle(self._raw, self.available, final=True, max_sentences=self.max_sentences,
+                                 grounded=self.grounded))
         return self.text
 
     def _update(self, text: str, ended: bool) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from .answer_text import AnswerFilter, cited_numbers, ends_on_lead_in, truncation_mark
+from .answer_text import AnswerFilter, cited_numbers, ends_on_lead_in, grounded_in, truncation_mark
 from .decline import not_mentioned, unknown_name
 from .evidence import Evidence, extract, shown
 from ..conversation import conversation_order
@@ -259,7 +259,7 @@ class ChatService:
         for _ in range(REGENERATE_TRIES if again else 1):
             out = _Unlike(again, on_token)
             sampling = {"temperature": REGENERATE_TEMPERATURE, "seed": random.randrange(2**31)} if again else {}
-            text, generation = self._write(answer, model, prompt, len(given), max_tokens, meter, out,
+            text, generation = self._write(answer, model, prompt, given, max_tokens, meter, out,
                                            user_stopped, sampling)
             if text not in again or answer.stopped:
                 break
@@ -288,10 +288,14 @@ class ChatService:
             on_token(answer.text)
 
     @staticmethod
-    def _write(answer, model, prompt, available, max_tokens, meter, out, user_stopped,
+    def _write(answer, model, prompt, given, max_tokens, meter, out, user_stopped,
                sampling) -> tuple[str, Generation]:
-        """One go at the answer's text, cleaned as it streams to `out`."""
-        cleaned = AnswerFilter(available, out, max_sentences=TINY_MODEL_SENTENCES if _is_tiny(model) else None)
+        """One go at the answer's text, cleaned as it streams to `out`. A tiny model's answer
+        is cut to two sentences, and before any code it invented (bench/answer_quality.py:
+        about one answer in ten had a script, a package or a command from no passage)."""
+        tiny = _is_tiny(model)
+        cleaned = AnswerFilter(len(given), out, max_sentences=TINY_MODEL_SENTENCES if tiny else None,
+                               grounded=grounded_in(" ".join(p.text for p in given)) if tiny else None)
 
         def keep(piece: str) -> None:
             meter.tick()

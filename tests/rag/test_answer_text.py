@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from ragtui.rag.answer_text import (AnswerFilter, clean_citations, cited_numbers, ends_on_lead_in, settle,
-                                    truncation_mark)
+from ragtui.rag.answer_text import (AnswerFilter, clean_citations, cited_numbers, ends_on_lead_in, grounded_in,
+                                    settle, truncation_mark)
 
 
 def stream(pieces, available=3, max_sentences=None):
@@ -125,3 +125,41 @@ def test_held_back_text_is_released_at_the_end():
 
 def test_the_truncation_mark_names_the_limit():
     assert truncation_mark(512) == " … (cut at 512 tokens)"
+
+
+PASSAGES = ("Run ragtui ingest PATH to index files and folders. RAGTUI_DATA_DIR moves the data directory. "
+            "Press ctrl+t to extend a session.")
+GROUNDED_BLOCK = "Like this:\n```bash\nragtui ingest PATH\n```\nThat is all."
+
+
+@pytest.mark.parametrize("raw, kept", [
+    # QA Q38: scripts, packages and commands from no passage.
+    ("To index your documents, use the `ragen` command. It is fast.", ""),
+    ("You can do it [1]. Here's how:\n\n```bash\nragen -i ~/notes\n```\nThis indexes.", "You can do it [1]."),
+    ("Press ctrl+t [3]. Or use `setTimeout` in JavaScript.", "Press ctrl+t [3]."),
+    ("Steps:\n1. Set `RAGTUI_DATA_DIR`.\n2. Run `ragen`.\n3. Done.", "Steps:\n1. Set `RAGTUI_DATA_DIR`."),
+    # Code the passages hold is kept, a fenced block's language name aside.
+    ("Run `ragtui ingest PATH` [1]. It indexes.", "Run `ragtui ingest PATH` [1]. It indexes."),
+    (GROUNDED_BLOCK, GROUNDED_BLOCK),
+])
+def test_code_from_no_passage_ends_the_answer_before_its_sentence(raw, kept):
+    shown = []
+    cleaned = AnswerFilter(3, shown.append, max_sentences=2, grounded=grounded_in(PASSAGES))
+    for piece in words(raw):
+        if cleaned.feed(piece):
+            break
+    assert cleaned.finish() == "".join(shown) == kept
+
+
+def test_with_grounding_a_sentence_is_shown_once_it_is_decided():
+    shown = []
+    cleaned = AnswerFilter(3, shown.append, max_sentences=2, grounded=grounded_in(PASSAGES))
+    for piece in words("Press ctrl+t to extend it"):
+        cleaned.feed(piece)
+    assert shown == []  # the sentence might still hold code from no passage
+    cleaned.feed(". Then")
+    assert shown == ["Press ctrl+t to extend it."]
+
+
+def test_an_a_label_is_dropped_like_an_answer_label():
+    assert stream(["A", ":", " Port 7341 [1]."])[0] == "Port 7341 [1]."
