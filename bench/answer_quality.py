@@ -38,7 +38,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from answer_questions import GUIDE, HELD_OUT_14, HELD_OUT_15, MAN, NEW_HELD_OUT, OUT_OF_CORPUS, PYTHON, SESSION, halves  # noqa: E402
+from answer_questions import (GUIDE, HELD_OUT_14, HELD_OUT_15, MAN, NEAR_DOMAIN, NEW_HELD_OUT,  # noqa: E402
+                              OUT_OF_CORPUS, PYTHON, SESSION, halves)
 from rag_quality import render_man_pages  # noqa: E402
 
 from ragtui.config import load_settings  # noqa: E402
@@ -276,6 +277,7 @@ def main() -> None:
 
     # Every question as (group, service, question, gold); the session's share one history.
     plan = [("out of corpus", guide, q, None) for q in OUT_OF_CORPUS]
+    plan += [("out of corpus (near domain)", guide, q, None) for q in NEAR_DOMAIN]
     plan += [("session", guide, q, gold) for q, gold in SESSION]
     for corpus, questions in (("guide", GUIDE), ("python", PYTHON)):
         tuning, held_out = halves(questions)

@@ -189,6 +189,24 @@ OUT_OF_CORPUS = [
     "How much caffeine is in a cup of espresso?",
 ]
 
+# Near the user guide's domain, but not in it (checked with grep over data/): ragtui should
+# decline these too (QA Q33/Q39). Written by D in stop 15 as the name rule was built, and
+# checked against it then: not held out from that rule. The last one hinges on no name.
+NEAR_DOMAIN = [
+    "How do I store sessions in PostgreSQL?",
+    "Can ragtui keep its sessions in MongoDB?",
+    "How do I deploy ragtui on Kubernetes?",
+    "How do I sync my sessions to Dropbox?",
+    "Can ragtui index my Notion pages?",
+    "How do I use ragtui from inside Emacs?",
+    "Which Elasticsearch version does ragtui need?",
+    "How do I send ragtui answers to a Slack channel?",
+    "Can ragtui transcribe voice questions with Whisper?",
+    "How do I run ragtui inside a Docker container?",
+    "Can ragtui translate its answers into French?",
+    "How much does a ragtui subscription cost per month?",
+]
+
 # One session of ten questions on the user guide, asked in order with history, to catch an
 # answer that copies an earlier one.
 SESSION = [
