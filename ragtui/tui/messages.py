@@ -5,7 +5,7 @@ facts learned by a worker: the store opened, the model loaded, the answer finish
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -83,9 +83,11 @@ class SessionLoaded(Message):
     session: Session
     messages: list[StoredMessage]
     total: int
+    newest_id: str | None = field(init=False)  # the last one stored: live sync reads on after it
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.newest_id = self.messages[-1].id if self.messages else None
         self.messages = conversation_order(self.messages)
 
 

@@ -173,3 +173,26 @@ def test_a_message_stored_before_reply_to_existed_still_loads(make_store, redis_
         client.rpush(store.keys.messages("alice", sid), json.dumps(old))
     (loaded,) = store.get_conversation_history(sid)
     assert loaded.reply_to is None and loaded.to_dict()["reply_to"] is None
+
+
+async def test_the_app_opens_such_a_session_with_each_answer_under_its_question(make_store, private_data_dir):
+    from ragtui.config import Settings
+    from ragtui.tui.widgets.chat_messages import AssistantMessage, UserMessage
+    from tests.tui.conftest import make_app, until
+    from tests.tui.test_browser import focus_list
+
+    sid, _ = interleave(make_store, "local")
+    store = make_store("local", user="alice")
+    settings = Settings(user="alice", ttl=3600, data_dir=private_data_dir, theme="textual-dark")
+    app = make_app(settings, store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await focus_list(pilot, app)
+        await pilot.press("enter")
+        transcript = lambda: [w.text for w in app.query("UserMessage, AssistantMessage")
+                              if isinstance(w, (UserMessage, AssistantMessage))]
+        await until(pilot, lambda: len(transcript()) == 4, what="the session's messages")
+        assert transcript() == ["What is the default TTL?", "One hour.", "How do I pin a session?", "Press p on it."]
+        app.screen.sync.answer_ended()  # live sync reads the tail: nothing is new, nothing shown twice
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert len(transcript()) == 4

@@ -193,7 +193,7 @@ class MainScreen(Screen):
     def _session_loaded(self, event: msg.SessionLoaded) -> None:
         session, messages = event.session, event.messages
         self._set_session(session.id, title=session.title, ttl=session.ttl)
-        self.sync.follow(session.id, newest_id=messages[-1].id if messages else None)
+        self.sync.follow(session.id, newest_id=event.newest_id)
         self.answering.last_question = next((m.content for m in reversed(messages) if m.role == "user"), None)
         self.panes.close_over_chat()
 
