@@ -196,3 +196,39 @@ async def test_the_app_opens_such_a_session_with_each_answer_under_its_question(
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert len(transcript()) == 4
+
+
+def test_reply_to_survives_journal_compaction(make_store):
+    local = make_store("local", user="alice")
+    sid = local.create_session("alice")
+    asked = local.add_message(sid, "user", "What is the default TTL?")
+    local.add_message(sid, "assistant", "One hour.", reply_to=asked.id)
+    local.journal.compact()
+    reopened = make_store("local", user="alice")
+    assert [m.reply_to for m in reopened.get_conversation_history(sid)] == [None, asked.id]
+
+
+def test_reply_to_survives_the_outbox_and_its_replay_into_redis(tmp_path):
+    from ragtui.sessions import open_store
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(tmp_path / "redis", appendonly=True).start()
+    stores = []
+    try:
+        phone = open_store("auto", redis_url=server.url, data_dir=tmp_path / "phone", user="alice")
+        stores.append(phone)
+        sid = phone.create_session("alice")
+        server.kill()
+        asked = phone.add_message(sid, "user", "What is the default TTL?")  # both saved locally
+        answered = phone.add_message(sid, "assistant", "One hour.", reply_to=asked.id)
+        assert [m.reply_to for m in phone.get_conversation_history(sid)] == [None, asked.id]
+        server.start()
+        assert phone.sync()
+        direct = open_store(server.url, data_dir=tmp_path / "desk", user="alice")
+        stores.append(direct)
+        assert [(m.id, m.reply_to) for m in direct.get_conversation_history(sid)] == [
+            (asked.id, None), (answered.id, asked.id)]
+    finally:
+        for store in stores:
+            store.close()
+        server.stop()
