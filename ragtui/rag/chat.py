@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -259,7 +260,7 @@ class ChatService:
         for _ in range(REGENERATE_TRIES if again else 1):
             out = _Unlike(again, on_token)
             sampling = {"temperature": REGENERATE_TEMPERATURE, "seed": random.randrange(2**31)} if again else {}
-            text, generation = self._write(answer, model, prompt, given, max_tokens, meter, out,
+            text, generation = self._write(answer, question, model, prompt, given, max_tokens, meter, out,
                                            user_stopped, sampling)
             if text not in again or answer.stopped:
                 break
@@ -288,7 +289,7 @@ class ChatService:
             on_token(answer.text)
 
     @staticmethod
-    def _write(answer, model, prompt, given, max_tokens, meter, out, user_stopped,
+    def _write(answer, question, model, prompt, given, max_tokens, meter, out, user_stopped,
                sampling) -> tuple[str, Generation]:
         """One go at the answer's text, cleaned as it streams to `out`. A tiny model's answer
         is cut to two sentences, and before any code it invented (bench/answer_quality.py:
@@ -305,9 +306,8 @@ class ChatService:
                                     should_stop=lambda: cleaned.ended or user_stopped(), **sampling)
         text = cleaned.finish()
         answer.stopped = generation.stopped and not cleaned.ended
-        if (len(text.split()) < MIN_ANSWER_WORDS or ends_on_lead_in(text)) and not answer.stopped and answer.evidence:
-            # Nothing usable from the model, or it stopped where it promised more: the best
-            # evidence sentence is the answer.
+        if _unusable(text, question) and not answer.stopped and answer.evidence:
+            # Nothing usable from the model: the best evidence sentence is the answer.
             best = answer.evidence[0]
             quote = f"{' ' if text else ''}From the documents: “{best.text}” [{best.n}]"
             text += quote
@@ -317,6 +317,14 @@ class ChatService:
             text += truncation_mark(max_tokens)
             out(truncation_mark(max_tokens))
         return text, generation
+
+
+def _unusable(text: str, question: str) -> bool:
+    """Too short to answer, the question said back ("How do I extend a session?"), or stopped
+    where it promised more ("Here's how:")."""
+    words = re.findall(r"\w+", text.lower())
+    return (len(words) < MIN_ANSWER_WORDS or set(words) <= set(re.findall(r"\w+", question.lower()))
+            or ends_on_lead_in(text))
 
 
 def _with_evidence(passages: Sequence[Source], evidence: Sequence[Evidence], *, cited: set[int]) -> list[Source]:

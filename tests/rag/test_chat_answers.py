@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ragtui.config import load_settings
-from ragtui.rag.chat import SAME_AGAIN, ChatService, _Unlike, answers_to_repeat
+from ragtui.rag.chat import SAME_AGAIN, ChatService, _Unlike, _unusable, answers_to_repeat
 from ragtui.rag.decline import names, unknown_name
 from ragtui.rag.retriever import open_index
 from ragtui.sessions import open_store
@@ -99,3 +99,15 @@ def test_a_question_on_a_name_the_documents_never_mention_is_declined_with_the_e
     assert answer.evidence and "Quokka" in answer.evidence[0].text  # what the documents do say
     assert answer.sources and not any(s.cited for s in answer.sources)
     assert service.store.get_conversation_history(session_id)[-1].content == answer.text
+
+
+@pytest.mark.parametrize("text, unusable", [
+    ("1 hour.", True),
+    ('"How do I extend the time to live of a session?"', True),  # QA Q24: the question said back
+    ("You pin it in the browser. Here's how:", True),
+    ("Press ctrl+t to extend the time to live of a session.", False),
+    ("Sessions last one hour [1].", False),
+])
+def test_an_answer_that_says_nothing_is_told_apart(text, unusable):
+    """Such an answer gets the best evidence sentence quoted after it."""
+    assert _unusable(text, "How do I extend the time to live of a session?") is unusable
