@@ -232,3 +232,20 @@ def test_reply_to_survives_the_outbox_and_its_replay_into_redis(tmp_path):
         for store in stores:
             store.close()
         server.stop()
+
+
+async def test_the_admins_read_only_view_shows_each_answer_under_its_question(make_store, private_data_dir):
+    from ragtui.config import Settings
+    from ragtui.tui.screens.session_view import SessionViewScreen
+    from ragtui.tui.widgets.chat_messages import AssistantMessage, UserMessage
+    from tests.tui.conftest import make_app, until
+
+    sid, _ = interleave(make_store, "local")
+    admin = make_store("local")
+    app = make_app(Settings(user="carol", ttl=3600, data_dir=private_data_dir, theme="textual-dark"), admin, admin=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await app.push_screen(SessionViewScreen(admin.get_session(sid), admin))
+        shown = lambda: [w.text for w in app.screen.query("UserMessage, AssistantMessage")
+                         if isinstance(w, (UserMessage, AssistantMessage))]
+        await until(pilot, lambda: len(shown()) == 4, what="the read-only history")
+        assert shown() == ["What is the default TTL?", "One hour.", "How do I pin a session?", "Press p on it."]

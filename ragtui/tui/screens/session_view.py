@@ -7,6 +7,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from ...conversation import conversation_order
 from ...formatting import format_count
 from ...safe_text import one_line
 from ...sessions.api import SessionStoreAPI
@@ -40,7 +41,7 @@ class SessionViewScreen(Screen):
     @work(thread=True, exclusive=True, group="session-view")
     def _load(self) -> None:
         try:
-            messages = self._store.get_messages(self._session.id, -SHOWN, -1)
+            messages = conversation_order(self._store.get_messages(self._session.id, -SHOWN, -1))
         except Exception as exc:  # expired or store down: say so in place
             self.app.call_from_thread(self._show_error, str(exc))
             return
