@@ -260,10 +260,10 @@ class LiveSync(Widget):
         try:
             try:
                 poll.version = store.user_version(self.user)
-            except StoreUnavailable:  # Redis does not answer: list what this machine knows
+            except StoreUnavailable:  # Redis does not answer: what this machine knows is listed each time
                 poll.version = None
-            moved = poll.version is None or poll.version != self._version
-            if moved or not only_if_moved:
+            moved = poll.version is not None and poll.version != self._version
+            if moved or not only_if_moved or poll.version is None:
                 if not self.query_text:  # a search shown is never re-run by a poll
                     poll.sessions, poll.rows = store.get_all_active_sessions(self.user, limit=rows + 1), rows
                     poll.total = store.count_sessions(self.user)
