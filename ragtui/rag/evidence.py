@@ -85,6 +85,11 @@ _OPENS_CLAUSE = re.compile(r"(?:when|whenever|if|unless|in|on|for|since|although
                            r"once|as|with|without|because|by|at|during|note)\b", re.IGNORECASE)
 _ASIDE_HEADING = re.compile(r"(?:see also|authors?|copyright|licen[cs]e|reporting bugs|colophon)$", re.I)
 _COMPLETE_END = re.compile(r"[.!?:;)\]\"'”’`*]$")
+_SENTENCE_DONE = re.compile(r"[.!?)\]\"'”’`*]$")  # a passage ending on ";" or ":" was cut inside a sentence
+# An example in plain text ("class C: pass       # a class with no methods"): code, not prose.
+_CODE_COMMENT = re.compile(r"\S {2,}# ")
+# A sentence that points elsewhere ("See step 7 below.", "… here are some hints."): no answer itself.
+_POINTER = re.compile(r"^see\b|\bhere (?:are|is)\b|\b(?:below|above|as follows)\W*$", re.I)
 # Plain-text headings ("DESCRIPTION", "EXIT STATUS" in a manual page) are capitals alone; a
 # line with a wide gap inside ("TAC(1)      User Commands      TAC(1)") is a page header.
 _CAPITALS_HEADING = re.compile(r"^[A-Z][A-Z0-9 ()/&,'-]*[A-Z)]$")
@@ -209,6 +214,12 @@ def quotes(text: str) -> list[Quote]:
         else:
             found.append(Quote(unit, context))
 
+    def end_lead_in() -> None:
+        """What a lead-in ("The syntax is:") introduced is not quoted: it is not joined to the
+        next sentence ("The syntax is: Thus, …")."""
+        if found and found[-1].text.endswith(":"):
+            found[-1] = Quote(f"{found[-1].text} …", found[-1].context)
+
     def drop_term() -> None:
         nonlocal term
         if term and not described:  # nothing described it: a line of its own ("tac - print files in reverse")
@@ -237,7 +248,7 @@ def quotes(text: str) -> list[Quote]:
             items.append(plain(joined))
         else:
             end_list()
-        if at_end and not _COMPLETE_END.search(joined):
+        if at_end and not _SENTENCE_DONE.search(joined):
             joined += " …"  # the passage ends inside a sentence
         elif one_line and not listed and len(joined) <= 80 and not re.search(r"[.!?:;,]$", joined) \
                 and not _INLINE_GAP.search(joined) and not (found and found[-1].text.endswith(":")):
@@ -265,7 +276,7 @@ def quotes(text: str) -> list[Quote]:
                 add(stripped)
             code_started = code_started or bool(stripped)
             continue
-        if stripped.startswith("|") or stripped.startswith("+") and set(stripped) <= set("+-= "):
+        if not in_grammar and (stripped.startswith("|") or stripped.startswith("+") and set(stripped) <= set("+-= ")):
             flush()  # a table row stands alone
             end_list()
             opening = False
@@ -284,9 +295,12 @@ def quotes(text: str) -> list[Quote]:
             flush()
             in_grammar = False
             continue
-        if in_grammar or "::=" in stripped or stripped.startswith(">>>"):
-            flush()  # a grammar rule or an interactive example, to the blank line that ends it
+        if in_grammar or "::=" in stripped or stripped.startswith(">>>") or _CODE_COMMENT.search(stripped):
+            flush()  # a grammar rule or an example, to the blank line that ends it
             end_list()
+            if not in_grammar and found and found[-1].text.endswith(":"):
+                add(stripped)  # its first line completes the lead-in, as a code block's does
+            end_lead_in()
             in_grammar, opening = True, False
             continue
         if stripped.startswith("#") or set(stripped) <= set("|-:= *") or _CAPITALS_HEADING.match(stripped) \
@@ -294,6 +308,7 @@ def quotes(text: str) -> list[Quote]:
             flush()  # a heading, a rule or a page header
             end_list()
             drop_term()
+            end_lead_in()
             opening = False
             asides.update(range(aside_from, len(found)) if aside_from >= 0 else ())
             aside_from = len(found) if _ASIDE_HEADING.match(stripped.lstrip("# ")) else -1
@@ -375,7 +390,7 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
     # as …" at its start), may be missing what answers.
     penalty = [(QUESTION_PENALTY if "?" in q.text else 0.0) + 0.01 * rank
                + (FRAGMENT_PENALTY if "…" in q.text or _LEANS_BACK.match(q.text) else 0.0)
-               + ASIDE_PENALTY * q.aside
+               + ASIDE_PENALTY * (q.aside or bool(_POINTER.search(q.text.rstrip(" …"))))
                for _, rank, q, _ in candidates]
     shapes = [shape for asks, shape in _ANSWER_SHAPES if asks.search(question)]
     defines = {n for n in titles if _DEFINITION.match(question) and _asks_about(asked, titles[n])}
@@ -408,8 +423,8 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
         picked.append(item)
     picked.sort(key=lambda e: -e.score)
     kept: list[Evidence] = []
-    for item in picked:  # "A. It B." and "A." say the same: the better one is kept
-        if not any(item.text in k.text or k.text in item.text for k in kept):
+    for item in picked:  # "A. It B." and "A." say the same, as do "A." and "A …": the better one is kept
+        if not any(_whole(item.text) in k.text or _whole(k.text) in item.text for k in kept):
             kept.append(item)
     return kept[:limit]
 
@@ -419,6 +434,11 @@ def _asks_about(asked: Sequence[str], title: set[str]) -> bool:
     does the pass statement do?"): it names it, and at most one other plain word."""
     others = [w for w in asked if w not in title]
     return len(others) < len(asked) and len(others) <= 1 and not any(_OPTIONS.match(w) for w in others)
+
+
+def _whole(text: str) -> str:
+    """A quote without the marks of a cut ("… A" and "A …" are parts of "A")."""
+    return text.removeprefix("… ").removesuffix(" …")
 
 
 def _subject(quote: Quote) -> str:

@@ -371,3 +371,28 @@ def test_a_passage_cut_inside_grid_table_rows_quotes_their_parts_marked():
     at = next(i for i, line in enumerate(lines) if '"s.append(x)"' in line)
     quoted = sentences("\n".join(lines[at - 2:at + 2]))  # the end of one row, a border, the start of the next
     assert quoted == ['… "s[i:j:k]" from the list', '"s.append(x)" · appends x to the end of the sequence (same as …']
+
+
+def test_pointers_and_examples_are_not_quoted_and_a_lead_in_ends_where_its_block_does():
+    from pydoc_data.topics import topics
+
+    best = extract("What does the del statement do?", [Source(1, "python-docs:del", "The del statement", "",
+                                                              topics["del"])], embed=None)
+    assert not any("here are some hints" in e.text for e in best)  # it points at what follows
+    assert not any(s.startswith("class C: pass") for s in sentences(topics["pass"]))  # an example, commented
+    # A grammar rule's first line completes its lead-in, as a code block's does ...
+    assert 'Imaginary literals are described by the following lexical definitions: imagnumber ::= ' \
+           '(floatnumber | digitpart) ("j" | "J")' in sentences(topics["imaginary"])
+    # ... and what comes after a heading is not glued to a lead-in above it.
+    assert sentences("The config has three parts:\n\n## Files\n\nThus the files come first in every listing.") == \
+        ["The config has three parts: …", "Thus the files come first in every listing."]
+
+
+def test_a_sentence_cut_by_one_passage_and_whole_in_another_is_quoted_once():
+    whole = 'Warnings about a PDF name the file, e.g. "ragtui: /docs/report.pdf: EOF marker not found".'
+    cut = Source(1, "/g/documents.md", "Documents", "chars 900-1300", whole[:whole.index(" EOF")])
+    assert sentences(cut.text) == ['Warnings about a PDF name the file, e.g. "ragtui: /docs/report.pdf: …']
+    best = extract("Which PDF warnings name the file?", [cut, Source(2, "/g/documents.md", "Documents", "", whole)],
+                   embed=None)
+    assert [e.text for e in best] == [whole]
+    assert sentences("ragtui models lists the server's models;") == ["… ragtui models lists the server's models; …"]
