@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import paths
+from ..formatting import format_count
 from ..errors import RagtuiError
 
 
@@ -75,10 +76,11 @@ def _index(settings) -> tuple[str, bool | None, str]:
         from .retriever import open_index
 
         index = open_index(settings.data_dir)
-        held = f"{index.document_count():,} documents, {index.chunk_count():,} chunks at {directory}"
+        chunks = format_count(index.chunk_count(), "chunk")
+        held = f"{format_count(index.document_count(), 'document')}, {chunks} at {directory}"
         if index.outdated:  # searchable only once every chunk is embedded again: minutes for a big corpus
             return ("index", None, f"{held}: made by an older ragtui: rebuilt from its documents on first use "
-                                   f"({index.chunk_count():,} chunks); any search does it now: `ragtui search WORD`")
+                                   f"({chunks}); any search does it now: `ragtui search WORD`")
         return ("index", True, held)
     except Exception as exc:  # a damaged index must be reported, not crash the doctor
         return ("index", False, f"cannot open {directory} ({exc}); rebuild it with `ragtui ingest --rebuild PATH`")

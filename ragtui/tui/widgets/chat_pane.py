@@ -13,6 +13,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+from ...formatting import format_count
 from ...safe_text import one_line
 from .. import messages as msg
 from ..answering import Answering, Question
@@ -288,4 +289,4 @@ class ChatPane(Vertical):
             self.notify("No answer to copy yet.", severity="warning")
             return
         self.app.copy_to_clipboard(answer.text)
-        self.notify(f"Copied the last answer ({len(answer.text):,} characters).")
+        self.notify(f"Copied the last answer ({format_count(len(answer.text), 'character')}).")

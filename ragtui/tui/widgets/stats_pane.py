@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Sparkline, Static
 
-from ...formatting import format_bytes
+from ...formatting import format_bytes, format_count
 from ...safe_text import one_line
 from ...sessions.redis_checks import pane_warnings
 
@@ -99,7 +99,7 @@ class StatsPane(VerticalScroll):
                 ("messages", f"{stats.messages:,}"),
             ]
         if server.get("pending_sessions"):
-            pairs.append(("pending", f"{server['pending_sessions']:,} sessions"))
+            pairs.append(("pending", format_count(server["pending_sessions"], "session")))
         self._section("store").update(rows("Store", pairs))
 
     def show_model_status(self, status: str) -> None:
