@@ -79,6 +79,9 @@ _ANSWER_SHAPES = (
      re.compile(r"\(\)|\b__\w+__|(?<!\w)--?[a-z]|\b[a-z]+_[a-z_]+\b|\b[A-Z][a-z]+(?:Error|Exception)\b|"
                 r"\b[a-z]\w*\(|\b[A-Z_]{3,}\b")),
     (re.compile(r"^\s*where\b", re.I), re.compile(r"[~/\\%]\w|\w/(?!\w)")),  # a path, or a folder: "index/"
+    # "How do I …?" is answered by something to type: an option, a key, a command line.
+    (re.compile(r"^\s*how (?:do|can|should|would) (?:i|you|we)\b", re.I),
+     re.compile(r"(?<![\w-])--?[A-Za-z]|\b(?:ctrl|alt|shift)\+\w|\bF\d+\b|\bragtui [a-z]", re.I)),
 )
 _DEFINITION = re.compile(r"^\s*what (?:is|are|does|do)\b", re.I)
 _OPENS_CLAUSE = re.compile(r"(?:when|whenever|if|unless|in|on|for|since|although|though|while|after|before|"

@@ -396,3 +396,22 @@ def test_a_sentence_cut_by_one_passage_and_whole_in_another_is_quoted_once():
                    embed=None)
     assert [e.text for e in best] == [whole]
     assert sentences("ragtui models lists the server's models;") == ["… ragtui models lists the server's models; …"]
+
+
+TTL = """Sessions expire after a period of inactivity: by default **1 hour (3600 seconds) of idle
+time**. The expiry is sliding: every new message resets the clock, so an active
+conversation never expires while you use it. A message, opening or extending a session
+refresh it, but never cut it short: a session another device (with a longer TTL) keeps
+for a day keeps its day, whichever device writes to it. Only
+`ragtui sessions extend ID --ttl SECONDS` sets exactly the time asked for.
+
+Change the idle time with `--ttl SECONDS`, the `RAGTUI_TTL` environment variable, or
+`ttl = 7200` in the config file. `--ttl 0` means sessions never expire.
+"""
+
+
+def test_a_how_do_i_question_is_answered_first_by_what_to_type(embedder):
+    passages = [Source(1, "/g/sessions.md", "Sessions › Time to live (TTL)", "", TTL)]
+    best = shown(extract("How do I make a session last forever?", passages, embedder.embed_query,
+                         embed_many=embedder.embed))
+    assert best[0].text == "--ttl 0 means sessions never expire."
