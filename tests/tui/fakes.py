@@ -11,7 +11,7 @@ CITATION = Source(1, "docs/guide.md", "Guide", "§ Install", "Run `make run` to 
 
 
 class FakeChatService:
-    """Saves the question, streams `reply` word by word, saves the answer.
+    """Saves the question, streams `reply` word by word, saves the answer (replying to the question).
 
     `hold_at`: stop streaming after that many pieces until `should_stop()` is true or
     `release` is set, so a test can press Esc mid-answer or act while it is answering.
@@ -50,7 +50,8 @@ class FakeChatService:
     def _ask(self, session_id, question, on_token, should_stop, saved):
         history = [m.content for m in self.store.get_conversation_history(session_id)]
         self.asked.append((session_id, question, history))
-        saved(self.store.add_message(session_id, "user", question))
+        asked = self.store.add_message(session_id, "user", question)
+        saved(asked)
         if self.fail_with is not None:
             raise self.fail_with
         pieces = [word + " " for word in self.reply.split(" ")]
@@ -68,7 +69,8 @@ class FakeChatService:
             if on_token:
                 on_token(piece)
         sources = self.sources
-        saved(self.store.add_message(session_id, "assistant", text, sources=[s.to_dict() for s in sources]))
+        saved(self.store.add_message(session_id, "assistant", text, sources=[s.to_dict() for s in sources],
+                                     reply_to=asked.id))
         answer = Answer(session_id, text, sources, prompt_tokens=120, completion_tokens=self.completion_tokens,
                         retrieval_ms=12.0, ttft_ms=40.0, tokens_per_s=25.0, stopped=stopped)
         self.answers.append(answer)
