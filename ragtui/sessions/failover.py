@@ -21,8 +21,10 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import logging
+import math
 import os
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -92,6 +94,7 @@ class FailoverStore:
         self._pending: set[str] = set(self._outbox_ids())  # sessions with something in the outbox
         self._waiting: dict[str, str] = {}  # session -> why Redis refused its replay
         self._known: OrderedDict[str, Session] = OrderedDict()  # what Redis last showed
+        self._expires: OrderedDict[str, float] = OrderedDict()  # session -> when it expires (monotonic; inf: never)
         self._seen: OrderedDict[str, list[Message]] = OrderedDict()
         self._queued_by: OrderedDict[str, str] = OrderedDict()  # session -> owner, as saved in the outbox here
         self._unsure: OrderedDict[str, tuple[str, str, str]] = OrderedDict()  # session -> role, content, id of an add that raised
@@ -408,17 +411,43 @@ class FailoverStore:
 
     def pin_session(self, session_id: str) -> None:
         self._change("pin_session", session_id)
+        self._expire_in(session_id, None)
 
     def unpin_session(self, session_id: str) -> None:
         self._change("unpin_session", session_id)
+        self._expire_in(session_id, self.primary.default_ttl or None)  # as set, not "only ever later"
 
     def extend_session(self, session_id: str, ttl: int | None = None) -> int | None:
         left = self._change("extend_session", session_id, ttl)
         if session_id in self._pending and left is None:  # queued: the countdown restarts on replay
             session = self.get_session(session_id)
-            if session is not None and not session.pinned:
-                return (ttl if ttl is not None else self.primary.default_ttl) or None
+            if session is None or session.pinned:
+                return None
+            # as the replay will set it: as asked, or this store's TTL but never earlier than
+            # the deadline known here (another device's longer TTL, an earlier explicit extend)
+            left = (ttl or None) if ttl is not None else self._later_ttl(session_id)
+        self._expire_in(session_id, left)
         return left
+
+    def _expire_in(self, sid: str, ttl: int | None) -> None:
+        """Remember that the session expires `ttl` seconds from now (None: never)."""
+        with self._lock:
+            _keep_newest(self._expires, sid, math.inf if ttl is None else time.monotonic() + ttl,
+                         REMEMBERED_SESSIONS)
+
+    def _known_ttl(self, sid: str) -> int | None:
+        """Seconds left as last known here (None: never); 0 when not known."""
+        deadline = self._expires.get(sid, 0.0)
+        return None if deadline == math.inf else max(math.ceil(deadline - time.monotonic()), 0)
+
+    def _ttl_here(self, sid: str, otherwise: int | None) -> int | None:
+        """Seconds left as known here, with the extends and unpins made since; else `otherwise`."""
+        return self._known_ttl(sid) if sid in self._expires else otherwise
+
+    def _later_ttl(self, sid: str) -> int | None:
+        """This store's TTL, or the session's time left if that is later (None: never)."""
+        own, had = self.primary.default_ttl or None, self._known_ttl(sid)
+        return None if own is None or had is None else max(own, had)
 
     def clear_session(self, session_id: str) -> bool:
         if not self._readable:
@@ -437,14 +466,17 @@ class FailoverStore:
                 self._waiting.pop(session_id, None)
         with self._lock:
             self._known.pop(session_id, None)
+            self._expires.pop(session_id, None)
             self._seen.pop(session_id, None)
         return deleted
 
     # ------------------------------------------------------------- reads
     def _know(self, sessions: list[Session]) -> None:
+        now = time.monotonic()
         with self._lock:
             for s in sessions:
                 _keep_newest(self._known, s.id, s, REMEMBERED_SESSIONS)
+                _keep_newest(self._expires, s.id, math.inf if s.ttl is None else now + s.ttl, REMEMBERED_SESSIONS)
 
     def _remember(self, sid: str, messages: list[Message]) -> None:
         with self._lock:
@@ -477,7 +509,8 @@ class FailoverStore:
         if pending is None:
             return known
         if known is None:
-            return dataclasses.replace(pending, ttl=None if pending.pinned else self.primary.default_ttl or None)
+            ttl = None if pending.pinned else self._ttl_here(sid, self.primary.default_ttl or None)
+            return dataclasses.replace(pending, ttl=ttl)
         try:
             calls = [c["call"] for c in self.outbox.queued_changes(sid)]
         except SessionNotFound:  # another process replayed it out of the outbox since the look above
@@ -491,7 +524,7 @@ class FailoverStore:
             message_count=known.message_count + pending.message_count,
             last_activity=max(known.last_activity, pending.last_activity),
             pinned=pinned,
-            ttl=None if pinned else known.ttl,
+            ttl=None if pinned else self._ttl_here(sid, known.ttl),
         )
 
     def get_session(self, session_id: str) -> Session | None:
@@ -514,7 +547,7 @@ class FailoverStore:
     def ttl(self, session_id: str) -> int | None:
         if self._readable:
             try:
-                return self.primary.ttl(session_id)
+                left = self.primary.ttl(session_id)
             except REDIS_DOWN as exc:
                 self._lost_redis(exc)
             except SessionNotFound:
@@ -522,6 +555,9 @@ class FailoverStore:
                 if session is None:
                     raise
                 return session.ttl  # made offline, its replay refused so far
+            else:
+                self._expire_in(session_id, left)
+                return left
         raise StoreUnavailable(f"Redis at {self.location}: {self._reason}: time left unknown")
 
     def _local_history(self, sid: str) -> list[Message]:

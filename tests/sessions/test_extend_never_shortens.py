@@ -136,3 +136,37 @@ def test_a_journal_written_before_adds_were_later_only_replays_as_it_was_written
     reopened = make_store("local", ttl=86_400)
     assert 3_500 < reopened.ttl(session_id) <= 3_600
     assert [m.content for m in reopened.get_conversation_history(session_id)] == ["old"]
+
+
+def test_an_extend_while_redis_is_down_reports_the_ttl_its_replay_will_leave(tmp_path):
+    """Degraded, an extend is queued; the time left it reports follows the replay's rule: the
+    store's TTL but never earlier than the deadline known here, or exactly an explicit TTL
+    (chaos finding F2: it said this device's 1 hour of a session kept for a day)."""
+    server = RedisServer(tmp_path / "redis", appendonly=True).start()
+    stores = []
+    try:
+        desk = open_store(server.url, data_dir=tmp_path / "desk", ttl=86_400)
+        stores.append(desk)
+        day, pinned = desk.create_session("alice"), desk.create_session("alice")
+        desk.pin_session(pinned)
+        phone = open_store("auto", redis_url=server.url, data_dir=tmp_path / "phone", ttl=3_600)
+        stores.append(phone)
+        assert phone.get_session(day).ttl > 80_000 and phone.get_session(pinned).ttl is None  # known here
+        server.kill()
+
+        assert phone.extend_session(day) > 80_000  # ctrl+t / opening it: the day stays
+        assert phone.get_session(day).ttl > 80_000
+        assert phone.extend_session(pinned) is None
+        phone.unpin_session(pinned)  # set to this device's TTL, as its replay will
+        assert 3_500 < phone.extend_session(pinned) <= 3_600
+        assert phone.extend_session(day, ttl=60) <= 60  # `sessions extend --ttl 60`: as asked
+        assert 3_500 < phone.extend_session(day) <= 3_600  # now this device's TTL is the later
+        assert phone.degraded
+
+        server.start()
+        assert phone.sync()
+        assert 3_500 < desk.ttl(day) <= 3_600 and 3_500 < desk.ttl(pinned) <= 3_600
+    finally:
+        for store in stores:
+            store.close()
+        server.stop()
