@@ -683,6 +683,11 @@ class FailoverStore:
         return session.user_id if session is not None else None
 
     def user_version(self, user_id: str) -> int:
+        """Redis's change counter. Not asked while Redis is known to be away (live sync asks
+        every check, and each would wait out `redis_timeout` on a paused server): unknown,
+        until the background probe finds Redis back."""
+        if not self._readable:
+            raise self._unknown("the change counter")
         try:
             return self.primary.user_version(user_id)
         except REDIS_DOWN as exc:

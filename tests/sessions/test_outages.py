@@ -272,6 +272,36 @@ def test_a_paused_redis_costs_one_short_wait_and_loses_nothing(open_store, own_r
     assert first < 4 and later < 4
 
 
+def test_a_paused_redis_is_not_asked_for_the_change_counter_until_the_probe_finds_it_back(
+        open_store, own_redis, tmp_path, monkeypatch):
+    """Live sync reads the change counter at every check: once a call met the paused Redis,
+    the next ones answer "unknown" here at once (the app lists what this machine knows)
+    instead of each waiting out the timeout; the background probe finds Redis back and
+    replays what was saved meanwhile (issue 9)."""
+    store = open_store(own_redis.url, data_dir=tmp_path / "data")
+    sid = store.create_session("alice")
+    before = store.user_version("alice")
+    asked = []
+    real = store.primary.user_version
+    monkeypatch.setattr(store.primary, "user_version", lambda user: asked.append(user) or real(user))
+    os.kill(own_redis.process.pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(StoreUnavailable):
+            store.user_version("alice")  # meets the timeout, once
+        assert store.degraded and len(asked) == 1
+        store.add_message(sid, "user", "while paused")
+        for _ in range(5):
+            with pytest.raises(StoreUnavailable, match="change counter is not known here"):
+                store.user_version("alice")
+        assert len(asked) == 1, "a degraded store asked the paused Redis again"
+        assert contents(store, sid) == ["while paused"]
+    finally:
+        os.kill(own_redis.process.pid, signal.SIGCONT)
+    assert store.wait_synced(timeout=30), store.health  # the background probe replayed it
+    assert store.user_version("alice") > before and len(asked) == 2
+    assert contents(open_store(own_redis.url, data_dir=tmp_path / "other"), sid) == ["while paused"]
+
+
 # ----------------------------------------------------------- 4. idempotent replay
 def test_two_processes_replaying_one_outbox_store_each_message_once(open_store, own_redis, tmp_path):
     data = tmp_path / "data"
