@@ -12,6 +12,7 @@ encoder already loaded for search, and the final score adds their cosine to the 
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -133,13 +134,18 @@ def words(text: str) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
-    """Plural and verb endings off, so 'sessions' meets 'session' and 'continues' 'continue'."""
-    for suffix in ("ing", "es", "ed", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            break
-    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+    """English (Snowball) stem, so 'sessions' meets 'session', 'assigned' 'assignment' and
+    'iterate' 'iterator': tantivy's, the full-text index's own stemmer."""
+    return (_stemmer().analyze(word) or [word])[0]
+
+
+@functools.cache
+def _stemmer():
+    import tantivy
+
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw()).filter(tantivy.Filter.stemmer("english")).build()
 
 
 def plain(text: str) -> str:

@@ -415,3 +415,14 @@ def test_a_how_do_i_question_is_answered_first_by_what_to_type(embedder):
     best = shown(extract("How do I make a session last forever?", passages, embedder.embed_query,
                          embed_many=embedder.embed))
     assert best[0].text == "--ttl 0 means sessions never expire."
+
+
+def test_words_meet_across_their_forms_assigned_and_assignment():
+    from pydoc_data.topics import topics
+
+    text = topics["attribute-access"]
+    text = text[text.index("object.__getattr__(self, name)"):text.index("object.__dir__(self)")]
+    passages = [Source(1, "python-docs:attribute-access", "Customizing attribute access", "", text)]
+    best = shown(extract("Which method is called when an attribute is assigned?", passages, embed=None))
+    assert any(e.text.startswith("object.__setattr__(self, name, value) — Called when an attribute assignment "
+                                 "is attempted") for e in best)
