@@ -55,6 +55,7 @@ class Quote:
     context: str = ""
     lead: bool = False  # the first under its heading: where a section says what it is about
     aside: bool = False  # under a heading such as "SEE ALSO" or "AUTHOR": about the document, not its subject
+    cut: bool = False  # by the passage's edges (not merely shortened for showing): what is missing may answer
 
 
 _STOP_WORDS = frozenset(
@@ -338,7 +339,7 @@ def quotes(text: str) -> list[Quote]:
     # A lead-in that nothing followed (a grammar rule, a heading came next) is often the
     # definition itself: 'The "if" statement is used for conditional execution:'.
     return [Quote(_shortened(q.text + " …" if q.text.endswith(":") else q.text), q.context,
-                  i in leads and not _OPTIONS.match(q.text), i in asides)
+                  i in leads and not _OPTIONS.match(q.text), i in asides, "…" in q.text)
             for i, q in enumerate(found) if len(_WORD.findall(q.text)) >= MIN_WORDS]
 
 
@@ -398,7 +399,7 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
     # A cut sentence, or one leaning on a sentence the passage does not hold ("It is written
     # as …" at its start), may be missing what answers.
     penalty = [(QUESTION_PENALTY if "?" in q.text else 0.0) + 0.01 * rank
-               + (FRAGMENT_PENALTY if "…" in q.text or _LEANS_BACK.match(q.text) else 0.0)
+               + (FRAGMENT_PENALTY if q.cut or _LEANS_BACK.match(q.text) else 0.0)
                + ASIDE_PENALTY * (q.aside or bool(_POINTER.search(q.text.rstrip(" …"))))
                for _, rank, q, _ in candidates]
     shapes = [shape for asks, shape in _ANSWER_SHAPES if asks.search(question)]

@@ -426,3 +426,13 @@ def test_words_meet_across_their_forms_assigned_and_assignment():
     best = shown(extract("Which method is called when an attribute is assigned?", passages, embed=None))
     assert any(e.text.startswith("object.__setattr__(self, name, value) — Called when an attribute assignment "
                                  "is attempted") for e in best)
+
+
+def test_a_sentence_shortened_for_showing_is_not_taken_for_one_cut_by_the_passage():
+    from ragtui.rag.evidence import quotes
+
+    long = "If Redis answers, conversations go there; if not, ragtui saves them on this machine" + ", and so on" * 40 + "."
+    shortened, = quotes(long)
+    assert shortened.text.endswith(" …") and not shortened.cut
+    cut, = quotes("saves them on this machine until Redis answers again.")
+    assert cut.text.startswith("… ") and cut.cut
