@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis
 from redis.backoff import NoBackoff
-from redis.cluster import ClusterNode, RedisCluster
+from redis.cluster import ClusterNode, NodesManager, RedisCluster
 from redis.commands.core import Script
 from redis.connection import ConnectionPool, Encoder, parse_url
 from redis.exceptions import RedisClusterException
@@ -158,6 +158,44 @@ class AffineSentinelPool(AffinePool, SentinelConnectionPool):
     pass
 
 
+def _error_behind(exc: RedisClusterException) -> redis.RedisError | None:
+    """The Redis error that made the cluster client give up: the failure that started a
+    reload of its node map, if that was an outage, else the one the reload met last."""
+    started, last = exc.__context__, exc.__cause__
+    if isinstance(started, redis.RedisError) and redis_errors.is_outage(started):
+        return started
+    if isinstance(last, redis.RedisError) and not isinstance(last, RedisClusterException):
+        return last
+    return None
+
+
+class _NodeMap(NodesManager):
+    """A cluster client's node map whose reload, reaching no node, fails as the outage it is.
+
+    After a timeout or a refused connection the client reloads its node map before it
+    raises. The reload asks the nodes on their pools' connections (`AffinePool`), so inside
+    a write it has what is left of the write's `one_deadline`: nothing, after a timeout that
+    spent it, and a whole cluster may be down. redis-py then says RedisClusterException
+    ("cannot be connected"), which is no ConnectionError: the failover store would pass it
+    to the caller instead of keeping the write locally (and a read would fail instead of
+    showing what this machine knows). The reload is tried again on the next failure."""
+
+    def initialize(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().initialize(*args, **kwargs)
+        except RedisClusterException as exc:
+            behind = _error_behind(exc)
+            if behind is None:
+                raise
+            raise behind from exc
+
+
+class _Cluster(RedisCluster):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # builds its NodesManager itself: made a _NodeMap here
+        self.nodes_manager.__class__ = _NodeMap
+
+
 class PendingCluster:
     """The client of a Redis Cluster none of whose nodes answered yet: each use tries to reach
     it again, failing like an unreachable server until a node answers (so the failover store's
@@ -286,12 +324,11 @@ def _cluster(url: str, location: str, options: dict[str, Any]) -> Deployment:
     try:
         # no retry on the cluster's own: each one re-reads the topology and waits out a paused
         # node again (11 s for one call with the default 3); a failed call goes to the outbox
-        client = RedisCluster(url=first, startup_nodes=[ClusterNode(h, p) for h, p in nodes[1:]],
-                              retry=Retry(NoBackoff(), 0), connection_pool_class=AffinePool, **options)
+        client = _Cluster(url=first, startup_nodes=[ClusterNode(h, p) for h, p in nodes[1:]],
+                          retry=Retry(NoBackoff(), 0), connection_pool_class=AffinePool, **options)
     except RedisClusterException as exc:  # no node answered: an outage like any other
-        cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, redis.RedisError) and not isinstance(cause, RedisClusterException):
-            raise cause from None
+        if (behind := _error_behind(exc)) is not None:
+            raise behind from None
         raise redis.ConnectionError(f"Redis Cluster at {location}: {exc}") from None
     try:  # CLUSTER NODES, not the client's slot map: CLUSTER SLOTS leaves a replica out until
         # its master has written something

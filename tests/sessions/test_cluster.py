@@ -1,5 +1,6 @@
 """The store on a real local Redis Cluster (3 masters, a replica each): every call works
-through the cluster client, and a killed master loses no acknowledged message."""
+through the cluster client, a killed master loses no acknowledged message, and a paused
+master or a whole cluster gone is an outage ridden out on the local outbox."""
 from __future__ import annotations
 
 import os
@@ -133,5 +134,52 @@ def test_auto_starts_on_the_local_store_while_the_cluster_is_down_and_replays_on
         assert [m.content for m in fresh.get_conversation_history(sid)] == ["kept on this machine"]
         store.add_message(sid, "assistant", "and now straight to the cluster")
         assert [m.content for m in fresh.get_conversation_history(sid)][-1] == "and now straight to the cluster"
+    finally:
+        cluster.stop()
+
+
+def test_a_write_to_a_paused_master_is_kept_locally_within_its_deadline(cluster_url, redis_cluster, make_store):
+    """The write times out; the client's reload of its node map then has what is left of the
+    write's deadline (nothing) and reaches no node. That is the outage it is: the write is
+    kept locally (it raised 'Redis Cluster cannot be connected' to the caller), later ones go
+    straight to the outbox, and all are in the cluster once, in order, when the master is back."""
+    store = make_store(cluster_url, user="alice")
+    sid = store.create_session("alice", "a paused master")
+    store.add_message(sid, "user", "before")
+    master = redis_cluster.master_for(Keys().meta("alice", sid))
+    os.kill(master.process.pid, signal.SIGSTOP)
+    try:
+        store.add_message(sid, "user", "while paused")
+        assert store.degraded and "unreachable" in store.health
+        store.add_message(sid, "user", "kept locally")
+    finally:
+        os.kill(master.process.pid, signal.SIGCONT)
+    assert store.wait_synced(timeout=30), store.health
+    redis_cluster.wait_healthy()  # (a replica may have taken over meanwhile)
+    reader = make_store(cluster_url, user="alice")
+    assert [m.content for m in reader.get_conversation_history(sid)] == ["before", "while paused", "kept locally"]
+
+
+def test_a_cluster_whose_nodes_all_went_away_is_an_outage_ridden_out_locally(tmp_path, make_store):
+    """No node to reload the node map from: reads show what this machine knows and writes
+    are kept locally (both raised 'Redis Cluster cannot be connected'), then replayed."""
+    cluster = RedisClusterServers(tmp_path / "down", replicas=0).start()
+    try:
+        store = make_store(cluster.url, user="alice")
+        sid = store.create_session("alice", "the whole cluster went away")
+        assert store.get_session(sid) is not None  # seen here
+        for node in cluster.nodes:
+            node.kill()
+        store.add_message(sid, "user", "kept on this machine")
+        assert store.degraded and "unreachable" in store.health
+        assert [s.id for s in store.get_all_active_sessions("alice")] == [sid]
+        assert [m.content for m in store.get_conversation_history(sid)] == ["kept on this machine"]
+
+        for node in cluster.nodes:
+            node.start()
+        cluster.wait_healthy()
+        assert store.sync(), store.health
+        fresh = make_store(cluster.url, user="alice")  # (these nodes keep nothing across a restart)
+        assert [m.content for m in fresh.get_conversation_history(sid)] == ["kept on this machine"]
     finally:
         cluster.stop()
