@@ -10,7 +10,7 @@ from pathlib import Path
 from ..config import MAX_TTL, Settings, describe
 from ..conversation import conversation_order
 from ..errors import RagtuiError
-from ..formatting import format_ago, format_bytes, format_ttl
+from ..formatting import format_ago, format_bytes, format_count, format_ttl
 from ..rag.health import checks as model_checks
 from ..safe_text import clean, json_line, one_line
 from ..secrets import mask
@@ -155,7 +155,7 @@ def cmd_show(settings: Settings, args) -> int:
         print(json_line({"session": session.to_dict(), "messages": [m.to_dict() for m in messages]}))
         return 0
     model = f", model {one_line(session.model)}" if session.model else ""
-    print(f"{one_line(session.title) or '(untitled)'} — {session.message_count} messages, "
+    print(f"{one_line(session.title) or '(untitled)'} — {format_count(session.message_count, 'message')}, "
           f"ttl {format_ttl(session.ttl)}{model}")
     for m in messages:
         print(f"\n{m.role}:\n{clean(m.content)}")
@@ -169,7 +169,7 @@ def cmd_export(settings: Settings, args) -> int:
     text = export_session(session, store.get_conversation_history(args.session_id), args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
-        print(f"exported {session.message_count} messages to {one_line(args.output)}")
+        print(f"exported {format_count(session.message_count, 'message')} to {one_line(args.output)}")
     else:  # exact into a pipe or a file; on a terminal, nothing it would act on
         sys.stdout.write(clean(text) if sys.stdout.isatty() else text)
     return 0

@@ -48,6 +48,16 @@ def test_sessions_list_show_and_search(capsys, seeded):
     assert shown["messages"][1]["sources"][0]["source"] == "guide.md"
 
 
+def test_show_and_export_count_one_message_as_one(capsys, redis_url, tmp_path):
+    store = open_store(redis_url, data_dir=tmp_path / "data")
+    sid = store.create_session("alice", "Just asked")
+    store.add_message(sid, "user", "Anyone there?")
+    alice = ["--store", redis_url, "--user", "alice", "sessions"]
+    assert run(capsys, *alice, "show", sid)[1].startswith("Just asked — 1 message, ttl ")
+    code, out, _ = run(capsys, *alice, "export", sid, "-o", str(tmp_path / "one.md"))
+    assert code == 0 and out.startswith("exported 1 message to ")
+
+
 def test_list_all_with_search_finds_every_users_sessions_with_their_owner(capsys, seeded):
     url, sid = seeded
     code, out, _ = run(capsys, "--store", url, "--user", "carol", "--admin", "sessions", "list", "--all",
