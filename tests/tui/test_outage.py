@@ -159,6 +159,12 @@ async def test_started_while_redis_is_down_the_browser_says_what_it_shows_and_wh
             await until(pilot, lambda: str(count.render()) == "2 sessions known on this machine: Redis is unreachable",
                         what="the session asked in")
             assert browser_text(app).count("TTL ?") == 2
+            await pilot.press("ctrl+f", *"made")  # a search: among what this machine knows too
+            await until(pilot, lambda: str(count.render()) == "1 match known on this machine: Redis is unreachable",
+                        what="the search's count")
+            await pilot.press("escape")
+            await until(pilot, lambda: str(count.render()) == "2 sessions known on this machine: Redis is unreachable",
+                        what="the listing again")
 
             server.start()  # the prober replays both; the listing is read afresh
             await until(pilot, lambda: str(count.render()) == "4 sessions", what="Redis's listing")

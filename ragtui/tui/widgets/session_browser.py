@@ -23,7 +23,7 @@ from textual.timer import Timer
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from ...formatting import format_ago, format_ttl
+from ...formatting import format_ago, format_count, format_ttl
 from ...safe_text import one_line
 from .filter_input import FilterInput
 from .text_line import TextLine
@@ -333,19 +333,20 @@ class SessionBrowser(Vertical):
 
     def _show_count(self) -> None:
         n, query = len(self._sessions), self._shown_query
-        if query:
-            if self._more:
-                text = f"searching… {n:,} found"
-            else:
-                text = f"{n:,} match{'es' if n != 1 else ''}" if n else f"no match for “{one_line(query, 14)}”"
-        elif self._unreachable is not None:  # not what Redis holds: what this machine knows
-            known = f"{n:,} session{'s' if n != 1 else ''}" if n else "no sessions"
-            reason = re.sub(r"\s*\([^()]*://[^()]*\)", "", self._unreachable)  # its URL: in the header
-            text = f"{known} known on this machine: {one_line(reason)}"
+        if query and self._more:
+            text = f"searching… {n:,} found"
+        elif query:
+            text = f"{n:,} match{'es' if n != 1 else ''}" if n else f"no match for “{one_line(query, 14)}”"
+        elif self._unreachable is not None:
+            text = format_count(n, "session") if n else "no sessions"
         elif self._total is not None and (self._more or self._total > n):
             text = f"{n:,} of {self._total:,} · ↓ for more"
         else:
-            text = f"{n:,} session{'s' if n != 1 else ''}"
+            text = format_count(n, "session")
+        if self._unreachable is not None and not (query and self._more):
+            # not what Redis holds: what this machine knows (as `ragtui sessions list` says)
+            reason = re.sub(r"\s*\([^()]*://[^()]*\)", "", self._unreachable)  # its URL: in the header
+            text = f"{text} known on this machine: {one_line(reason)}"
         self.query_one("#session-count", TextLine).show(text)
 
     def _after_rows_came(self) -> None:
