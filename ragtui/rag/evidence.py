@@ -86,6 +86,8 @@ _ANSWER_SHAPES = (
      re.compile(r"(?<![\w-])--?[A-Za-z]|\b(?:ctrl|alt|shift)\+\w|\bF\d+\b|\bragtui [a-z]", re.I)),
 )
 _DEFINITION = re.compile(r"^\s*what (?:is|are|does|do)\b", re.I)
+# A name in code ("__new__", "str.join", "setdefault()", "n_gpu_layers"): its own description defines it.
+_CODE_NAME = re.compile(r"\b__\w+__|\b\w+\.\w+\b|\b\w+(?=\(\))|\b[a-z]+_\w+\b")
 _OPENS_CLAUSE = re.compile(r"(?:when|whenever|if|unless|in|on|for|since|although|though|while|after|before|"
                            r"once|as|with|without|because|by|at|during|note)\b", re.IGNORECASE)
 _ASIDE_HEADING = re.compile(r"(?:see also|authors?|copyright|licen[cs]e|reporting bugs|colophon)$", re.I)
@@ -132,6 +134,8 @@ def words(text: str) -> list[str]:
         parts = [part for part in re.split(r"[._\-]+", token) if part]
         if len(parts) > 1 or parts and parts[0] != token:
             found.extend(_stem(part) for part in parts)
+        if "." in token:  # "object.__new__" names "__new__" too
+            found.extend(_stem(part) for part in token.split(".") if "_" in part)
     return found
 
 
@@ -404,8 +408,10 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
                for _, rank, q, _ in candidates]
     shapes = [shape for asks, shape in _ANSWER_SHAPES if asks.search(question)]
     defines = {n for n in titles if _DEFINITION.match(question) and _asks_about(asked, titles[n])}
+    named = {_stem(re.split(r"[._]+", name.strip("_."))[-1].lower()) for name in _CODE_NAME.findall(question)}
     bonus = [SHAPE_BONUS * any(shape.search(q.text) for shape in shapes)
              + (LEAD_BONUS + DEFINITION_BONUS * (n in defines)) * q.lead
+             + DEFINITION_BONUS * _describes(q, named)
              for n, _, q, _ in candidates]
     prior = [lex - pen + b for lex, pen, b in zip(lexical, penalty, bonus)]
     shortlist = sorted(range(len(candidates)), key=lambda i: -prior[i])
@@ -437,6 +443,12 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
         if not any(_whole(item.text) in k.text or _whole(k.text) in item.text for k in kept):
             kept.append(item)
     return kept[:limit]
+
+
+def _describes(quote: Quote, names: set[str]) -> bool:
+    """The quote is the first sentence describing a name the question asks about:
+    "object.__new__(cls[, ...]) — Called to create a new instance…" for "When is __new__ called?"."""
+    return bool(names) and quote.text.startswith(f"{quote.context} — ") and bool(names & set(words(quote.context)))
 
 
 def _asks_about(asked: Sequence[str], title: set[str]) -> bool:

@@ -436,3 +436,16 @@ def test_a_sentence_shortened_for_showing_is_not_taken_for_one_cut_by_the_passag
     assert shortened.text.endswith(" …") and not shortened.cut
     cut, = quotes("saves them on this machine until Redis answers again.")
     assert cut.text.startswith("… ") and cut.cut
+
+
+@pytest.mark.parametrize(("question", "described"), [
+    ("When is __new__ called?", "object.__new__(cls[, ...]) — Called to create a new instance of class cls."),
+    ("When is __init__ called?", "object.__init__(self[, ...]) — Called after the instance has been created"),
+])
+def test_a_question_naming_a_method_is_answered_first_by_its_own_description(question, described):
+    from pydoc_data.topics import topics
+
+    text = topics["customization"]
+    text = text[text.index("object.__new__(cls[, ...])"):text.index("object.__del__(self)")]
+    best = shown(extract(question, [Source(1, "python-docs:customization", "Basic customization", "", text)], None))
+    assert best[0].text.startswith(described)  # not a sentence elsewhere that mentions it
