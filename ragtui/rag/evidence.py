@@ -203,6 +203,7 @@ def quotes(text: str) -> list[Quote]:
     lead = ""  # the sentence that introduced it ("Inside it:")
     leads: set[int] = set()  # positions in `found` of the first quote under a heading
     asides: set[int] = set()  # and of those under a heading of asides
+    completed: set[int] = set()  # and of lead-ins completed by a block's first line ("e.g.: def f(): …")
     aside_from = -1  # the position where the current section of asides starts
 
     def end_list() -> None:
@@ -218,7 +219,7 @@ def quotes(text: str) -> list[Quote]:
         if not unit:
             return
         last = found[-1] if found else None
-        if last and last.text.endswith(":"):
+        if last and last.text.endswith(":") and len(found) - 1 not in completed:
             found[-1] = Quote(f"{last.text} {unit}", last.context)
         elif leans_back and last and _LEANS_BACK.match(unit):
             # Quoted with the sentence it leans on (which is also offered alone), and leads as it does.
@@ -228,10 +229,14 @@ def quotes(text: str) -> list[Quote]:
         else:
             found.append(Quote(unit, context))
 
+    def complete_lead_in(line: str) -> None:
+        add(line)
+        completed.add(len(found) - 1)  # "…: for x in y:" ends on a colon, but is whole
+
     def end_lead_in() -> None:
         """What a lead-in ("The syntax is:") introduced is not quoted: it is not joined to the
         next sentence ("The syntax is: Thus, …")."""
-        if found and found[-1].text.endswith(":"):
+        if found and found[-1].text.endswith(":") and len(found) - 1 not in completed:
             found[-1] = Quote(f"{found[-1].text} …", found[-1].context)
 
     def drop_term() -> None:
@@ -287,7 +292,7 @@ def quotes(text: str) -> list[Quote]:
             continue
         if in_code:
             if not code_started and stripped and found and found[-1].text.endswith(":"):
-                add(stripped)
+                complete_lead_in(stripped)
             code_started = code_started or bool(stripped)
             continue
         if not in_grammar and (stripped.startswith("|") or stripped.startswith("+") and set(stripped) <= set("+-= ")):
@@ -313,7 +318,7 @@ def quotes(text: str) -> list[Quote]:
             flush()  # a grammar rule or an example, to the blank line that ends it
             end_list()
             if not in_grammar and found and found[-1].text.endswith(":"):
-                add(stripped)  # its first line completes the lead-in, as a code block's does
+                complete_lead_in(stripped)  # its first line completes the lead-in, as a code block's does
             end_lead_in()
             in_grammar, opening = True, False
             continue

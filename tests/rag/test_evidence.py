@@ -449,3 +449,13 @@ def test_a_question_naming_a_method_is_answered_first_by_its_own_description(que
     text = text[text.index("object.__new__(cls[, ...])"):text.index("object.__del__(self)")]
     best = shown(extract(question, [Source(1, "python-docs:customization", "Basic customization", "", text)], None))
     assert best[0].text.startswith(described)  # not a sentence elsewhere that mentions it
+
+
+def test_a_lead_in_completed_by_an_example_ending_on_a_colon_is_whole_and_not_glued_further():
+    from pydoc_data.topics import topics
+    from ragtui.rag.evidence import quotes
+
+    discarded = next(q for q in quotes(topics["try"]) if "saved exception is discarded" in q.text)
+    assert discarded.text.endswith("discarded: >>> def f(): …") and not discarded.cut  # shown marked, not penalised
+    assert sentences("To loop over it:\n\n```\nfor x in items:\n    print(x)\n```\n\nThe loop ends with the list.") == \
+        ["To loop over it: for x in items: …", "The loop ends with the list."]
