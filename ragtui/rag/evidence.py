@@ -413,7 +413,7 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
                for _, rank, q, _ in candidates]
     shapes = [shape for asks, shape in _ANSWER_SHAPES if asks.search(question)]
     defines = {n for n in titles if _DEFINITION.match(question) and _asks_about(asked, titles[n])}
-    named = {_stem(re.split(r"[._]+", name.strip("_."))[-1].lower()) for name in _CODE_NAME.findall(question)}
+    named = {_stem(part.lower()) for name in _CODE_NAME.findall(question) for part in {name, name.rsplit(".", 1)[-1]}}
     bonus = [SHAPE_BONUS * any(shape.search(q.text) for shape in shapes)
              + (LEAD_BONUS + DEFINITION_BONUS * (n in defines)) * q.lead
              + DEFINITION_BONUS * _describes(q, named)
