@@ -283,7 +283,8 @@ def quotes(text: str) -> list[Quote]:
                 add(sentence, term, leans_back=i > 0)
         described = True
 
-    for line in text.splitlines():
+    lines = text.splitlines()
+    for at, line in enumerate(lines):
         stripped = line.strip()
         if stripped.startswith("```"):
             flush()
@@ -323,7 +324,7 @@ def quotes(text: str) -> list[Quote]:
             in_grammar, opening = True, False
             continue
         if stripped.startswith("#") or set(stripped) <= set("|-:= *") or _CAPITALS_HEADING.match(stripped) \
-                or _LAYOUT_GAP.search(stripped):
+                or _LAYOUT_GAP.search(stripped) or not paragraph and _is_subheading(line, lines[at + 1:at + 2]):
             flush()  # a heading, a rule or a page header
             end_list()
             drop_term()
@@ -350,6 +351,20 @@ def quotes(text: str) -> list[Quote]:
     return [Quote(_shortened(q.text + " …" if q.text.endswith(":") else q.text), q.context,
                   i in leads and not _OPTIONS.match(q.text), i in asides, "…" in q.text)
             for i, q in enumerate(found) if len(_WORD.findall(q.text)) >= MIN_WORDS]
+
+
+_TITLE = re.compile(r"^[A-Z][\w ,/&'()-]{2,58}[\w)]$")
+
+
+def _is_subheading(line: str, following: list[str]) -> bool:
+    """A short title whose text follows on more indented lines, without a blank line: a
+    manual's subsection ("   General Output Control" over "       -c, --count")."""
+    title = line.strip()
+    if not following or not _TITLE.match(title) or len(title.split()) > 6:
+        return False
+    indent = len(line) - len(line.lstrip())
+    below = following[0]
+    return bool(below.strip()) and len(below) - len(below.lstrip()) >= indent + 3
 
 
 def _starts_in_grid_row(text: str) -> bool:

@@ -459,3 +459,18 @@ def test_a_lead_in_completed_by_an_example_ending_on_a_colon_is_whole_and_not_gl
     assert discarded.text.endswith("discarded: >>> def f(): …") and not discarded.cut  # shown marked, not penalised
     assert sentences("To loop over it:\n\n```\nfor x in items:\n    print(x)\n```\n\nThe loop ends with the list.") == \
         ["To loop over it: for x in items: …", "The loop ends with the list."]
+
+
+GREP_OPTIONS = """              the pattern and then surrounding it with ^ and $.
+
+   General Output Control
+       -c, --count
+              Suppress normal output; instead print a count of matching  lines
+              for  each  input  file.
+"""
+
+
+def test_a_manual_subsection_title_is_a_heading_not_glued_to_its_first_option():
+    quoted = sentences(GREP_OPTIONS)
+    assert "-c, --count Suppress normal output; instead print a count of matching lines for each input file." in quoted
+    assert not any("General Output Control" in q for q in quoted)
