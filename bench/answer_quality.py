@@ -33,6 +33,7 @@ import dataclasses
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -238,6 +239,14 @@ def totals(rows: list[dict]) -> dict:
     return out
 
 
+def code_version() -> str:
+    """The commit measured, and whether the shared working tree differed from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True).stdout.strip()
+
+    return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes" if git("status", "--porcelain", "-uno") else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work-dir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "ragtui-answer-bench")
@@ -249,6 +258,8 @@ def main() -> None:
                         "comma-separated words (e.g. 'tuning,session')")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    code = code_version()
+    print(f"code at {code}", file=sys.stderr)
     answers_file = args.work_dir / "answers.jsonl"  # one line per answer, written as it comes
     if args.report_only:
         print(json.dumps(make_report([json.loads(line) for line in answers_file.open()]), indent=1))
@@ -306,7 +317,7 @@ def main() -> None:
         keep("naive", group, naive_row(naive, question, raw_passages(service, question), gold,
                                        history=group == "session"))
     out.close()
-    print(json.dumps({"model": info.get("name", "none (evidence only)"), "max_tokens": max_tokens,
+    print(json.dumps({"code": code, "model": info.get("name", "none (evidence only)"), "max_tokens": max_tokens,
                       **make_report(rows)}, indent=1))
 
 
