@@ -88,6 +88,12 @@ async def test_sessions_and_messages_from_another_instance_appear(settings, memo
                     what="the other device's message")
 
 
+def earlier(app) -> str | None:
+    """The 'Show N earlier messages' button's label, None while it is not shown."""
+    buttons = app.query("#earlier")
+    return str(buttons.first().label) if buttons and buttons.first().display else None
+
+
 async def test_long_session_opens_on_its_newest_page_and_shows_earlier_on_demand(settings, memory_store):
     from ragtui.tui.screens.session_actions import PAGE
 
@@ -99,15 +105,16 @@ async def test_long_session_opens_on_its_newest_page_and_shows_earlier_on_demand
         assert not app.query("#earlier")  # mounted only when needed: it costs the first frame
         await focus_list(pilot, app)
         await pilot.press("enter")
-        await until(pilot, lambda: len(app.query(UserMessage)) == PAGE, what="the newest page")
-        button = app.query_one("#earlier")
-        assert button.display and "Show 5 earlier messages" in str(button.label)
+        # The button is set after the messages are mounted: wait for both, not the first.
+        await until(pilot, lambda: len(app.query(UserMessage)) == PAGE and earlier(app) == "Show 5 earlier messages",
+                    what="the newest page and its button")
         assert [w.text for w in app.query(UserMessage)][0] == "question 5"
 
+        button = app.query_one("#earlier")
         button.press()
-        await until(pilot, lambda: len(app.query(UserMessage)) == PAGE + 5, what="the earlier messages")
+        await until(pilot, lambda: len(app.query(UserMessage)) == PAGE + 5 and earlier(app) is None,
+                    what="the earlier messages, and no button: nothing more to show")
         assert [w.text for w in app.query(UserMessage)][0] == "question 0"
-        assert not button.display  # nothing more to show
 
         await pilot.press("ctrl+n")  # a new chat has no earlier messages either
         await pilot.pause()
