@@ -324,7 +324,7 @@ def quotes(text: str) -> list[Quote]:
             in_grammar, opening = True, False
             continue
         if stripped.startswith("#") or set(stripped) <= set("|-:= *") or _CAPITALS_HEADING.match(stripped) \
-                or _LAYOUT_GAP.search(stripped) or not paragraph and _is_subheading(line, lines[at + 1:at + 2]):
+                or _LAYOUT_GAP.search(stripped) or not paragraph and _is_subheading(lines[max(at - 1, 0):at + 2], at > 0):
             flush()  # a heading, a rule or a page header
             end_list()
             drop_term()
@@ -356,14 +356,17 @@ def quotes(text: str) -> list[Quote]:
 _TITLE = re.compile(r"^[A-Z][\w ,/&'()-]{2,58}[\w)]$")
 
 
-def _is_subheading(line: str, following: list[str]) -> bool:
-    """A short title whose text follows on more indented lines, without a blank line: a
-    manual's subsection ("   General Output Control" over "       -c, --count")."""
+def _is_subheading(around: list[str], after_a_line: bool) -> bool:
+    """A short title after a blank line, whose text follows on more indented lines: a
+    manual's subsection ("   General Output Control" over "       -c, --count"). The
+    passage's first line is none: it may be the end of a cut sentence ("When")."""
+    if not after_a_line or len(around) < 3 or around[0].strip():
+        return False
+    line, below = around[1], around[2]
     title = line.strip()
-    if not following or not _TITLE.match(title) or len(title.split()) > 6:
+    if not _TITLE.match(title) or len(title.split()) > 6:
         return False
     indent = len(line) - len(line.lstrip())
-    below = following[0]
     return bool(below.strip()) and len(below) - len(below.lstrip()) >= indent + 3
 
 

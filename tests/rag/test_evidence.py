@@ -474,3 +474,6 @@ def test_a_manual_subsection_title_is_a_heading_not_glued_to_its_first_option():
     quoted = sentences(GREP_OPTIONS)
     assert "-c, --count Suppress normal output; instead print a count of matching lines for each input file." in quoted
     assert not any("General Output Control" in q for q in quoted)
+    # A passage that starts at the end of a cut line has no title there (man -P cat | col -b, with tabs).
+    cut = "When\n\t      searching\t recursively, skip any subfile whose base name matches\n\t      GLOB.\n"
+    assert sentences(cut) == ["When searching recursively, skip any subfile whose base name matches GLOB."]
