@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from ragtui.config import load_settings
+from ragtui.rag.chat import ChatService
 from ragtui.rag.ingest import Ingester
 from ragtui.rag.retriever import open_index
+from ragtui.sessions import open_store
 
 THREADS = os.cpu_count() or 1
 TEST_CONTEXT = 2048  # plenty for a small corpus, and a small KV cache to allocate
@@ -91,6 +93,25 @@ GARDEN = """Tomatoes need six hours of direct sun a day and deep watering twice 
 Pinch off the side shoots so the plant puts its energy into fruit.
 """
 QUESTION = "Which port does the Quokka protocol listen on?"
+
+
+@pytest.fixture
+def chat_service(library, local_model, embedder):
+    """Make a ChatService over the library with the real model, answers at most `max_tokens` long."""
+    stores = []
+
+    def make(max_tokens: int = 48):
+        data_dir, _ = library
+        settings = load_settings({"data_dir": str(data_dir), "store": "memory", "n_ctx": TEST_CONTEXT,
+                                  "threads": THREADS, "max_tokens": max_tokens})
+        stores.append(open_store("memory"))
+        chat = ChatService(stores[-1], settings, corpus_dir=None)
+        chat.load()
+        return chat
+
+    yield make
+    for store in stores:
+        store.close()
 
 
 @pytest.fixture(scope="module")

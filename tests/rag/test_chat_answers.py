@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from ragtui.config import load_settings
-from ragtui.rag.chat import SAME_AGAIN, ChatService, _Unlike, _unusable, answers_to_repeat
+from ragtui.rag.chat import SAME_AGAIN, _Unlike, _unusable, answers_to_repeat
 from ragtui.rag.decline import names, unknown_name
 from ragtui.rag.retriever import open_index
 from ragtui.sessions import open_store
 
-from .conftest import QUESTION, TEST_CONTEXT, THREADS
+from .conftest import QUESTION
 
 
 @pytest.fixture
-def service(library, local_model, embedder):
-    data_dir, _ = library
-    settings = load_settings({"data_dir": str(data_dir), "store": "memory", "n_ctx": TEST_CONTEXT,
-                              "threads": THREADS, "max_tokens": 32})
-    store = open_store("memory")
-    chat = ChatService(store, settings, corpus_dir=None)
-    chat.load()
-    yield chat
-    store.close()
+def service(chat_service):
+    return chat_service(max_tokens=32)
 
 
 def test_regenerate_writes_a_new_answer_and_the_first_stays_the_same(service):

@@ -6,26 +6,18 @@ import json
 import pytest
 
 from ragtui import cli, paths
-from ragtui.config import load_settings
-from ragtui.rag.chat import ChatService
 from ragtui.rag.prompt import NOTHING_FOUND
 from ragtui.rag.retriever import Retriever, open_index
 from ragtui.sessions import open_store
 from ragtui.source import Source, ranked_evidence
 
-from .conftest import QUESTION, TEST_CONTEXT, THREADS
+from .conftest import QUESTION, TEST_CONTEXT
 
 @pytest.fixture
-def service(library, local_model, embedder):
-    data_dir, _ = library
-    settings = load_settings({"data_dir": str(data_dir), "store": "memory", "n_ctx": TEST_CONTEXT,
-                              "threads": THREADS, "max_tokens": 48})
-    store = open_store("memory")
-    chat = ChatService(store, settings, corpus_dir=None)
-    chat.load()
+def service(chat_service):
+    chat = chat_service(max_tokens=48)
     assert chat.model_info["n_ctx"] == TEST_CONTEXT
-    yield chat
-    store.close()
+    return chat
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "vector", "fts"])
