@@ -27,6 +27,7 @@ QUESTION_PENALTY = 1.0  # a sentence that asks ("for example 'how long do sessio
 FRAGMENT_PENALTY = 0.1  # cut by a passage boundary, or its subject left behind: what is missing may be the answer
 SUBJECT_WEIGHT = 0.2  # the question's words in a sentence's first words: it is about them
 SUBJECT_WORDS = 4
+OPTION_WEIGHT = 0.5  # the question's words in an option's long name ("ignore case" and "--ignore-case")
 SHAPE_BONUS = 0.1  # the quote holds what kind of thing was asked for (a number, a name in code, a path)
 ASIDE_PENALTY = 0.3  # credits, licence, links elsewhere: rarely what a question asks
 LEAD_BONUS = 0.1  # the first sentence under a heading ("DESCRIPTION", "## Pinning") defines
@@ -324,7 +325,7 @@ def quotes(text: str) -> list[Quote]:
             in_grammar, opening = True, False
             continue
         if stripped.startswith("#") or set(stripped) <= set("|-:= *") or _CAPITALS_HEADING.match(stripped) \
-                or _LAYOUT_GAP.search(stripped) or not paragraph and _is_subheading(lines[max(at - 1, 0):at + 2], at > 0):
+                or _LAYOUT_GAP.search(stripped) or not paragraph and _is_subheading(lines, at):
             flush()  # a heading, a rule or a page header
             end_list()
             drop_term()
@@ -356,18 +357,16 @@ def quotes(text: str) -> list[Quote]:
 _TITLE = re.compile(r"^[A-Z][\w ,/&'()-]{2,58}[\w)]$")
 
 
-def _is_subheading(around: list[str], after_a_line: bool) -> bool:
+def _is_subheading(lines: list[str], at: int) -> bool:
     """A short title after a blank line, whose text follows on more indented lines: a
     manual's subsection ("   General Output Control" over "       -c, --count"). The
-    passage's first line is none: it may be the end of a cut sentence ("When")."""
-    if not after_a_line or len(around) < 3 or around[0].strip():
-        return False
-    line, below = around[1], around[2]
-    title = line.strip()
-    if not _TITLE.match(title) or len(title.split()) > 6:
-        return False
+    passage's first line is one only if indented: unindented, it may be the end of a cut
+    line ("When")."""
+    line, below = lines[at], lines[at + 1] if at + 1 < len(lines) else ""
     indent = len(line) - len(line.lstrip())
-    return bool(below.strip()) and len(below) - len(below.lstrip()) >= indent + 3
+    if (lines[at - 1].strip() if at else not indent) or not _TITLE.match(title := line.strip()):
+        return False
+    return len(title.split()) <= 6 and bool(below.strip()) and len(below) - len(below.lstrip()) >= indent + 3
 
 
 def _starts_in_grid_row(text: str) -> bool:
@@ -422,6 +421,7 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
     topics = {heading: set(words(heading)) for _, _, _, heading in candidates}
     lexical = [share(ws | topics[h]) + HEADING_WEIGHT * share(titles[n] | set(words(q.context)) - ws - topics[h])
                + SUBJECT_WEIGHT * share(set(words(_subject(q))))
+               + OPTION_WEIGHT * bool(set(asked) & set(words(_long_options(q.text))) - titles[n])
                for ws, (n, _, q, h) in zip(sentence_words, candidates)]
     # A cut sentence, or one leaning on a sentence the passage does not hold ("It is written
     # as …" at its start), may be missing what answers.
@@ -484,6 +484,12 @@ def _asks_about(asked: Sequence[str], title: set[str]) -> bool:
 def _whole(text: str) -> str:
     """A quote without the marks of a cut ("… A" and "A …" are parts of "A")."""
     return text.removeprefix("… ").removesuffix(" …")
+
+
+def _long_options(text: str) -> str:
+    """The long names of the options a manual's option line is about ("--ignore-case")."""
+    options = _OPTIONS.match(text)
+    return " ".join(re.findall(r"--[\w-]+", options.group())) if options else ""
 
 
 def _subject(quote: Quote) -> str:

@@ -477,3 +477,30 @@ def test_a_manual_subsection_title_is_a_heading_not_glued_to_its_first_option():
     # A passage that starts at the end of a cut line has no title there (man -P cat | col -b, with tabs).
     cut = "When\n\t      searching\t recursively, skip any subfile whose base name matches\n\t      GLOB.\n"
     assert sentences(cut) == ["When searching recursively, skip any subfile whose base name matches GLOB."]
+
+
+# man grep, as `MANWIDTH=80 man grep | col -b` renders it (tabs and all).
+GREP_RECURSIVE = """       --exclude-dir=GLOB
+\t      Skip any command-line directory with a name suffix that  matches
+\t      the   pattern   GLOB.   When  searching  recursively,  skip  any
+\t      subdirectory whose base name matches GLOB.  Ignore any redundant
+\t      trailing slashes in GLOB.
+
+       -r, --recursive
+\t      Read all files  under  each  directory,  recursively,  following
+\t      symbolic\tlinks only if they are on the command line.  Note that
+\t      if  no  file  operand  is\t given,\t grep  searches\t the   working
+\t      directory.  This is equivalent to the -d recurse option.
+"""
+
+
+def test_a_question_in_the_words_of_an_options_long_name_gets_that_option_first(embedder):
+    passages = [Source(1, "/man/grep.txt", "grep", "chars 9000-9800", GREP_RECURSIVE)]
+    best = shown(extract("How do I search recursively with grep?", passages, embedder.embed_query,
+                         embed_many=embedder.embed))
+    assert best[0].text.startswith("-r, --recursive Read all files under each directory, recursively")
+
+
+def test_a_passage_starting_on_an_indented_subsection_title_drops_it():
+    assert sentences("   General Output Control\n       -c, --count\n              Suppress normal output.\n") == \
+        ["-c, --count Suppress normal output."]
