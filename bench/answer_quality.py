@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from answer_questions import (GUIDE, HELD_OUT_14, HELD_OUT_15, MAN, NEAR_DOMAIN, NEW_HELD_OUT,  # noqa: E402
-                              OUT_OF_CORPUS, PYTHON, SESSION, halves)
+                              OUT_OF_CORPUS, PYTHON, SESSION, TUNING_15, halves)
 from rag_quality import render_man_pages  # noqa: E402
 
 from ragtui.config import load_settings  # noqa: E402
@@ -296,6 +296,8 @@ def main() -> None:
         plan += [(f"{corpus} held-out", services[corpus], q, gold) for q, gold in held_out]
         plan += [(f"{corpus} new held-out", services[corpus], q, gold) for q, gold in NEW_HELD_OUT[corpus]]
     plan += [("man tuning", services["man"], q, gold) for q, gold in MAN]
+    plan += [(f"{corpus} tuning 15", services[corpus], q, gold) for corpus, questions in TUNING_15.items()
+             for q, gold in questions]
     for label, held_out in (("14", HELD_OUT_14), ("15", HELD_OUT_15)):
         for corpus, questions in held_out.items():
             plan += [(f"{corpus} held-out {label}", services[corpus], q, gold) for q, gold in questions]

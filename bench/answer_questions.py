@@ -169,6 +169,35 @@ HELD_OUT_15 = {
     ],
 }
 
+# Stop 15's tuning questions (the first ten Python and ten man-page probes written while
+# tuning the evidence that stop, gold read in the documents): seen, question by question.
+TUNING_15 = {
+    "python": [
+        ("What is the if statement used for?", ["conditional execution"]),
+        ("What does a slicing select?", ["range of items"]),
+        ("What does await do?", ["suspend the execution"]),
+        ("When is __getattr__ called?", ["default attribute access fails"]),
+        ("What does str.join return?", ["concatenation of the strings"]),
+        ("Can an object's identity change?", ["never changes once it has been created"]),
+        ("What are assignment statements used for?", ["(re)bind names to values"]),
+        ("What happens when I look up a missing key with d[key]?", ["keyerror"]),
+        ("What happens when an exception is not handled at all?", ["stack traceback", "terminates execution"]),
+        ("Can a lambda contain statements?", ["cannot contain statements"]),
+    ],
+    "man": [
+        ("How do I count the words in a file?", ["print the word counts"]),
+        ("How do I pick certain columns with cut?", ["select only these fields"]),
+        ("What does free show?", ["amount of free and used memory"]),
+        ("What does ps report?", ["snapshot of the current processes"]),
+        ("How do I stop mv from overwriting files?", ["do not overwrite an existing file"]),
+        ("How many lines of context does diff -u show?", ["default 3"]),
+        ("How do I extract a tar archive?", ["extract files from an archive", "--extract"]),
+        ("How do I print lines that do not match with grep?", ["invert the sense of matching", "--invert-match"]),
+        ("How do I print without a newline with echo?", ["do not output the trailing newline"]),
+        ("How do I print the Unix timestamp with date?", ["seconds since the epoch"]),
+    ],
+}
+
 # Nothing in either corpus answers these: ragtui should decline.
 OUT_OF_CORPUS = [
     "Who won the 1958 football world cup?",
