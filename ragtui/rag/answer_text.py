@@ -13,7 +13,8 @@
   leaves open is closed.
 - With `grounded` (a tiny model, which invents commands, packages and scripts), code
   (`inline` or a fenced block) with a word that is in no passage ends the answer at the start
-  of the sentence holding it; text is then shown a sentence at a time, each once decided.
+  of the sentence holding it, and so does a loop of a few words said four times over; text
+  is then shown a sentence at a time, each once decided.
 
 Text that may still turn into one of these (a line starting "Quest…", an open "[1, 2",
 trailing spaces) is held back until it is decided, so what streams is exactly what is kept.
@@ -42,6 +43,7 @@ _MAYBE_MARKER = re.compile(r"(?:^|(?<=\n))[ \t]*\d{1,3}$")  # "1" may become "1.
 _FENCE = "```"
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*(?:`|\n|\Z)", re.DOTALL)  # a fenced block or an inline span
 _CODE_WORD = re.compile(r"\w{2,}")
+_LOOP = re.compile(r"(\b\w+(?:\W{1,3}\w+){0,2})(?:\W{1,3}\1\b){3,}")  # one to three words, four times over
 Grounded = Callable[[str], bool]  # whether a piece of code holds only words of the passages
 
 
@@ -88,9 +90,9 @@ def settle(raw: str, available: int, *, final: bool = False, max_sentences: int 
     raw = _ANSWER_LABEL.sub("", raw, count=1)
     end = _end(raw + " " if final else raw, max_sentences)  # at the end, the last sentence is whole
     if grounded is not None:
-        invented = _invented_code_from(raw[:end], grounded, whole=final or end is not None)
-        if invented is not None:
-            return _finished(raw[:invented], available), True
+        unfit = _unfit_from(raw[:end], grounded, whole=final or end is not None)
+        if unfit is not None:
+            return _finished(raw[:unfit], available), True
     if end is not None:
         return _finished(raw[:end], available), True
     if final:
@@ -107,13 +109,15 @@ def _closed(code: str) -> bool:
         len(code) >= 2 and code.endswith(("`", "\n"))  # an inline span never spans lines
 
 
-def _invented_code_from(raw: str, grounded: Grounded, *, whole: bool) -> int | None:
-    """Where the sentence holding the first code with a word from no passage starts; code
-    still open counts only when `raw` is `whole`."""
-    for code in _CODE.finditer(raw):
-        if (whole or _closed(code.group())) and not grounded(_code_body(code.group())):
-            return _sentence_start(raw, code.start())
-    return None
+def _unfit_from(raw: str, grounded: Grounded, *, whole: bool) -> int | None:
+    """Where the sentence holding the first code with a word from no passage, or the first
+    loop ("SHOW / SHOW / SHOW / SHOW"), starts; code still open counts only when `raw` is `whole`."""
+    starts = [code.start() for code in _CODE.finditer(raw)
+              if (whole or _closed(code.group())) and not grounded(_code_body(code.group()))]
+    loop = _LOOP.search(raw)
+    if loop:
+        starts.append(loop.start())
+    return _sentence_start(raw, min(starts)) if starts else None
 
 
 def _code_body(code: str) -> str:
@@ -126,7 +130,7 @@ def _code_body(code: str) -> str:
 def _sentence_start(raw: str, at: int) -> int:
     """Where the sentence holding position `at` starts: after the last sentence before it (a
     list marker is none: its item is the sentence)."""
-    ends = [m.end() for m in _SENTENCE.finditer(raw[:at] + " ") if not _LIST_MARKER.search(m.group())]
+    ends = [m.end() for m in _SENTENCE.finditer(raw[:at]) if not _LIST_MARKER.search(m.group())]
     return ends[-1] if ends else 0
 
 

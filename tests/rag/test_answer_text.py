@@ -151,6 +151,23 @@ def test_code_from_no_passage_ends_the_answer_before_its_sentence(raw, kept):
     assert cleaned.finish() == "".join(shown) == kept
 
 
+@pytest.mark.parametrize("raw, kept", [
+    # QA: a loop inside a sentence ("SHOW / SHOW / …") was shown whole.
+    ('Press ctrl+t [3]. Then open the "SHOW / SHOW / SHOW / SHOW / SHOW" command. More.', "Press ctrl+t [3]."),
+    ("Run it, run it, run it, run it, run it.", ""),
+    # A file name's dot is no sentence end, even when the stream pauses on it.
+    ("Extracting a tar.gz archive is done with `unzz`. It works.", ""),
+    ("It works. Extracting a tar.gz archive needs `unzz`.", "It works."),
+])
+def test_a_loop_or_invented_code_ends_the_answer_before_its_whole_sentence(raw, kept):
+    shown = []
+    cleaned = AnswerFilter(3, shown.append, max_sentences=2, grounded=grounded_in(PASSAGES))
+    for piece in re.findall(r"\w+|\W", raw):  # "tar", ".", "gz": a pause on the dot
+        if cleaned.feed(piece):
+            break
+    assert cleaned.finish() == "".join(shown) == kept
+
+
 def test_with_grounding_a_sentence_is_shown_once_it_is_decided():
     shown = []
     cleaned = AnswerFilter(3, shown.append, max_sentences=2, grounded=grounded_in(PASSAGES))
