@@ -360,11 +360,12 @@ _TITLE = re.compile(r"^[A-Z][\w ,/&'()-]{2,58}[\w)]$")
 def _is_subheading(lines: list[str], at: int) -> bool:
     """A short title after a blank line, whose text follows on more indented lines: a
     manual's subsection ("   General Output Control" over "       -c, --count"). The
-    passage's first line is one only if indented: unindented, it may be the end of a cut
-    line ("When")."""
+    passage's first line may be the end of a cut line instead ("When" over "   searching
+    recursively, …"): it is a title only if indented or what follows starts afresh."""
     line, below = lines[at], lines[at + 1] if at + 1 < len(lines) else ""
     indent = len(line) - len(line.lstrip())
-    if (lines[at - 1].strip() if at else not indent) or not _TITLE.match(title := line.strip()):
+    starts_afresh = bool(re.match(r"\s*(?:-|[A-Z])", below))
+    if (lines[at - 1].strip() if at else not (indent or starts_afresh)) or not _TITLE.match(title := line.strip()):
         return False
     return len(title.split()) <= 6 and bool(below.strip()) and len(below) - len(below.lstrip()) >= indent + 3
 

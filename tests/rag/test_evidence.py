@@ -501,6 +501,7 @@ def test_a_question_in_the_words_of_an_options_long_name_gets_that_option_first(
     assert best[0].text.startswith("-r, --recursive Read all files under each directory, recursively")
 
 
-def test_a_passage_starting_on_an_indented_subsection_title_drops_it():
-    assert sentences("   General Output Control\n       -c, --count\n              Suppress normal output.\n") == \
+@pytest.mark.parametrize("start", ["   General Output Control", "General Output Control"])
+def test_a_passage_starting_on_a_subsection_title_drops_it(start):
+    assert sentences(f"{start}\n       -c, --count\n              Suppress normal output.\n") == \
         ["-c, --count Suppress normal output."]
