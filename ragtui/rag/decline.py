@@ -1,30 +1,45 @@
-"""A question that hinges on a name the documents never mention is declined, not answered.
+"""A question that hinges on a name the documents never mention is not given to the model.
 
 "How do I store sessions in PostgreSQL?" over a user guide that never names PostgreSQL finds
 passages about sessions, and a small model then writes SQL (QA Q33). A name in the question
 that the whole index lacks, even within a typo of an indexed word, says the documents cannot
-answer it. Only names count: a word with a capital inside it (PostgreSQL, MongoDB) or one
-capitalised past the start of a sentence (Kubernetes, Emacs). An ordinary word that is
-missing is more often a typo or a synonym, and declining on it would lose questions the
-documents do answer.
+answer it: the answer says so and shows the evidence closest to the question.
+
+Only rare names count: a word with a capital inside it (PostgreSQL, MongoDB) or capitalised
+past the start of a sentence (Kubernetes, Emacs), that is not a whole word of the embedding
+model's vocabulary (its ~20,000 most frequent words: "Laptop", "Sorry", "French" are there),
+nor one of the asker's own things ("my Obsidian vault"). An ordinary word that is missing is
+more often a typo or a synonym, and declining on it would lose questions the documents answer.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable, Iterator
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]|\n)[\s\"'“‘(\[*_`]*$")
+_OWN = re.compile(r"\b(?:my|our|your)\s+$", re.IGNORECASE)
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """The whole words of the embedding model's WordPiece vocabulary (lower case)."""
+    from .embed import embedder_dir
+
+    tokens = (embedder_dir() / "vocab.txt").read_text(encoding="utf-8").split()
+    return frozenset(t for t in tokens if not t.startswith(("##", "[")))
 
 
 def names(question: str) -> Iterator[str]:
-    """The words of `question` that look like names, each once, in order."""
+    """The rare names in `question`, each once, in order."""
     seen: set[str] = set()
     for match in _WORD.finditer(question):
-        word = match.group()
+        word, before = match.group(), question[:match.start()]
         inner_capital = any(c.isupper() for c in word[1:])
-        capitalised = word[0].isupper() and not _SENTENCE_START.search(question[:match.start()])
-        if (inner_capital or capitalised) and word.lower() not in seen:
+        capitalised = word[0].isupper() and not _SENTENCE_START.search(before)
+        rare = word.lower() not in common_words() and not _OWN.search(before)
+        if (inner_capital or capitalised) and rare and word.lower() not in seen:
             seen.add(word.lower())
             yield word
 
@@ -36,5 +51,6 @@ def unknown_name(question: str, mentioned: Callable[[str], bool]) -> str | None:
 
 def not_mentioned(name: str, *, evidence: bool) -> str:
     """The answer to a question on `name`; `evidence`: what comes closest is shown with it."""
-    closest = " The evidence is the closest they come." if evidence else ""
-    return f"The indexed documents do not mention {name}, so I can't answer that from them.{closest}"
+    if evidence:
+        return f"The indexed documents do not mention {name}. The evidence is what they say closest to your question."
+    return f"The indexed documents do not mention {name}, so I can't answer that from them."

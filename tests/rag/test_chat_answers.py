@@ -63,11 +63,14 @@ def test_a_sample_is_held_back_until_it_differs_from_the_earlier_answers():
     ("How do I store sessions in PostgreSQL?", ["PostgreSQL"]),
     ("Can ragtui run on Kubernetes with MongoDB?", ["Kubernetes", "MongoDB"]),
     ("PostgreSQL: can sessions go there?", ["PostgreSQL"]),  # a capital inside the word
-    ("Where is the data directory on Linux? And on macOS?", ["Linux", "macOS"]),
+    ("Where is the data directory on Kubuntu? And on macOS?", ["Kubuntu", "macOS"]),
     ("What does the global statement do?", []),
     ("Which port does Quokka use? Quokka!", ["Quokka"]),
+    # Frequent words are no rare names, nor are the asker's own things (QA's false-decline probes).
+    ("How do I resume yesterday's chat on my Laptop? Sorry, in French", []),
+    ("How do I index my Obsidian vault or my MacBook notes?", []),
 ])
-def test_names_are_words_with_a_capital_inside_or_past_a_sentence_start(question, found):
+def test_rare_names_have_a_capital_inside_or_past_a_sentence_start(question, found):
     assert list(names(question)) == found
 
 
@@ -86,7 +89,7 @@ def test_a_question_on_a_name_the_documents_never_mention_is_declined_with_the_e
     session_id = service.store.create_session("tester")
     pieces = []
     answer = service.ask(session_id, "How do I send Quokka messages through PostgreSQL?", on_token=pieces.append)
-    assert answer.text.startswith("The indexed documents do not mention PostgreSQL, so I can't answer")
+    assert answer.text.startswith("The indexed documents do not mention PostgreSQL. The evidence is")
     assert "".join(pieces) == answer.text and answer.completion_tokens == 0
     assert answer.evidence and "Quokka" in answer.evidence[0].text  # what the documents do say
     assert answer.sources and not any(s.cited for s in answer.sources)
