@@ -469,10 +469,13 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
     return kept[:limit]
 
 
-def _describes(quote: Quote, names: set[str]) -> bool:
-    """The quote is the first sentence describing a name the question asks about:
-    "object.__new__(cls[, ...]) — Called to create a new instance…" for "When is __new__ called?"."""
-    return bool(names) and quote.text.startswith(f"{quote.context} — ") and bool(names & set(words(quote.context)))
+def _describes(quote: Quote, names: set[str]) -> float:
+    """1 for the first sentence describing a name the question asks about ("object.__new__(cls[,
+    ...]) — Called to create a new instance…" for "When is __new__ called?"), 1/2 for the
+    description's other sentences ('Return "-1" if sub is not found.' under "str.find(…)")."""
+    if not names or not names & set(words(quote.context)):
+        return 0.0
+    return 1.0 if quote.text.startswith(f"{quote.context} — ") else 0.5
 
 
 def _asks_about(asked: Sequence[str], title: set[str]) -> bool:

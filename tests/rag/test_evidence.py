@@ -505,3 +505,15 @@ def test_a_question_in_the_words_of_an_options_long_name_gets_that_option_first(
 def test_a_passage_starting_on_a_subsection_title_drops_it(start):
     assert sentences(f"{start}\n       -c, --count\n              Suppress normal output.\n") == \
         ["-c, --count Suppress normal output."]
+
+
+def test_the_rest_of_a_named_methods_description_comes_before_other_methods():
+    from pydoc_data.topics import topics
+
+    methods = topics["string-methods"]
+    find, index = methods.index("str.find(sub[, start[, end]])"), methods.index("str.index(sub[, start[, end]])")
+    text, index = methods[find:methods.index("str.format(*args", find)], methods[index:methods.index("str.isalnum()", index)]
+    passages = [Source(1, "python-docs:string-methods", "String Methods", "", text),
+                Source(2, "python-docs:string-methods", "String Methods", "", index)]
+    best = shown(extract("What does str.find return if the substring is not found?", passages, None))
+    assert [e.n for e in best] == [1, 1] and any('Return "-1" if sub is not found.' in e.text for e in best)
