@@ -102,6 +102,7 @@ _POINTER = re.compile(r"^see\b|\bhere (?:are|is)\b|\b(?:below|above|as follows)\
 # line with a wide gap inside ("TAC(1)      User Commands      TAC(1)") is a page header.
 _CAPITALS_HEADING = re.compile(r"^[A-Z][A-Z0-9 ()/&,'-]*[A-Z)]$")
 _LAYOUT_GAP = re.compile(r"\S {8,}\S")
+_SIGNATURE = re.compile(r"^(?:classmethod |staticmethod |await )?[\w.]+\(.*\)$")  # "object.__abs__(self)"
 _INLINE_GAP = re.compile(r"\S {3,}\S")  # "-t     sort by time": a term and its description on one line
 _LINE_END_HYPHEN = re.compile(r"\u2010 (?=[a-z])")  # a word broken at the line end (man pages)
 # A manual's option and what it does ("-p, --pretty show uptime in pretty format"): it is
@@ -260,6 +261,8 @@ def quotes(text: str) -> list[Quote]:
         if not paragraph:
             return
         joined, one_line = _LINE_END_HYPHEN.sub("", " ".join(paragraph)), len(paragraph) == 1
+        if not one_line and not listed and all(_SIGNATURE.match(line) for line in paragraph):
+            joined, one_line = ", ".join(paragraph), True  # methods described together: "object.__neg__(self), …"
         paragraph.clear()
         was_opening, opening = opening, False
         if listed:
@@ -270,7 +273,8 @@ def quotes(text: str) -> list[Quote]:
             end_list()
         if at_end and not _SENTENCE_DONE.search(joined):
             joined += " …"  # the passage ends inside a sentence
-        elif one_line and not listed and len(joined) <= 80 and not re.search(r"[.!?:;,]$", joined) \
+        elif one_line and not listed and (len(joined) <= 80 or _SIGNATURE.match(joined)) \
+                and not re.search(r"[.!?:;,]$", joined) \
                 and not _INLINE_GAP.search(joined) and not (found and found[-1].text.endswith(":")):
             drop_term()
             term, described = plain(joined), False  # a term or command line: the next paragraph describes it
@@ -279,7 +283,7 @@ def quotes(text: str) -> list[Quote]:
             joined = "… " + joined  # the passage starts inside a sentence
         for i, sentence in enumerate(_SENTENCE_END.split(joined)):
             if i == 0 and term and not described and not listed:
-                add(f"{term} — {sentence}", term, leans_back=False)
+                add(f"{_shortened(term, MAX_CHARS // 3)} — {sentence}", term, leans_back=False)
             else:
                 add(sentence, term, leans_back=i > 0)
         described = True
@@ -469,13 +473,20 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
     return kept[:limit]
 
 
+def _term_part(quote: Quote) -> str:
+    """The term a description's first sentence is quoted with ("str.find(sub[, start[, end]])"
+    in "str.find(sub[, start[, end]]) — Return the lowest index…"), shortened as shown; or ""."""
+    head, dash, _ = quote.text.partition(" — ")
+    return head if dash and quote.context and quote.context.startswith(head.removesuffix(" …")) else ""
+
+
 def _describes(quote: Quote, names: set[str]) -> float:
     """1 for the first sentence describing a name the question asks about ("object.__new__(cls[,
     ...]) — Called to create a new instance…" for "When is __new__ called?"), 1/2 for the
     description's other sentences ('Return "-1" if sub is not found.' under "str.find(…)")."""
     if not names or not names & set(words(quote.context)):
         return 0.0
-    return 1.0 if quote.text.startswith(f"{quote.context} — ") else 0.5
+    return 1.0 if _term_part(quote) else 0.5
 
 
 def _asks_about(asked: Sequence[str], title: set[str]) -> bool:
@@ -499,7 +510,8 @@ def _long_options(text: str) -> str:
 def _subject(quote: Quote) -> str:
     """A sentence's first words, after the term it describes: what it is about; none when it
     opens with a condition or a setting ("When return passes control…" is about a case)."""
-    text = quote.text.removeprefix(f"{quote.context} — ").lstrip("… ")
+    term = _term_part(quote)
+    text = quote.text[len(term) + 3:] if term else quote.text.lstrip("… ")
     if _OPENS_CLAUSE.match(text):
         return ""
     if options := _OPTIONS.match(text):

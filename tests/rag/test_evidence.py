@@ -517,3 +517,13 @@ def test_the_rest_of_a_named_methods_description_comes_before_other_methods():
                 Source(2, "python-docs:string-methods", "String Methods", "", index)]
     best = shown(extract("What does str.find return if the substring is not found?", passages, None))
     assert [e.n for e in best] == [1, 1] and any('Return "-1" if sub is not found.' in e.text for e in best)
+
+
+def test_methods_described_together_are_one_term_quoted_with_their_description():
+    from pydoc_data.topics import topics
+
+    quoted = sentences(topics["numeric-types"])
+    assert 'object.__neg__(self), object.__pos__(self), object.__abs__(self), object.__invert__(self) — Called to ' \
+           'implement the unary arithmetic operations ("-", "+", "abs()" and "~").' in quoted
+    binary = next(q for q in quoted if q.startswith("object.__add__(self, other)"))
+    assert " … — These methods are called to implement the binary arithmetic operations" in binary  # the list shortened
