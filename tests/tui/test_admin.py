@@ -79,6 +79,21 @@ async def test_typing_on_the_table_starts_the_filter(settings, memory_store):
         assert "user, within this page" in totals(app) and field.value == "alice"
 
 
+async def test_text_typed_with_the_slash_goes_to_the_filter(settings, memory_store):
+    """QA Q43: "/bob" read in one go turned the page ("b") and opened the highlighted session
+    read-only ("o"): the filter got the focus only after the keys behind the slash."""
+    seed(memory_store)
+    app = make_app(settings, memory_store, admin=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await open_admin(pilot, app)
+        for key, character in (("slash", "/"), ("b", "b"), ("o", "o"), ("b", "b")):
+            app.post_message(events.Key(key, character))
+        await pilot.pause()
+        field = app.screen.query_one("#admin-filter")
+        assert isinstance(app.screen, AdminScreen) and field.has_focus and field.value == "bob"
+        await until(pilot, lambda: table_users(app) == ["bob"], what="the filtered rows")
+
+
 async def test_extend_clear_export_and_open_read_only(settings, memory_store):
     ids = seed(memory_store)
     memory_store.client.expire(memory_store.keys.meta("carol", ids["carol"]), 50)

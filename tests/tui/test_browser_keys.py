@@ -1,6 +1,8 @@
 """Keys of the session browser that move between the filter and the list."""
 from __future__ import annotations
 
+from textual import events
+
 from tests.tui.conftest import make_app, until
 
 
@@ -60,3 +62,22 @@ async def test_the_open_session_is_marked_and_the_mark_moves_with_it(settings, m
             browser.post_message(browser.SessionSelected(next(s for s in browser.sessions if s.id == sid)))
             await until(pilot, lambda: app.screen.session_id == sid, what=f"{title} open")
             await until(pilot, lambda: marked() == [f"● {title}"], what=f"the mark on {title} alone")
+
+
+async def test_text_typed_with_the_slash_goes_to_the_filter(settings, memory_store):
+    """QA Q43: on the list, "/today" read in one go opened the Delete dialog (its "d"): the
+    filter got the focus only after the keys behind the slash."""
+    for title in ("today's plan", "chat 1"):
+        memory_store.create_session(settings.user, title=title)
+    app = make_app(settings, memory_store)
+    async with app.run_test(size=(120, 30)) as pilot:
+        browser = app.query_one("SessionBrowser")
+        await until(pilot, lambda: len(browser.sessions) == 2, what="the listing")
+        await pilot.press("ctrl+f", "down")
+        assert app.query_one("#session-list").has_focus
+        for key, character in (("slash", "/"), *((c, c) for c in "today")):
+            app.post_message(events.Key(key, character))
+        await pilot.pause()
+        field = app.query_one("#session-filter")
+        assert app.screen is browser.screen and field.has_focus and field.value == "today"
+        await until(pilot, lambda: [s.title for s in browser.sessions] == ["today's plan"], what="the match")

@@ -121,6 +121,7 @@ class AdminScreen(Screen):
         self._wanted = ("", 0)  # the (filter, offset) of the last read asked for
         self._filter_timer: Timer | None = None
         self._filter_started = False  # typing on the table started a filter; its focus is on the way
+        self._slash_typed = False  # `/` asked for the filter; its focus is on the way
         self._pages: dict[tuple[str, int], tuple[list[Any], Any]] = {}  # (filter, offset) -> (rows, stats)
 
     def compose(self):
@@ -326,6 +327,7 @@ class AdminScreen(Screen):
     def action_filter(self) -> None:
         field = self.query_one("#admin-filter", Input)
         field.select_on_focus = True  # what is typed replaces the filter; arrows keep it
+        self._slash_typed = True  # keys read with the slash, before the focus moves, are the filter's
         field.focus()
 
     def on_key(self, event: events.Key) -> None:
@@ -333,11 +335,15 @@ class AdminScreen(Screen):
         filter with it (`/` edits the filter)."""
         if not (event.is_printable and event.character and isinstance(self.focused, DataTable)):
             return
+        if event.key == "slash":  # here, not as a binding: those run after the keys read with it
+            event.stop()
+            self.action_filter()
+            return
         field = self.query_one("#admin-filter", Input)
         if self._filter_started:  # typed before the focus moved there: the filter's, keys or not
             event.stop()
             field.insert_text_at_cursor(event.character)
-        elif event.key not in self.active_bindings:
+        elif self._slash_typed or event.key not in self.active_bindings:
             event.stop()
             self._filter_started = True
             field.select_on_focus = False  # the focus arrives after this character: keep it
@@ -346,7 +352,7 @@ class AdminScreen(Screen):
             field.focus()
 
     def on_descendant_focus(self) -> None:
-        self._filter_started = False
+        self._filter_started = self._slash_typed = False
 
     def action_sort(self) -> None:
         selected = self.selected_session

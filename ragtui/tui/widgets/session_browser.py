@@ -134,6 +134,7 @@ class SessionBrowser(Vertical):
         self._enter_pending = False  # Enter was pressed before the results of the filter came
         self._filter_timer: Timer | None = None
         self._drawn_width = 0  # the row width the rows were written for
+        self._typed_ahead: str | None = None  # typed after `/` before the filter got the focus
         self.current_id: str | None = None
 
     def compose(self):
@@ -463,7 +464,31 @@ class SessionBrowser(Vertical):
         self._request(SessionBrowser.DeleteRequested)
 
     def action_focus_filter(self) -> None:
+        self._typed_ahead = ""
         self.query_one("#session-filter").focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys read together with `/` reach the list before the focus moves (QA Q43: "/today"
+        opened the Delete dialog): they are the filter's, as they would be a moment later."""
+        field = self.query_one("#session-filter", Input)
+        if field.has_focus or not (event.is_printable and event.character):
+            return
+        if event.key == "slash":  # here, not as a binding: those run after the keys read with it
+            event.stop()
+            self.action_focus_filter()
+            return
+        if self._typed_ahead is None:
+            return
+        event.stop()
+        event.prevent_default()
+        self._typed_ahead += event.character
+        field.select_on_focus = False  # the focus arrives after these characters: keep them
+        field.value = self._typed_ahead
+        field.cursor_position = len(field.value)
+
+    def on_descendant_focus(self) -> None:
+        self._typed_ahead = None
+        self.query_one("#session-filter", Input).select_on_focus = True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_filter":
