@@ -5,15 +5,14 @@ passages about sessions, and a small model then writes SQL (QA Q33). A name in t
 that the whole index lacks, even within a typo of an indexed word, says the documents cannot
 answer it: the answer says so and shows the evidence closest to the question.
 
-Only rare names count: a word with a capital inside it (PostgreSQL, MongoDB) or capitalised
-past the start of a sentence (Kubernetes, Emacs), that is not a whole word of the embedding
-model's vocabulary (its ~20,000 most frequent words: "Laptop", "Sorry", "French" are there),
-nor one of the asker's own things ("my Obsidian vault"). An ordinary word that is missing is
-more often a typo or a synonym, and declining on it would lose questions the documents answer.
+Only names count: a word with a capital inside it (PostgreSQL, MongoDB) or capitalised past
+the start of a sentence (Kubernetes, French), and not one of the asker's own things ("my
+Obsidian vault", "my Laptop"). An ordinary word that is missing is more often a typo or a
+synonym, and declining on it would lose questions the documents answer. A name that is only
+context ("on Ubuntu") is declined too, but the evidence is shown all the same.
 """
 from __future__ import annotations
 
-import functools
 import re
 from typing import Callable, Iterator
 
@@ -22,24 +21,14 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?:;]|\n)[\s\"'“‘(\[*_`]*$")
 _OWN = re.compile(r"\b(?:my|our|your)\s+$", re.IGNORECASE)
 
 
-@functools.cache
-def common_words() -> frozenset[str]:
-    """The whole words of the embedding model's WordPiece vocabulary (lower case)."""
-    from .embed import embedder_dir
-
-    tokens = (embedder_dir() / "vocab.txt").read_text(encoding="utf-8").split()
-    return frozenset(t for t in tokens if not t.startswith(("##", "[")))
-
-
 def names(question: str) -> Iterator[str]:
-    """The rare names in `question`, each once, in order."""
+    """The names in `question`, each once, in order."""
     seen: set[str] = set()
     for match in _WORD.finditer(question):
         word, before = match.group(), question[:match.start()]
         inner_capital = any(c.isupper() for c in word[1:])
         capitalised = word[0].isupper() and not _SENTENCE_START.search(before)
-        rare = word.lower() not in common_words() and not _OWN.search(before)
-        if (inner_capital or capitalised) and rare and word.lower() not in seen:
+        if (inner_capital or capitalised) and not _OWN.search(before) and word.lower() not in seen:
             seen.add(word.lower())
             yield word
 
