@@ -6,10 +6,10 @@ that the whole index lacks, even within a typo of an indexed word, says the docu
 answer it: the answer says so and shows the evidence closest to the question.
 
 Only names count: a word with a capital inside it (PostgreSQL, MongoDB) or capitalised past
-the start of a sentence (Kubernetes, French), and not one of the asker's own things ("my
-Obsidian vault", "my Laptop"). An ordinary word that is missing is more often a typo or a
-synonym, and declining on it would lose questions the documents answer. A name that is only
-context ("on Ubuntu") is declined too, but the evidence is shown all the same.
+the start of a sentence (Elasticsearch, French). Not the asker's own things ("my Obsidian
+vault"), the platform a question is asked on ("on Ubuntu": the documents still answer the
+rest), nor a file name ("Thesis.txt"). An ordinary word that is missing is more often a typo
+or a synonym, and declining on it would lose questions the documents answer.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from typing import Callable, Iterator
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]|\n)[\s\"'“‘(\[*_`]*$")
-_OWN = re.compile(r"\b(?:my|our|your)\s+$", re.IGNORECASE)
+_CONTEXT = re.compile(r"\b(?:my|our|your|on)\s+(?:(?:an?|the)\s+)?$", re.IGNORECASE)  # "my X", "on a X"
+_FILE_NAME_END = re.compile(r"\.\w")
 
 
 def names(question: str) -> Iterator[str]:
@@ -28,7 +29,8 @@ def names(question: str) -> Iterator[str]:
         word, before = match.group(), question[:match.start()]
         inner_capital = any(c.isupper() for c in word[1:])
         capitalised = word[0].isupper() and not _SENTENCE_START.search(before)
-        if (inner_capital or capitalised) and not _OWN.search(before) and word.lower() not in seen:
+        context = _CONTEXT.search(before) or _FILE_NAME_END.match(question, match.end())
+        if (inner_capital or capitalised) and not context and word.lower() not in seen:
             seen.add(word.lower())
             yield word
 
