@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .answer_text import AnswerFilter, cited_numbers, ends_on_lead_in, grounded_in, truncation_mark
-from .decline import not_mentioned, unknown_name
+from .decline import not_mentioned, unknown_name, without
 from .evidence import Evidence, extract, shown
 from ..conversation import conversation_order
 from ..source import Source
@@ -224,9 +224,7 @@ class ChatService:
 
         say("searching the documents…")
         query = retrieval_query(question, history)
-        hits = retriever.search(query, k=self.settings.top_k, mode=self.settings.search_mode)
-        passages = [dataclasses.replace(hit, n=n)  # numbered as the answer will cite them
-                    for n, hit in enumerate((h for h in hits if h.similarity >= MIN_SIMILARITY), start=1)]
+        passages = self._relevant(query)
         retrieval_ms = (time.perf_counter() - started) * 1000
         answer = Answer(session_id, "", [], retrieval_ms=retrieval_ms, retrieval_query=query, question_id=asked.id)
 
@@ -236,7 +234,9 @@ class ChatService:
             if on_token:
                 on_token(NOTHING_FOUND)
         elif (name := unknown_name(question, retriever.index.mentions)) is not None:
-            self._decline(answer, question, passages, name, on_token, started)
+            rest = without(question, name)  # "…on Ubuntu": the documents may answer the rest
+            self._decline(answer, rest, self._relevant(retrieval_query(rest, history)) or passages, name,
+                          on_token, started)
         else:
             say(f"reading {len(passages)} passage{'s' if len(passages) > 1 else ''}…")
             self._generate(answer, question, passages, history, on_token, should_stop, say, started, again)
@@ -277,8 +277,16 @@ class ChatService:
         answer.history_turns = prompt.history_turns
         answer.ttft_ms = (generating_at - started) * 1000 + generation.ttft_ms
 
+    def _relevant(self, query: str) -> list[Source]:
+        """The passages found for `query` that are about it, numbered as an answer cites them."""
+        retriever = self._loaded()[0]
+        hits = retriever.search(query, k=self.settings.top_k, mode=self.settings.search_mode)
+        return [dataclasses.replace(hit, n=n)
+                for n, hit in enumerate((h for h in hits if h.similarity >= MIN_SIMILARITY), start=1)]
+
     def _decline(self, answer, question, passages, name, on_token, started) -> None:
-        """Say the documents never mention `name`, and quote what comes closest."""
+        """Say the documents never mention `name`, and quote what comes closest to `question`
+        (asked without the name)."""
         embedder = self._loaded()[0].embedder
         answer.evidence = shown(extract(question, passages, embedder.embed_query, limit=TINY_MODEL_FACTS,
                                         embed_many=embedder.embed))
