@@ -98,6 +98,9 @@ _SENTENCE_DONE = re.compile(r"[.!?)\]\"'”’`*]$")  # a passage ending on ";" 
 _CODE_COMMENT = re.compile(r"\S {2,}# ")
 # A sentence that points elsewhere ("See step 7 below.", "… here are some hints."): no answer itself.
 _POINTER = re.compile(r"^see\b|\bhere (?:are|is)\b|\b(?:below|above|as follows)\W*$", re.I)
+# A sentence written around examples: "class Foo: pass" / "is equivalent to" / "class Foo(object):
+# pass". Its middle line is no term, and the example after it is code.
+_BETWEEN_EXAMPLES = re.compile(r"(?:is|are|was|were)(?: [a-z]+)+")
 # Plain-text headings ("DESCRIPTION", "EXIT STATUS" in a manual page) are capitals alone; a
 # line with a wide gap inside ("TAC(1)      User Commands      TAC(1)") is a page header.
 _CAPITALS_HEADING = re.compile(r"^[A-Z][A-Z0-9 ()/&,'-]*[A-Z)]$")
@@ -207,6 +210,7 @@ def quotes(text: str) -> list[Quote]:
     asides: set[int] = set()  # and of those under a heading of asides
     completed: set[int] = set()  # and of lead-ins completed by a block's first line ("e.g.: def f(): …")
     aside_from = -1  # the position where the current section of asides starts
+    example_next = False  # the paragraph read next is an example (after "is equivalent to")
 
     def end_list() -> None:
         nonlocal lead
@@ -257,10 +261,15 @@ def quotes(text: str) -> list[Quote]:
         row.clear()
 
     def flush(*, at_end: bool = False) -> None:
-        nonlocal term, described, opening, lead
+        nonlocal term, described, opening, lead, example_next
         if not paragraph:
             return
         joined, one_line = _LINE_END_HYPHEN.sub("", " ".join(paragraph)), len(paragraph) == 1
+        was_example, example_next = example_next, one_line and bool(_BETWEEN_EXAMPLES.fullmatch(joined))
+        if was_example or example_next:
+            paragraph.clear()
+            opening = False
+            return
         if not one_line and not listed and all(_SIGNATURE.match(line) for line in paragraph):
             joined, one_line = ", ".join(paragraph), True  # methods described together: "object.__neg__(self), …"
         paragraph.clear()

@@ -527,3 +527,12 @@ def test_methods_described_together_are_one_term_quoted_with_their_description()
            'implement the unary arithmetic operations ("-", "+", "abs()" and "~").' in quoted
     binary = next(q for q in quoted if q.startswith("object.__add__(self, other)"))
     assert " … — These methods are called to implement the binary arithmetic operations" in binary  # the list shortened
+
+
+def test_a_sentence_written_around_examples_is_no_term_and_its_example_is_not_quoted():
+    from pydoc_data.topics import topics
+
+    quoted = sentences(topics["class"])  # "…hence, / class Foo: pass / is equivalent to / class Foo(object): pass"
+    assert not any("is equivalent to" in q or q.startswith("class Foo") for q in quoted)
+    assert quoted[quoted.index(next(q for q in quoted if q.startswith("Classes without"))) + 1].startswith(
+        "The class’s suite is then executed in a new execution frame")
