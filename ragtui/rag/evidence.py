@@ -114,12 +114,13 @@ _OPTIONS = re.compile(r"^(?:--?[A-Za-z0-9][\w\-]*(?:\[?=[^\s,]*)?,? )+")
 
 
 _OPERATOR_CHARS = r"\-+*/%@<>=!~^&|"
+_OPERATOR = re.compile(rf"\*\*|//|<<|>>|<=|>=|==|!=|:=|[{_OPERATOR_CHARS}]")
 # Tokens that are not words: a link (its path names no subject of the sentence), a short
 # option ("-r" is not "-R") and an operator standing alone ("//", "%", "+").
 _TOKEN = re.compile(
     r"(?P<link><?\b(?:https?|ftp)://\S+)"
     r"|(?P<code>(?<![\w-])-[A-Za-z](?![\w-])"
-    rf"|(?<![\w{_OPERATOR_CHARS}])(?:\*\*|//|<<|>>|<=|>=|==|!=|:=|[{_OPERATOR_CHARS}])(?![\w{_OPERATOR_CHARS}]))"
+    rf"|(?<![\w{_OPERATOR_CHARS}])(?:{_OPERATOR.pattern})(?![\w{_OPERATOR_CHARS}]))"
     rf"|(?P<word>{_WORD.pattern})"
 )
 
@@ -446,9 +447,10 @@ def extract(question: str, passages: Sequence, embed: Embed | None, *,
     shapes = [shape for asks, shape in _ANSWER_SHAPES if asks.search(question)]
     defines = {n for n in titles if _DEFINITION.match(question) and _asks_about(asked, titles[n])}
     named = {_stem(part.lower()) for name in _CODE_NAME.findall(question) for part in {name, name.rsplit(".", 1)[-1]}}
+    operators = {w for w in asked if _OPERATOR.fullmatch(w)}
     bonus = [SHAPE_BONUS * any(shape.search(q.text) for shape in shapes)
              + (LEAD_BONUS + DEFINITION_BONUS * (n in defines)) * q.lead
-             + DEFINITION_BONUS * _describes(q, named)
+             + DEFINITION_BONUS * (_describes(q, named) or _row_about(q, operators))
              for n, _, q, _ in candidates]
     prior = [lex - pen + b for lex, pen, b in zip(lexical, penalty, bonus)]
     shortlist = sorted(range(len(candidates)), key=lambda i: -prior[i])
@@ -496,6 +498,13 @@ def _describes(quote: Quote, names: set[str]) -> float:
     if not names or not names & set(words(quote.context)):
         return 0.0
     return 1.0 if _term_part(quote) else 0.5
+
+
+def _row_about(quote: Quote, operators: set[str]) -> bool:
+    """A table row whose first cell names an operator asked about: the operator table's
+    '"*", "@", "/", "//", "%" · Multiplication, …, remainder' for "What is the % operator?"."""
+    first, row, _ = quote.text.removeprefix("… ").partition(" · ")
+    return bool(row and operators & set(words(first)))
 
 
 def _asks_about(asked: Sequence[str], title: set[str]) -> bool:

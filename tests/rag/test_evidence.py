@@ -536,3 +536,17 @@ def test_a_sentence_written_around_examples_is_no_term_and_its_example_is_not_qu
     assert not any("is equivalent to" in q or q.startswith("class Foo") for q in quoted)
     assert quoted[quoted.index(next(q for q in quoted if q.startswith("Classes without"))) + 1].startswith(
         "The class’s suite is then executed in a new execution frame")
+
+
+def test_a_question_about_an_operator_is_answered_by_the_table_row_naming_it():
+    from pydoc_data.topics import topics
+
+    def passage(n: int, topic: str, title: str, start: str, length: int) -> Source:
+        at = topics[topic].index(start)
+        return Source(n, f"python-docs:{topic}", title, "", topics[topic][at:at + length])
+
+    passages = [passage(1, "binary", "Binary arithmetic operations", "No builtin Python types implement", 411),
+                passage(2, "conversions", "Arithmetic conversions", "* otherwise, both must be integers", 229),
+                passage(3, "operator-summary", "Operator precedence", '| "*", "@", "/", "//", "%"', 367)]
+    best = shown(extract("What is the % operator on integers?", passages, None))
+    assert best[0].text.startswith('… "*", "@", "/", "//", "%" · Multiplication') and "remainder" in best[0].text
