@@ -100,6 +100,9 @@ _CODE_COMMENT = re.compile(r"\S {2,}# ")
 _POINTER = re.compile(r"^see\b|\bhere (?:are|is)\b|\b(?:below|above|as follows)\W*$", re.I)
 # A sentence written around examples: "class Foo: pass" / "is equivalent to" / "class Foo(object):
 # pass". Its middle line is no term, and the example after it is code.
+# A paragraph opening on "It …" carries on the prose paragraph before it ('"break" may only occur
+# nested in a loop.' / 'It terminates the nearest enclosing loop'); "This …" may be about a table or example.
+_CARRIES_ON = re.compile(r"^(?:it|otherwise)\b", re.I)
 _BETWEEN_EXAMPLES = re.compile(r"(?:is|are|was|were)(?: [a-z]+)+")
 # Plain-text headings ("DESCRIPTION", "EXIT STATUS" in a manual page) are capitals alone; a
 # line with a wide gap inside ("TAC(1)      User Commands      TAC(1)") is a page header.
@@ -212,6 +215,7 @@ def quotes(text: str) -> list[Quote]:
     completed: set[int] = set()  # and of lead-ins completed by a block's first line ("e.g.: def f(): …")
     aside_from = -1  # the position where the current section of asides starts
     example_next = False  # the paragraph read next is an example (after "is equivalent to")
+    prose_end = -1  # len(found) after the last prose paragraph, while nothing else came after it
 
     def end_list() -> None:
         nonlocal lead
@@ -262,14 +266,14 @@ def quotes(text: str) -> list[Quote]:
         row.clear()
 
     def flush(*, at_end: bool = False) -> None:
-        nonlocal term, described, opening, lead, example_next
+        nonlocal term, described, opening, lead, example_next, prose_end
         if not paragraph:
             return
         joined, one_line = _LINE_END_HYPHEN.sub("", " ".join(paragraph)), len(paragraph) == 1
         was_example, example_next = example_next, one_line and bool(_BETWEEN_EXAMPLES.fullmatch(joined))
         if was_example or example_next:
             paragraph.clear()
-            opening = False
+            opening, prose_end = False, -1
             return
         if not one_line and not listed and all(_SIGNATURE.match(line) for line in paragraph):
             joined, one_line = ", ".join(paragraph), True  # methods described together: "object.__neg__(self), …"
@@ -291,12 +295,15 @@ def quotes(text: str) -> list[Quote]:
             return
         if was_opening and joined[0].islower():
             joined = "… " + joined  # the passage starts inside a sentence
+        carries_on = prose_end == len(found) and len(found) not in leads and not listed \
+            and not _POINTER.search(found[-1].text)
         for i, sentence in enumerate(_SENTENCE_END.split(joined)):
             if i == 0 and term and not described and not listed:
                 add(f"{_shortened(term, MAX_CHARS // 3)} — {sentence}", term, leans_back=False)
             else:
-                add(sentence, term, leans_back=i > 0)
+                add(sentence, term, leans_back=i > 0 or carries_on and bool(_CARRIES_ON.match(sentence)))
         described = True
+        prose_end = -1 if listed else len(found)
 
     lines = text.splitlines()
     for at, line in enumerate(lines):
@@ -304,7 +311,7 @@ def quotes(text: str) -> list[Quote]:
         if stripped.startswith("```"):
             flush()
             end_list()
-            in_code, code_started, opening = not in_code, False, False
+            in_code, code_started, opening, prose_end = not in_code, False, False, -1
             continue
         if in_code:
             if not code_started and stripped and found and found[-1].text.endswith(":"):
@@ -314,7 +321,7 @@ def quotes(text: str) -> list[Quote]:
         if not in_grammar and (stripped.startswith("|") or stripped.startswith("+") and set(stripped) <= set("+-= ")):
             flush()  # a table row stands alone
             end_list()
-            opening = False
+            opening, prose_end = False, -1
             if stripped.startswith("+") or in_grid and set(stripped) <= set("|=-+: "):
                 end_row()  # a grid table: its rows run over the lines between these
                 in_grid = True
@@ -336,7 +343,7 @@ def quotes(text: str) -> list[Quote]:
             if not in_grammar and found and found[-1].text.endswith(":"):
                 complete_lead_in(stripped)  # its first line completes the lead-in, as a code block's does
             end_lead_in()
-            in_grammar, opening = True, False
+            in_grammar, opening, prose_end = True, False, -1
             continue
         if stripped.startswith("#") or set(stripped) <= set("|-:= *") or _CAPITALS_HEADING.match(stripped) \
                 or _LAYOUT_GAP.search(stripped) or not paragraph and _is_subheading(lines, at):

@@ -550,3 +550,17 @@ def test_a_question_about_an_operator_is_answered_by_the_table_row_naming_it():
                 passage(3, "operator-summary", "Operator precedence", '| "*", "@", "/", "//", "%"', 367)]
     best = shown(extract("What is the % operator on integers?", passages, None))
     assert best[0].text.startswith('… "*", "@", "/", "//", "%" · Multiplication') and "remainder" in best[0].text
+
+
+def test_a_paragraph_opening_on_it_carries_on_the_prose_paragraph_before():
+    from pydoc_data.topics import topics
+
+    text = topics["break"]
+    best = shown(extract("What does break do in a loop?", [Source(1, "python-docs:break", 'The "break" statement', "", text)],
+                         None))
+    assert best[0].text.startswith('"break" may only occur syntactically nested in a "for" or "while" loop') \
+        and best[0].text.endswith("It terminates the nearest enclosing loop, skipping the optional \"else\" clause if "
+                                  "the loop has one.")
+    # not across a pointer ("See also … for details.") nor after a heading, a table or an example
+    assert "It is a \"SyntaxError\" to use an \"async with\" statement outside the body of a coroutine function." \
+        in sentences(topics["async"])
