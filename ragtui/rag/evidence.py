@@ -98,11 +98,11 @@ _SENTENCE_DONE = re.compile(r"[.!?)\]\"'”’`*]$")  # a passage ending on ";" 
 _CODE_COMMENT = re.compile(r"\S {2,}# ")
 # A sentence that points elsewhere ("See step 7 below.", "… here are some hints."): no answer itself.
 _POINTER = re.compile(r"^see\b|\bhere (?:are|is)\b|\b(?:below|above|as follows)\W*$", re.I)
-# A sentence written around examples: "class Foo: pass" / "is equivalent to" / "class Foo(object):
-# pass". Its middle line is no term, and the example after it is code.
 # A paragraph opening on "It …" carries on the prose paragraph before it ('"break" may only occur
 # nested in a loop.' / 'It terminates the nearest enclosing loop'); "This …" may be about a table or example.
 _CARRIES_ON = re.compile(r"^(?:it|otherwise)\b", re.I)
+# A sentence written around examples: "class Foo: pass" / "is equivalent to" / "class Foo(object):
+# pass". Its middle line is no term, and the example after it is code.
 _BETWEEN_EXAMPLES = re.compile(r"(?:is|are|was|were)(?: [a-z]+)+")
 # Plain-text headings ("DESCRIPTION", "EXIT STATUS" in a manual page) are capitals alone; a
 # line with a wide gap inside ("TAC(1)      User Commands      TAC(1)") is a page header.
