@@ -21,8 +21,10 @@ run: $(STAMP)
 # re-rewrote every test module and pytest plugin, ~20 s of test-fast's 72 s of CPU.
 TEST_ENV := HF_HUB_OFFLINE=1 PYTHONDONTWRITEBYTECODE=
 
+# In parallel too: the tests on a model or on the cluster go to one worker each (tests/conftest.py
+# groups them), so each is loaded or started once. Serially: make test PYTEST_ARGS="-n 0".
 test: $(STAMP)
-	$(TEST_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(shell expr $$(nproc) + 1) --dist loadgroup $(PYTEST_ARGS)
 
 # The tier to run while working: no model, no tmux, nothing slow (markers in pyproject.toml),
 # one worker per core (the tests mostly wait on Redis, subprocesses and the UI).

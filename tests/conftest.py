@@ -20,6 +20,10 @@ TIER_FIXTURES = {
 }
 
 
+SHARED_PER_WORKER = ("model", "cluster")  # a session fixture each xdist worker would start again
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
 def pytest_collection_modifyitems(items):
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
@@ -28,6 +32,12 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(marker)
         if getattr(item, "callspec", None) and "cluster" in item.callspec.params.values():
             item.add_marker("cluster")  # the store suite's cluster backend, asked for at run time
+        # `make test` runs in parallel with --dist loadgroup: the tests on a model or on the
+        # cluster go to one worker each, so each is loaded or started once, not once per worker.
+        for marker in SHARED_PER_WORKER:
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.xdist_group(marker))
+                break
 
 
 @pytest.fixture(scope="session")
