@@ -234,12 +234,12 @@ def cmd_stats(settings: Settings, args) -> int:
     print(f"backend   {one_line(store.describe())}")
     print(f"health    {stats.health}")
     if getattr(store, "fallback_reason", None):  # Redis is not answering: these are only what is known here
-        print(f"sessions  ? (Redis unreachable; {stats.sessions} known here)")
-        print(f"messages  ? (Redis unreachable; {stats.messages} known here)")
+        print(f"sessions  ? (Redis unreachable; {stats.sessions:,} known here)")
+        print(f"messages  ? (Redis unreachable; {stats.messages:,} known here)")
     else:
-        print(f"sessions  {stats.sessions}")
-        print(f"messages  {stats.messages}")
-        print(f"users     {stats.users}")
+        print(f"sessions  {stats.sessions:,}")  # scripts read --json
+        print(f"messages  {stats.messages:,}")
+        print(f"users     {stats.users:,}")
     if stats.memory_bytes is not None:
         print(f"memory    {format_bytes(stats.memory_bytes)}")
     for key, value in stats.server.items():

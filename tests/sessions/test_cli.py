@@ -167,6 +167,16 @@ def test_stats_reports_backend_counts_and_latency(capsys, seeded):
     assert stats["server"]["redis_version"]
 
 
+def test_stats_counts_read_with_thousands_separators(capsys, redis_url, tmp_path):
+    store = open_store(redis_url, data_dir=tmp_path / "data")
+    for i in range(1001):
+        store.create_session("carol", f"chat {i}")
+    code, out, _ = run(capsys, "--store", redis_url, "--admin", "stats")
+    assert code == 0 and re.search(r"^sessions  1,001$", out, re.MULTILINE)  # QA: "200000" was hard to read
+    code, out, _ = run(capsys, "--store", redis_url, "--admin", "stats", "--json")
+    assert json.loads(out)["sessions"] == 1001  # what scripts read stays a number
+
+
 def test_memory_store_is_said_loudly(capsys):
     code, _, err = run(capsys, "--store", "memory", "sessions", "list")
     assert code == 0 and "nothing is kept" in err
