@@ -151,9 +151,11 @@ class ChatService:
             choice = choose_model(self.settings)  # a bad model file or server fails now, not after indexing
             if self._retriever is None:
                 self._retriever = self._load_retriever(say)
-            say(f"loading the language model {choice.name}…")
+            if not choice.server:
+                say(f"loading the language model {choice.name}…")
             self._model = choice.load()
-            say(f"ready: {choice.name}, context {self._model.n_ctx} tokens")
+            where = f" on {choice.server}" if choice.server else ""
+            say(f"ready: {choice.name}{where}, context {self._model.n_ctx} tokens")
 
     def _loaded(self) -> tuple[Retriever, LocalModel | ServedModel]:
         self.load()

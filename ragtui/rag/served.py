@@ -72,6 +72,7 @@ class ModelChoice:
 
     name: str
     load: Callable[[], LocalModel | ServedModel]
+    server: str = ""  # the server's address when the model is served: nothing loads here
 
 
 def choose_model(settings) -> ModelChoice:
@@ -80,7 +81,7 @@ def choose_model(settings) -> ModelChoice:
     if settings.llm_url:
         served = ServedModel.from_settings(settings)
         served.load()
-        return ModelChoice(served.name, lambda: served)
+        return ModelChoice(served.name, lambda: served, server=served.shown_url)
     from .llm import shared_model
     from .models import check_gguf, resolve_model
 

@@ -166,7 +166,9 @@ def test_models_lists_the_servers_models(capsys, served_env):
 
 def test_ask_records_the_servers_model_name_in_the_session(capsys, served_env, redis_url):
     assert cli.main(["--store", redis_url, "--user", "alice", "ask", "--json", QUESTION]) == 0
-    sid = json.loads(capsys.readouterr().out)["session_id"]
+    out, err = capsys.readouterr()
+    sid = json.loads(out)["session_id"]
+    assert "loading the language model" not in err and f"ready: {ALIAS} on http://" in err  # QA Q46: nothing loads here
     store = open_store(redis_url, user="alice")
     try:
         assert store.get_session(sid).model == ALIAS  # the name /v1/models gave, not a file's
