@@ -15,6 +15,9 @@
   (`inline` or a fenced block) with a word that is in no passage ends the answer at the start
   of the sentence holding it, and so does a loop of a few words said four times over; text
   is then shown a sentence at a time, each once decided.
+- With `question` (a tiny model, whose yes or no is close to a coin toss: QA Q38), a leading
+  verdict ("Yes,", "No.", "The answer is no,", "Yes, you can …") is not shown: the rest of its
+  sentence is kept if it says something of its own, else the sentence goes.
 
 Text that may still turn into one of these (a line starting "Quest…", an open "[1, 2",
 trailing spaces) is held back until it is decided, so what streams is exactly what is kept.
@@ -44,6 +47,15 @@ _FENCE = "```"
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*(?:`|\n|\Z)", re.DOTALL)  # a fenced block or an inline span
 _CODE_WORD = re.compile(r"\w{2,}")
 _LOOP = re.compile(r"(\b\w+(?:\W{1,3}\w+){0,2})(?:\W{1,3}\1\b){3,}")  # one to three words, four times over
+_VERDICT = re.compile(r"[ \t*_]*(?:the answer is[ \t]+)?(?:yes|no)\b[*_]*"
+                      r"(?:[ \t]*(?P<stop>[.!]|$)|[ \t]*[,;:]|[ \t]+[—–-](?=[ \t]))[ \t]*", re.IGNORECASE)
+_VERDICT_STARTS = ("yes", "no", "the answer is yes", "the answer is no")
+# "you can …", "it does not …" after a verdict is the verdict said again, not a statement.
+_VERDICT_CLAUSE = re.compile(r"(?:you|i|it|they|we|this|that)[ \t]+(?:can|cannot|can't|do|don't|does|doesn't|is|isn't|"
+                             r"are|aren't|will|won't|should|shouldn't)\b", re.IGNORECASE)
+_PLAIN_WORDS = frozenset("a an the it its you your i my we our they them this that to of in on for with and or "
+                         "is are be can cannot not no yes do does don't doesn't will won't".split())
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 Grounded = Callable[[str], bool]  # whether a piece of code holds only words of the passages
 
 
@@ -79,7 +91,7 @@ def truncation_mark(max_tokens: int) -> str:
 
 
 def settle(raw: str, available: int, *, final: bool = False, max_sentences: int | None = None,
-           grounded: Grounded | None = None) -> tuple[str, bool]:
+           grounded: Grounded | None = None, question: str | None = None) -> tuple[str, bool]:
     """The clean text decided so far from the model's raw output, and whether it has ended.
 
     Not final: what might still change is left out. The text for a longer `raw` always
@@ -88,6 +100,10 @@ def settle(raw: str, available: int, *, final: bool = False, max_sentences: int 
     if not final and len(raw) < 40 and _may_be_label(raw):
         return "", False  # might be an "Answer:" label: wait to see it whole
     raw = _ANSWER_LABEL.sub("", raw, count=1)
+    if question is not None:
+        raw = _without_verdict(raw, question, final=final)
+        if raw is None:
+            return "", False  # its first sentence may be a verdict: wait to see it whole
     end = _end(raw + " " if final else raw, max_sentences)  # at the end, the last sentence is whole
     if grounded is not None:
         unfit = _unfit_from(raw[:end], grounded, whole=final or end is not None)
@@ -102,6 +118,37 @@ def settle(raw: str, available: int, *, final: bool = False, max_sentences: int 
         open_code = [c.start() for c in _CODE.finditer(raw) if not _closed(c.group())]
         hold = min(hold, *(_sentence_start(raw, at) for at in [len(raw), *open_code]))
     return _clean(raw[:hold], available), False
+
+
+def _without_verdict(raw: str, question: str, *, final: bool) -> str | None:
+    """`raw` without a leading yes/no verdict; None while its first sentence is undecided."""
+    start = raw.lower().lstrip(" \t*_").rstrip(" \t*_—–-")
+    if not final and any(verdict.startswith(start) for verdict in _VERDICT_STARTS):
+        return None  # "No" may become "No," or "Nothing", "Yes -" "Yes - it …"
+    verdict = _VERDICT.match(raw)
+    if not verdict:
+        return raw
+    stop = verdict.group("stop") is not None  # "No." is a sentence of its own
+    end = None if stop else _SENTENCE_END.search(raw, verdict.end())
+    if not (stop or end or final):
+        return None  # the rest of its sentence decides
+    cut = verdict.end() if stop else end.end() if end else len(raw)
+    rest, after = raw[verdict.end():cut].strip(), raw[cut:].lstrip()
+    if not _stands_alone(rest, question):
+        return after
+    if rest.split()[0].isalpha():
+        rest = rest[0].upper() + rest[1:]
+    return f"{rest} {after}" if after else rest
+
+
+def _stands_alone(rest: str, question: str) -> bool:
+    """Whether what follows a verdict says something of its own: not "you can …", and at least
+    two words that are neither in the question nor plain ("Alice can see your sessions" for
+    "Can Alice see my sessions?" only says the verdict again)."""
+    if not rest or _VERDICT_CLAUSE.match(rest):
+        return False
+    asked = set(re.findall(r"[\w']+", question.lower()))
+    return len(set(re.findall(r"[\w']+", rest.lower())) - asked - _PLAIN_WORDS) >= 2
 
 
 def _closed(code: str) -> bool:
@@ -209,11 +256,13 @@ class AnswerFilter:
     """Feed it the model's pieces; it passes on the clean text and says when to stop."""
 
     def __init__(self, available: int, emit: Callable[[str], None] | None = None, *,
-                 max_sentences: int | None = None, grounded: Grounded | None = None):
+                 max_sentences: int | None = None, grounded: Grounded | None = None,
+                 question: str | None = None):
         self.available = available
         self.emit = emit or (lambda _text: None)
         self.max_sentences = max_sentences
         self.grounded = grounded
+        self.question = question
         self.text = ""  # everything passed on so far
         self.ended = False  # an invented turn, a template token or a repeat was cut off
         self._raw = ""
@@ -223,14 +272,14 @@ class AnswerFilter:
         if not self.ended:
             self._raw += piece
             self._update(*settle(self._raw, self.available, max_sentences=self.max_sentences,
-                                 grounded=self.grounded))
+                                 grounded=self.grounded, question=self.question))
         return self.ended
 
     def finish(self) -> str:
         """Pass on what was held back; returns the whole clean text."""
         if not self.ended:
             self._update(*settle(self._raw, self.available, final=True, max_sentences=self.max_sentences,
-                                 grounded=self.grounded))
+                                 grounded=self.grounded, question=self.question))
         return self.text
 
     def _update(self, text: str, ended: bool) -> None:

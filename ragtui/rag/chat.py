@@ -303,10 +303,12 @@ class ChatService:
                sampling) -> tuple[str, Generation]:
         """One go at the answer's text, cleaned as it streams to `out`. A tiny model's answer
         is cut to two sentences, and before any code it invented (bench/answer_quality.py:
-        about one answer in ten had a script, a package or a command from no passage)."""
+        about one answer in ten had a script, a package or a command from no passage); its
+        leading yes or no, a coin toss at 135M parameters (QA Q38), is not shown."""
         tiny = _is_tiny(model)
         cleaned = AnswerFilter(len(given), out, max_sentences=TINY_MODEL_SENTENCES if tiny else None,
-                               grounded=grounded_in(" ".join(p.text for p in given)) if tiny else None)
+                               grounded=grounded_in(" ".join(p.text for p in given)) if tiny else None,
+                               question=question if tiny else None)
 
         def keep(piece: str) -> None:
             meter.tick()

@@ -180,3 +180,44 @@ def test_with_grounding_a_sentence_is_shown_once_it_is_decided():
 
 def test_an_a_label_is_dropped_like_an_answer_label():
     assert stream(["A", ":", " Port 7341 [1]."])[0] == "Port 7341 [1]."
+
+
+@pytest.mark.parametrize("question, raw, kept", [
+    # QA Q38: SmolLM2-135M's yes/no contradicts the evidence quoted under it about half the time.
+    ("Can I make it never expire?", "The answer is no, pinned sessions never expire. Press p to pin one.",
+     "Pinned sessions never expire. Press p to pin one."),
+    ("Can I use ragtui without Redis?", "No.", ""),
+    ("Can I use ragtui without Redis?", "No. It can use a durable local store [1].", "It can use a durable local store [1]."),
+    ("Can my colleague Alice see my sessions on our shared Redis?",
+     "Yes, Alice can see your sessions. Each user has their own key prefix [2].", "Each user has their own key prefix [2]."),
+    ("Can I create a session with several app instances?", "Yes, you can.", ""),
+    ("Can I use underscores in integer literals?", "Yes, you can use underscores in integer literals.", ""),
+    ("Does ragtui send my documents to a cloud service?",
+     "No, ragtui does not send documents to a cloud service. It is an offline, keyboard-driven terminal app.",
+     "It is an offline, keyboard-driven terminal app."),
+    ("Is x += 1 the same as x = x + 1?", "The answer is no, x += 1 does not equal x = x + 1.", ""),
+    ("Are pins kept forever?", "Answer: Yes — pins are kept in Redis forever", ""),
+    ("Can I pin a session?", "Answer: Yes, press p in the session browser [1].", "Press p in the session browser [1]."),
+    # Not verdicts: kept as they are.
+    ("Does anything leave my machine?", "No data leaves your machine [1].", "No data leaves your machine [1]."),
+    ("Which key pins a session?", "Nothing else: press p [1].", "Nothing else: press p [1]."),
+    ("What does yes do?", "You pipe yes into it [1].", "You pipe yes into it [1]."),
+])
+def test_a_tiny_models_leading_yes_or_no_is_not_shown(question, raw, kept):
+    shown = []
+    cleaned = AnswerFilter(3, shown.append, max_sentences=2, question=question)
+    for piece in words(raw):
+        cleaned.feed(piece)
+    assert cleaned.finish() == kept
+    assert "".join(shown) == kept  # streamed a sentence at a time, never taken back
+
+
+def test_without_a_question_a_verdict_is_kept():
+    assert stream(words("No, pinned sessions never expire."))[0] == "No, pinned sessions never expire."
+
+
+def test_a_verdict_is_held_back_until_its_sentence_is_decided():
+    assert settle("No", 3, question="Can I?") == ("", False)
+    assert settle("No, you can", 3, question="Can I?") == ("", False)
+    assert settle("No, you can't. Pin", 3, question="Can I?") == ("Pin", False)
+    assert settle("No", 3, question="Can I?", final=True) == ("", False)
