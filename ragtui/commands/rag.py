@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import RagtuiError
+from ..formatting import format_count
 from ..safe_text import clean as safe  # documents and answers must not drive the terminal
 from ..safe_text import json_line, one_line
 from ..source import Source, answer_notes
@@ -102,7 +103,8 @@ def cmd_ingest(settings, args) -> int:
                          "total_chunks": index.chunk_count()}))
     else:
         print(report.summary())
-        print(f"index: {index.document_count()} documents, {index.chunk_count()} chunks in {index.directory}")
+        print(f"index: {format_count(index.document_count(), 'document')}, "
+              f"{format_count(index.chunk_count(), 'chunk')} in {index.directory}")
     return 0
 
 

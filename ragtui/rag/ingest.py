@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Protocol, Sequence
 
+from ..formatting import format_count
 from .chunking import chunk_document
 from .documents import Chunk, Document
 from .index import Index
@@ -49,7 +50,7 @@ class IngestReport:
     chunks: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
-    ignored: int = 0  # files of types ragtui does not read, found while walking folders
+    ignored: dict[str, int] = field(default_factory=dict)  # file types ragtui does not read, found while walking folders: suffix -> files
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
 
     @property
@@ -61,11 +62,13 @@ class IngestReport:
             f"{self.added} added", f"{self.updated} updated", f"{self.unchanged} unchanged",
             f"{self.removed} removed", f"{len(self.skipped)} skipped",
         ]
-        line = f"{', '.join(parts)}; {self.chunks} chunks in {self.seconds:.1f}s"
+        line = f"{', '.join(parts)}; {format_count(self.chunks, 'chunk')} in {self.seconds:.1f}s"
         if self.chunks:
             line += f" ({self.chunks_per_s:.0f} chunks/s)"
-        if self.ignored:
-            line += f"; {self.ignored} files of other types ignored"
+        if self.ignored:  # by type, so "130 .gz" says what to convert (a man page: man X > X.txt)
+            kinds = sorted(self.ignored.items(), key=lambda kind: (-kind[1], kind[0]))
+            shown = ", ".join(f"{count} {suffix}" for suffix, count in kinds[:4]) + (", …" if len(kinds) > 4 else "")
+            line += f"; {format_count(sum(self.ignored.values()), 'file')} of other types ignored ({shown})"
         return line
 
     def to_dict(self) -> dict:
@@ -114,7 +117,8 @@ def _walk(root: Path, report: IngestReport) -> Iterator[Path]:
             if is_supported(path):
                 yield path
             else:
-                report.ignored += 1
+                suffix = path.suffix.lower() or "no suffix"
+                report.ignored[suffix] = report.ignored.get(suffix, 0) + 1
 
 
 def _is_utf8(name: str) -> bool:

@@ -89,7 +89,8 @@ def test_hidden_binary_unreadable_empty_and_undecodable_files(corpus, index, fak
         assert skipped[str(corpus / "locked.md")].startswith("unreadable")
     assert report.added == len(sources(index)) >= 3
     assert not any(".secret" in s or ".git" in s or "photo" in s for s in sources(index))
-    assert report.ignored == 1  # photo.jpg: not a format ragtui reads
+    assert report.ignored == {".jpg": 1}  # photo.jpg: not a format ragtui reads
+    assert "1 file of other types ignored (1 .jpg)" in report.summary()  # says which, so the user knows what to convert
 
 
 def test_a_file_that_becomes_unusable_leaves_the_index(corpus, index, fake_embedder):
