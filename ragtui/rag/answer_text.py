@@ -47,9 +47,13 @@ _FENCE = "```"
 _CODE = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*(?:`|\n|\Z)", re.DOTALL)  # a fenced block or an inline span
 _CODE_WORD = re.compile(r"\w{2,}")
 _LOOP = re.compile(r"(\b\w+(?:\W{1,3}\w+){0,2})(?:\W{1,3}\1\b){3,}")  # one to three words, four times over
-_VERDICT = re.compile(r"[ \t*_]*(?:the answer is[ \t]+)?(?:yes|no)\b[*_]*"
+_LEADING_CITATION = r"[ \t*_]*(?:\[[\d, ]*\]?[ \t]*)?"  # "[1] No, …"; "[1" may be one
+_VERDICT = re.compile(_LEADING_CITATION + r"(?:the answer(?: to (?:your|this|the) question)? is[ \t]+)?(?:yes|no)\b[*_]*"
                       r"(?:[ \t]*(?P<stop>[.!]|$)|[ \t]*[,;:]|[ \t]+[—–-](?=[ \t]))[ \t]*", re.IGNORECASE)
-_VERDICT_STARTS = ("yes", "no", "the answer is yes", "the answer is no")
+_VERDICT_STARTS = ("yes", "no", "the answer is yes", "the answer is no", "the answer to the question is yes",
+                   "the answer to the question is no", "the answer to your question is yes",
+                   "the answer to your question is no", "the answer to this question is yes",
+                   "the answer to this question is no")
 # "you can …", "it does not …" after a verdict is the verdict said again, not a statement.
 _VERDICT_CLAUSE = re.compile(r"(?:you|i|it|they|we|this|that)[ \t]+(?:can|cannot|can't|do|don't|does|doesn't|is|isn't|"
                              r"are|aren't|will|won't|should|shouldn't)\b", re.IGNORECASE)
@@ -122,7 +126,7 @@ def settle(raw: str, available: int, *, final: bool = False, max_sentences: int 
 
 def _without_verdict(raw: str, question: str, *, final: bool) -> str | None:
     """`raw` without a leading yes/no verdict; None while its first sentence is undecided."""
-    start = raw.lower().lstrip(" \t*_").rstrip(" \t*_—–-")
+    start = re.sub(_LEADING_CITATION, "", raw.lower(), count=1).rstrip(" \t*_—–-")
     if not final and any(verdict.startswith(start) for verdict in _VERDICT_STARTS):
         return None  # "No" may become "No," or "Nothing", "Yes -" "Yes - it …"
     verdict = _VERDICT.match(raw)

@@ -198,10 +198,13 @@ def test_an_a_label_is_dropped_like_an_answer_label():
     ("Is x += 1 the same as x = x + 1?", "The answer is no, x += 1 does not equal x = x + 1.", ""),
     ("Are pins kept forever?", "Answer: Yes — pins are kept in Redis forever", ""),
     ("Can I pin a session?", "Answer: Yes, press p in the session browser [1].", "Press p in the session browser [1]."),
+    ("Does ctrl+t exist?", "The answer to the question is yes. The document lists actions.", "The document lists actions."),
+    ("Can I pin a session?", "[1] No, you cannot pin a session.\n[2] Press p to pin it.", "[2] Press p to pin it."),
     # Not verdicts: kept as they are.
     ("Does anything leave my machine?", "No data leaves your machine [1].", "No data leaves your machine [1]."),
     ("Which key pins a session?", "Nothing else: press p [1].", "Nothing else: press p [1]."),
     ("What does yes do?", "You pipe yes into it [1].", "You pipe yes into it [1]."),
+    ("Which key pins a session?", "[1] Press p [1].", "[1] Press p [1]."),
 ])
 def test_a_tiny_models_leading_yes_or_no_is_not_shown(question, raw, kept):
     shown = []
