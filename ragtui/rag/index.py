@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,10 @@ LABEL_BOOST = 1.0  # BM25 weight of a match in a passage's label (file name, tit
 DOCUMENT_WEIGHT = 1.0  # weight of the document's cosine to the query beside the passage's own
 KEYWORD_WEIGHT = 0.2  # weight of BM25, scaled to 1 for the query's best full-text match
 SAME_DOCUMENT_PENALTY = 0.1  # off a passage's score for each better one of its document already listed
+CODE_NAME_BONUS = 0.1  # for a passage that introduces a code name of the question (str.lower, __new__)
+CODE_NAME_CANDIDATES = 10  # passages found per code name, besides the other signals
+# A dotted name (str.lower, os.path.join: parts of two characters or more, so not "e.g.") or a dunder.
+_CODE_NAME = re.compile(r"(?<![\w.])(?:__\w+__|[A-Za-z_]\w+(?:\.[A-Za-z_]\w+)+)(?![\w])")
 
 
 @dataclass(frozen=True)
@@ -284,7 +289,12 @@ class Index:
         document, about many things, loses to the focused one even when one of its passages
         matches as well. A document's second passage loses SAME_DOCUMENT_PENALTY, its third
         twice that, and so on: a strong second passage of the best document still comes
-        before a weak other document, but one document cannot fill the top."""
+        before a weak other document, but one document cannot fill the top.
+
+        A question naming code (str.join, __getattr__) in hybrid or fts mode also takes the
+        CODE_NAME_CANDIDATES passages with all the name's words, and a passage with a line that
+        introduces the name, "str.join(iterable)", gets CODE_NAME_BONUS: passages that only
+        mention it are often closer to the question's wording than the one describing it."""
         if mode not in SEARCH_MODES:
             raise SearchError(f"unknown search mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
         if self.outdated:
@@ -301,6 +311,10 @@ class Index:
             for row in matches:
                 rows[row["_rowid"]] = row
                 scores[row["_rowid"]] = KEYWORD_WEIGHT * row["_score"] / best
+        names = _code_names(text) if mode in ("hybrid", "fts") else []
+        for name in names:
+            for row in self._name_candidates(name):
+                rows.setdefault(row["_rowid"], row)
         if mode in ("hybrid", "vector"):
             for row in self._vector_candidates(vector):
                 rows.setdefault(row["_rowid"], row)
@@ -309,6 +323,9 @@ class Index:
                 similarity = float(np.dot(np.asarray(row["vector"], dtype=np.float32), vector))
                 scores[rowid] = (scores.get(rowid, 0.0) + similarity
                                  + DOCUMENT_WEIGHT * documents.get(row["source"], 0.0))
+        for rowid, row in rows.items():
+            if any(_defines(row["text"], name) for name in names):
+                scores[rowid] = scores.get(rowid, 0.0) + CODE_NAME_BONUS
         scores = _with_room_for_other_documents(scores, rows)
         ranked = sorted(scores, key=lambda r: -scores[r])
         return [self._hit(rank, rows[r], vector, scores[r]) for rank, r in enumerate(ranked[:k], start=1)]
@@ -334,6 +351,15 @@ class Index:
         query = MultiMatchQuery(text, ["content", "label"], boosts=[1.0, LABEL_BOOST], operator=FullTextOperator.OR)
         return (self._chunks.search(query, query_type="fts").select(self._COLUMNS)
                 .with_row_id(True).limit(CANDIDATES).to_list())
+
+    def _name_candidates(self, name: str) -> list[dict]:
+        from lancedb.query import FullTextOperator, MatchQuery
+
+        # The full-text index splits "str.lower" into words: passages with all of them, best first.
+        query = MatchQuery(name, "content", boost=1.0, fuzziness=0, max_expansions=50,
+                           operator=FullTextOperator.AND, prefix_length=0, document_granularity=None)
+        return (self._chunks.search(query, query_type="fts").select(self._COLUMNS)
+                .with_row_id(True).limit(CODE_NAME_CANDIDATES).to_list())
 
     def mentions(self, word: str) -> bool:
         """Whether any passage or label holds `word` in some form: as the full-text index
@@ -372,6 +398,18 @@ class Index:
         similarity = float(np.dot(np.asarray(row["vector"], dtype=np.float32), query_vector))
         return Source(rank, row["source"], row["title"], row["location"], row["text"], float(score),
                       similarity=similarity)
+
+
+def _code_names(question: str) -> list[str]:
+    return list(dict.fromkeys(_CODE_NAME.findall(question)))
+
+
+def _defines(text: str, name: str) -> bool:
+    """Whether a line of the passage starts with the code name called, as reference pages introduce
+    what they describe: "str.join(iterable)", "object.__getattr__(self, name)", or "update([other])"
+    under its class for dict.update."""
+    last = name.rsplit(".", 1)[-1]
+    return re.search(rf"^\s*(?:[\w.]+\.)?{re.escape(last)}\(", text, re.MULTILINE) is not None
 
 
 def _document_vector(vectors, rows: list[int]):
