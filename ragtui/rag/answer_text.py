@@ -105,9 +105,10 @@ def settle(raw: str, available: int, *, final: bool = False, max_sentences: int 
         return "", False  # might be an "Answer:" label: wait to see it whole
     raw = _ANSWER_LABEL.sub("", raw, count=1)
     if question is not None:
-        raw = _without_verdict(raw, question, final=final)
-        if raw is None:
+        verdictless = _without_verdict(raw, question, final=final)
+        if verdictless is None:
             return "", False  # its first sentence may be a verdict: wait to see it whole
+        raw = verdictless
     end = _end(raw + " " if final else raw, max_sentences)  # at the end, the last sentence is whole
     if grounded is not None:
         unfit = _unfit_from(raw[:end], grounded, whole=final or end is not None)
