@@ -44,10 +44,12 @@ LABEL_BOOST = 1.0  # BM25 weight of a match in a passage's label (file name, tit
 DOCUMENT_WEIGHT = 1.0  # weight of the document's cosine to the query beside the passage's own
 KEYWORD_WEIGHT = 0.2  # weight of BM25, scaled to 1 for the query's best full-text match
 SAME_DOCUMENT_PENALTY = 0.1  # off a passage's score for each better one of its document already listed
-CODE_NAME_BONUS = 0.1  # for a passage that introduces a code name of the question (str.lower, __new__)
+CODE_NAME_BONUS = 0.1  # for a passage introducing a code name or option of the question (str.lower, -p)
 CODE_NAME_CANDIDATES = 10  # passages found per code name, besides the other signals
 # A dotted name (str.lower, os.path.join: parts of two characters or more, so not "e.g.") or a dunder.
 _CODE_NAME = re.compile(r"(?<![\w.])(?:__\w+__|[A-Za-z_]\w+(?:\.[A-Za-z_]\w+)+)(?![\w])")
+# A command-line option: -p, -0, --follow.
+_OPTION = re.compile(r"(?<!\S)(?:--[A-Za-z][\w-]+|-[A-Za-z0-9])(?![\w-])")
 
 
 @dataclass(frozen=True)
@@ -293,8 +295,9 @@ class Index:
 
         A question naming code (str.join, __getattr__) in hybrid or fts mode also takes the
         CODE_NAME_CANDIDATES passages with all the name's words, and a passage with a line that
-        introduces the name, "str.join(iterable)", gets CODE_NAME_BONUS: passages that only
-        mention it are often closer to the question's wording than the one describing it."""
+        introduces the name, "str.join(iterable)", or an option of the question, "-p, --parents",
+        gets CODE_NAME_BONUS: passages that only mention it are often closer to the question's
+        wording than the one describing it."""
         if mode not in SEARCH_MODES:
             raise SearchError(f"unknown search mode {mode!r}: use one of {', '.join(SEARCH_MODES)}")
         if self.outdated:
@@ -323,8 +326,10 @@ class Index:
                 similarity = float(np.dot(np.asarray(row["vector"], dtype=np.float32), vector))
                 scores[rowid] = (scores.get(rowid, 0.0) + similarity
                                  + DOCUMENT_WEIGHT * documents.get(row["source"], 0.0))
+        options = _options(text) if mode in ("hybrid", "fts") else []
         for rowid, row in rows.items():
-            if any(_defines(row["text"], name) for name in names):
+            if (any(_introduces(row["text"], name) for name in names)
+                    or any(_introduces_option(row["text"], option) for option in options)):
                 scores[rowid] = scores.get(rowid, 0.0) + CODE_NAME_BONUS
         scores = _with_room_for_other_documents(scores, rows)
         ranked = sorted(scores, key=lambda r: -scores[r])
@@ -404,7 +409,17 @@ def _code_names(question: str) -> list[str]:
     return list(dict.fromkeys(_CODE_NAME.findall(question)))
 
 
-def _defines(text: str, name: str) -> bool:
+def _options(question: str) -> list[str]:
+    return list(dict.fromkeys(_OPTION.findall(question)))
+
+
+def _introduces_option(text: str, option: str) -> bool:
+    """Whether a line of the passage starts with the option, alone or in a list such as
+    "-f, --follow[={name|descriptor}]", as manual pages introduce what they describe."""
+    return re.search(rf"^\s*(?:-[\w-]+\S*,\s*)*{re.escape(option)}(?![\w-])", text, re.MULTILINE) is not None
+
+
+def _introduces(text: str, name: str) -> bool:
     """Whether a line of the passage starts with the code name called, as reference pages introduce
     what they describe: "str.join(iterable)", "object.__getattr__(self, name)", or "update([other])"
     under its class for dict.update."""

@@ -1,5 +1,5 @@
-"""A question naming a method (str.join, __getattr__) finds the passage that introduces it,
-not only passages that mention it in passing."""
+"""A question naming a method (str.join, __getattr__) or an option (mkdir -p) finds the passage
+that introduces it, not only passages that mention it in passing."""
 from __future__ import annotations
 
 import pytest
@@ -47,6 +47,31 @@ str.join(iterable)
    Gives back a string which is the concatenation of the strings in iterable, with the string
    the method is called on placed between the elements.
 """,
+    # A manual page: an option is introduced at the start of its line, alone or with its long form.
+    "mkdir.txt": """MKDIR(1)                         User Commands                        MKDIR(1)
+
+NAME
+       mkdir - make directories
+
+SYNOPSIS
+       mkdir [OPTION]... DIRECTORY...
+
+DESCRIPTION
+       Make each DIRECTORY unless it exists already; missing parents need -p.
+
+       A long option's argument is required for its short form as well.
+
+       -m, --mode=MODE
+              give the new directories this file mode instead of the default, as chmod would
+
+       -p, --parents
+              no error for a directory that exists; creates the missing parents first
+
+       -v, --verbose
+              report each directory as it is made
+
+       -Z     give each new directory the default SELinux security context
+""",
 }
 
 
@@ -63,7 +88,8 @@ def index(tmp_path_factory, embedder):
 @pytest.mark.parametrize("question, introduction", [
     ("When is __getattr__ called?", "object.__getattr__(self, name)"),
     ("What does str.join return?", "str.join(iterable)"),
+    ("What does mkdir -p do?", "-p, --parents"),
 ])
-def test_a_named_method_finds_the_passage_that_introduces_it(index, embedder, question, introduction):
+def test_a_named_method_or_option_finds_the_passage_that_introduces_it(index, embedder, question, introduction):
     hits = index.search(question, embedder.embed_query(question), k=3)
     assert introduction in hits[0].text
