@@ -358,24 +358,16 @@ class Index:
                 .with_row_id(True).limit(CANDIDATES).to_list())
 
     def _name_candidates(self, name: str) -> list[dict]:
-        from lancedb.query import FullTextOperator, MatchQuery
-
         # The full-text index splits "str.lower" into words: passages with all of them, best first.
-        query = MatchQuery(name, "content", boost=1.0, fuzziness=0, max_expansions=50,
-                           operator=FullTextOperator.AND, prefix_length=0, document_granularity=None)
-        return (self._chunks.search(query, query_type="fts").select(self._COLUMNS)
-                .with_row_id(True).limit(CODE_NAME_CANDIDATES).to_list())
+        return (self._chunks.search(_match(name, "content", every_word=True), query_type="fts")
+                .select(self._COLUMNS).with_row_id(True).limit(CODE_NAME_CANDIDATES).to_list())
 
     def mentions(self, word: str) -> bool:
         """Whether any passage or label holds `word` in some form: as the full-text index
         reads it (stemmed), or within one typo of an indexed word. The fuzzy match compares
         with the stems, unstemmed and case-sensitive: "Reddis" is tried as "reddi" too."""
-        from lancedb.query import FullTextOperator, MatchQuery
-
         def found(text: str, column: str, fuzziness: int) -> bool:
-            # Every field spelled out: mypy does not see the defaults of this pydantic dataclass.
-            query = MatchQuery(text, column, boost=1.0, fuzziness=fuzziness, max_expansions=50,
-                               operator=FullTextOperator.OR, prefix_length=0, document_granularity=None)
+            query = _match(text, column, fuzziness=fuzziness)
             return bool(self._chunks.search(query, query_type="fts").select(["source"]).limit(1).to_list())
 
         lower = word.lower()
@@ -403,6 +395,16 @@ class Index:
         similarity = float(np.dot(np.asarray(row["vector"], dtype=np.float32), query_vector))
         return Source(rank, row["source"], row["title"], row["location"], row["text"], float(score),
                       similarity=similarity)
+
+
+def _match(text: str, column: str, *, fuzziness: int = 0, every_word: bool = False):
+    """A full-text query of `column` for `text`: any of its words, or every one."""
+    from lancedb.query import FullTextOperator, MatchQuery
+
+    # Every field spelled out: mypy does not see the defaults of this pydantic dataclass.
+    return MatchQuery(text, column, boost=1.0, fuzziness=fuzziness, max_expansions=50,
+                      operator=FullTextOperator.AND if every_word else FullTextOperator.OR,
+                      prefix_length=0, document_granularity=None)
 
 
 def _code_names(question: str) -> list[str]:
