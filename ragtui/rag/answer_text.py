@@ -50,10 +50,9 @@ _LOOP = re.compile(r"(\b\w+(?:\W{1,3}\w+){0,2})(?:\W{1,3}\1\b){3,}")  # one to t
 _LEADING_CITATION = r"[ \t*_]*(?:\[[\d, ]*\]?[ \t]*)?"  # "[1] No, …"; "[1" may be one
 _VERDICT = re.compile(_LEADING_CITATION + r"(?:the answer(?: to (?:your|this|the) question)? is[ \t]+)?(?:yes|no)\b[*_]*"
                       r"(?:[ \t]*(?P<stop>[.!]|$)|[ \t]*[,;:]|[ \t]+[—–-](?=[ \t]))[ \t]*", re.IGNORECASE)
-_VERDICT_STARTS = ("yes", "no", "the answer is yes", "the answer is no", "the answer to the question is yes",
-                   "the answer to the question is no", "the answer to your question is yes",
-                   "the answer to your question is no", "the answer to this question is yes",
-                   "the answer to this question is no")
+_VERDICT_STARTS = tuple(f"{lead}{verdict}" for verdict in ("yes", "no")
+                        for lead in ("", "the answer is ",
+                                     *(f"the answer to {whose} question is " for whose in ("the", "your", "this"))))
 # "you can …", "it does not …" after a verdict is the verdict said again, not a statement.
 _VERDICT_CLAUSE = re.compile(r"(?:you|i|it|they|we|this|that)[ \t]+(?:can|cannot|can't|do|don't|does|doesn't|is|isn't|"
                              r"are|aren't|will|won't|should|shouldn't)\b", re.IGNORECASE)
@@ -276,16 +275,18 @@ class AnswerFilter:
         """True once the answer is over: stop generating."""
         if not self.ended:
             self._raw += piece
-            self._update(*settle(self._raw, self.available, max_sentences=self.max_sentences,
-                                 grounded=self.grounded, question=self.question))
+            self._update(*self._settle(final=False))
         return self.ended
 
     def finish(self) -> str:
         """Pass on what was held back; returns the whole clean text."""
         if not self.ended:
-            self._update(*settle(self._raw, self.available, final=True, max_sentences=self.max_sentences,
-                                 grounded=self.grounded, question=self.question))
+            self._update(*self._settle(final=True))
         return self.text
+
+    def _settle(self, *, final: bool) -> tuple[str, bool]:
+        return settle(self._raw, self.available, final=final, max_sentences=self.max_sentences,
+                      grounded=self.grounded, question=self.question)
 
     def _update(self, text: str, ended: bool) -> None:
         if len(text) > len(self.text) and text.startswith(self.text):
