@@ -308,16 +308,18 @@ class Index:
 
         rows: dict[int, dict] = {}
         scores: dict[int, float] = {}
+        names: list[str] = []
+        options: list[str] = []
         if mode in ("hybrid", "fts"):
             matches = self._text_candidates(text)
             best = max((row["_score"] for row in matches), default=0.0) or 1.0
             for row in matches:
                 rows[row["_rowid"]] = row
                 scores[row["_rowid"]] = KEYWORD_WEIGHT * row["_score"] / best
-        names = _code_names(text) if mode in ("hybrid", "fts") else []
-        for name in names:
-            for row in self._name_candidates(name):
-                rows.setdefault(row["_rowid"], row)
+            names, options = _code_names(text), _options(text)
+            for name in names:
+                for row in self._name_candidates(name):
+                    rows.setdefault(row["_rowid"], row)
         if mode in ("hybrid", "vector"):
             for row in self._vector_candidates(vector):
                 rows.setdefault(row["_rowid"], row)
@@ -326,7 +328,6 @@ class Index:
                 similarity = float(np.dot(np.asarray(row["vector"], dtype=np.float32), vector))
                 scores[rowid] = (scores.get(rowid, 0.0) + similarity
                                  + DOCUMENT_WEIGHT * documents.get(row["source"], 0.0))
-        options = _options(text) if mode in ("hybrid", "fts") else []
         for rowid, row in rows.items():
             if (any(_introduces(row["text"], name) for name in names)
                     or any(_introduces_option(row["text"], option) for option in options)):
