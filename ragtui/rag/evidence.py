@@ -318,7 +318,7 @@ def quotes(text: str) -> list[Quote]:
                 complete_lead_in(stripped)
             code_started = code_started or bool(stripped)
             continue
-        if not in_grammar and (stripped.startswith("|") or stripped.startswith("+") and set(stripped) <= set("+-= ")):
+        if not in_grammar and (stripped.startswith("|") or _is_grid_border(stripped)):
             flush()  # a table row stands alone
             end_list()
             opening, prose_end = False, -1
@@ -391,6 +391,11 @@ def _is_subheading(lines: list[str], at: int) -> bool:
     return len(title.split()) <= 6 and bool(below.strip()) and len(below) - len(below.lstrip()) >= indent + 3
 
 
+def _is_grid_border(stripped: str) -> bool:
+    """A grid table's border line: "+----+", "+====+"."""
+    return stripped.startswith("+") and set(stripped) <= set("+-= ")
+
+
 def _starts_in_grid_row(text: str) -> bool:
     """The passage starts inside a grid table's row: "|"-lines up to the table's first "+---"
     border, which a pipe table never has."""
@@ -399,7 +404,7 @@ def _starts_in_grid_row(text: str) -> bool:
         if not stripped.startswith(("|", "+")):
             return False
         if stripped.startswith("+"):
-            return set(stripped) <= set("+-= ")
+            return _is_grid_border(stripped)
     return False
 
 
