@@ -191,6 +191,7 @@ def _stderr_progress():
     interactive = sys.stderr.isatty()
 
     def say(message: str) -> None:
+        message = one_line(message)  # it may name a file or a served model: never terminal escapes
         if interactive:
             sys.stderr.write("\r" + message + "\x1b[K")
             if message.startswith(("ready", "indexed")):

@@ -342,3 +342,14 @@ def test_n_gpu_layers_reaches_llama_cpp():
     model = choice.load()
     assert model._llm.model_params.n_gpu_layers == 2 and model.info["gpu_layers"] == 2
     assert model.info["name"] == choice.name  # a CPU-only llama.cpp loads it all the same
+
+
+def test_progress_shows_a_served_models_name_without_terminal_escapes(capsys):
+    """The status lines name what the server calls its model (and files being indexed):
+    a hostile name must not drive the terminal."""
+    from ragtui.commands.rag import _stderr_progress
+
+    _stderr_progress()("ready: \x1b]0;owned\x07evil\x1b[31mred\r\nmodel on http://h:1/v1, context 2048 tokens")
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err and "\r" not in err
+    assert err == "ready: evilred model on http://h:1/v1, context 2048 tokens\n"
